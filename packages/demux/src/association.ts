@@ -1,0 +1,100 @@
+import { readStream } from './internal/read.ts'
+import { associationToDuplex } from './internal/duplex.ts'
+import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
+import type { Duplex } from 'node:stream'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/**
+ * One end of an association: an encrypted, multiplexed stream between two
+ * entities, named at each end by a random AId. It reads and writes like a
+ * libp2p v3 stream (`send` / `onDrain` / async iteration / `close` / `abort`),
+ * exposes the underlying libp2p {@link Stream}, and converts to a Node.js Duplex.
+ */
+export interface Association extends AsyncIterable<Uint8Array> {
+  /** `outbound` at the initiator, `inbound` at the responder. */
+  readonly direction: 'outbound' | 'inbound'
+  /** This end's id for the association (fresh, random, 8 bytes). */
+  readonly localAid: Uint8Array
+  /** The other end's id; at the initiator, known once {@link Association.accepted} resolves. */
+  readonly remoteAid: Uint8Array | undefined
+  /** The Noise-authenticated key (PeerId) of the other entity. */
+  readonly remotePeer: PeerId
+  /** The underlying libp2p stream; the open/accept frames are already taken off it. */
+  readonly stream: Stream
+  /**
+   * Resolves when the responder accepted; rejects with
+   * `AssociationRejectedError` (or another typed error) otherwise. The first
+   * read rejects the same way, so most code never needs to await this.
+   */
+  readonly accepted: Promise<void>
+  /** Queue bytes; returns false when the caller should `await onDrain()` before sending more. */
+  send (data: Uint8Array | Uint8ArrayList): boolean
+  /** Resolves when more data can be sent. */
+  onDrain (options?: AbortOptions): Promise<void>
+  /** Close the writable end gracefully (half-close); reading continues until the remote closes. */
+  close (options?: AbortOptions): Promise<void>
+  /** Close both ends at once with an error (resets the stream). */
+  abort (err: Error): void
+  /** A Node.js Duplex over this association (backpressure honoured both ways). */
+  toDuplex (): Duplex
+}
+
+/** Internal: how an association is built by the demux. */
+export interface AssociationInit {
+  stream: Stream
+  direction: 'outbound' | 'inbound'
+  localAid: Uint8Array
+  remoteAid?: Uint8Array
+  remotePeer: PeerId
+  /** Resolves to the remote AId once the exchange completed. */
+  established: Promise<Uint8Array>
+}
+
+export class StreamAssociation implements Association {
+  readonly direction: 'outbound' | 'inbound'
+  readonly localAid: Uint8Array
+  readonly remotePeer: PeerId
+  readonly stream: Stream
+  readonly accepted: Promise<void>
+  #remoteAid: Uint8Array | undefined
+
+  constructor (init: AssociationInit) {
+    this.stream = init.stream
+    this.direction = init.direction
+    this.localAid = init.localAid
+    this.remotePeer = init.remotePeer
+    this.#remoteAid = init.remoteAid
+    this.accepted = init.established.then(aid => { this.#remoteAid = aid })
+    // a refusal is reported on the first read; never as an unhandled rejection
+    this.accepted.catch(() => {})
+  }
+
+  get remoteAid (): Uint8Array | undefined {
+    return this.#remoteAid
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array, void, undefined> {
+    await this.accepted
+    yield * readStream(this.stream)
+  }
+
+  send (data: Uint8Array | Uint8ArrayList): boolean {
+    return this.stream.send(data)
+  }
+
+  async onDrain (options?: AbortOptions): Promise<void> {
+    await this.stream.onDrain(options)
+  }
+
+  async close (options?: AbortOptions): Promise<void> {
+    await this.stream.close(options)
+  }
+
+  abort (err: Error): void {
+    this.stream.abort(err)
+  }
+
+  toDuplex (): Duplex {
+    return associationToDuplex(this)
+  }
+}

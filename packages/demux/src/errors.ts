@@ -1,0 +1,41 @@
+import type { ReplyCode } from './constants.ts'
+
+/** Thrown on the initiator's first read when the responder refused the association. */
+export class AssociationRejectedError extends Error {
+  static override name = 'AssociationRejectedError'
+  override name = 'AssociationRejectedError'
+  /** The wire code of the refusal (spec/wire.md#reply). */
+  readonly code: ReplyCode
+  constructor (code: ReplyCode, message = 'Association rejected by the responder') {
+    super(message)
+    this.code = code
+  }
+}
+
+/** Thrown when a frame cannot be decoded or breaks a field rule of spec/wire.md. */
+export class MalformedFrameError extends Error {
+  static override name = 'MalformedFrameError'
+  override name = 'MalformedFrameError'
+  constructor (message = 'Malformed frame') { super(message) }
+}
+
+/** Thrown when a frame is longer than its bound. */
+export class FrameTooLargeError extends Error {
+  static override name = 'FrameTooLargeError'
+  override name = 'FrameTooLargeError'
+  constructor (message = 'Frame too large') { super(message) }
+}
+
+/** Thrown when the stream ends or times out before the open/accept exchange completes. */
+export class AssociationClosedError extends Error {
+  static override name = 'AssociationClosedError'
+  override name = 'AssociationClosedError'
+  constructor (message = 'Stream ended before the association was established') { super(message) }
+}
+
+/** Thrown when an association table is full or no free AId could be drawn. */
+export class AssociationTableFullError extends Error {
+  static override name = 'AssociationTableFullError'
+  override name = 'AssociationTableFullError'
+  constructor (message = 'Association table is full') { super(message) }
+}

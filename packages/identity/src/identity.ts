@@ -1,0 +1,154 @@
+import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION } from './constants.ts'
+import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
+import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
+
+/** An application's identity: its own Ed25519 key pair and the libp2p PeerId derived from it. */
+export interface Identity {
+  /** The application this key belongs to (`'(ephemeral)'` for a throwaway client key). */
+  readonly app: string
+  /** True for a fresh per-connection client key that is never saved. */
+  readonly ephemeral: boolean
+  readonly privateKey: Ed25519PrivateKey
+  readonly publicKey: Ed25519PublicKey
+  readonly peerId: PeerId
+}
+
+/** Options for {@link createIdentity}. */
+export interface CreateIdentityInit {
+  /** The application name (see {@link APP_NAME_PATTERN}). */
+  app: string
+}
+
+/** Throws a RangeError unless `app` is a valid application name. */
+export function assertAppName (app: unknown): asserts app is string {
+  if (typeof app !== 'string') {
+    throw new TypeError(`app must be a string, got ${typeof app}`)
+  }
+  if (!APP_NAME_PATTERN.test(app)) {
+    throw new RangeError(`app must match ${String(APP_NAME_PATTERN)}, got ${JSON.stringify(app)}`)
+  }
+}
+
+function fromKey (app: string, privateKey: Ed25519PrivateKey, ephemeral: boolean): Identity {
+  return Object.freeze({ app, ephemeral, privateKey, publicKey: privateKey.publicKey, peerId: peerIdFromPrivateKey(privateKey) })
+}
+
+/** Create a new identity for an application, with a fresh key from the CSPRNG. */
+export async function createIdentity (init: CreateIdentityInit): Promise<Identity> {
+  assertAppName(init?.app)
+  return fromKey(init.app, await generateKeyPair('Ed25519'), false)
+}
+
+/** Create a throwaway identity: clients use a fresh one for every association unless they opt into a stable one. */
+export async function ephemeralIdentity (): Promise<Identity> {
+  return fromKey(EPHEMERAL_APP, await generateKeyPair('Ed25519'), true)
+}
+
+interface IdentityFile {
+  type: string
+  version: number
+  app: string
+  /** base64 of the libp2p protobuf encoding of the private key */
+  privateKey: string
+}
+
+/**
+ * Save an identity to `path` with mode 0600. The file is written to a temporary
+ * name and renamed, so a crash never leaves a half-written key.
+ */
+export async function saveIdentity (identity: Identity, path: string): Promise<void> {
+  if (identity.ephemeral) {
+    throw new TypeError('ephemeral identities are never saved')
+  }
+  const body: IdentityFile = {
+    type: IDENTITY_FILE_TYPE,
+    version: IDENTITY_FILE_VERSION,
+    app: identity.app,
+    privateKey: Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString('base64')
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
+  const fh = await open(tmp, 'wx', IDENTITY_FILE_MODE)
+  try {
+    await fh.writeFile(JSON.stringify(body, null, 2) + '\n')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await chmod(tmp, IDENTITY_FILE_MODE)
+  await rename(tmp, path)
+}
+
+/** Options for {@link loadIdentity}. */
+export interface LoadIdentityOptions {
+  /** Refuse the file unless it was saved for this application. */
+  app?: string
+}
+
+/**
+ * Load an identity saved by {@link saveIdentity}. Refuses files that other
+ * users can read or write ({@link InsecureIdentityFileError}) and files that
+ * do not hold an Ed25519 key ({@link InvalidIdentityFileError}).
+ */
+export async function loadIdentity (path: string, options: LoadIdentityOptions = {}): Promise<Identity> {
+  const info = await stat(path)
+  if ((info.mode & 0o077) !== 0) {
+    throw new InsecureIdentityFileError(`Identity file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
+  }
+  const text = await readFile(path, 'utf8')
+  let body: Partial<IdentityFile>
+  try {
+    body = JSON.parse(text) as Partial<IdentityFile>
+  } catch {
+    throw new InvalidIdentityFileError(`Identity file ${path} is not valid JSON`)
+  }
+  if (body.type !== IDENTITY_FILE_TYPE || body.version !== IDENTITY_FILE_VERSION) {
+    throw new InvalidIdentityFileError(`Identity file ${path} has unknown type/version ${String(body.type)}/${String(body.version)}`)
+  }
+  if (typeof body.app !== 'string' || !APP_NAME_PATTERN.test(body.app) || typeof body.privateKey !== 'string') {
+    throw new InvalidIdentityFileError(`Identity file ${path} is missing its app or privateKey`)
+  }
+  if (options.app != null && options.app !== body.app) {
+    throw new IdentityAppMismatchError(`Identity file ${path} belongs to app ${JSON.stringify(body.app)}, not ${JSON.stringify(options.app)}`)
+  }
+  let key
+  try {
+    key = privateKeyFromProtobuf(Buffer.from(body.privateKey, 'base64'))
+  } catch (err) {
+    throw new InvalidIdentityFileError(`Identity file ${path} holds an unreadable key: ${(err as Error).message}`)
+  }
+  if (key.type !== 'Ed25519') {
+    throw new InvalidIdentityFileError(`Identity file ${path} holds a ${key.type} key; Fara identities are Ed25519`)
+  }
+  return fromKey(body.app, key, false)
+}
+
+/** The file that holds `app`'s key inside a keystore directory: `<dir>/<app>.key`. */
+export function identityPath (dir: string, app: string): string {
+  assertAppName(app)
+  return join(dir, `${app}.key`)
+}
+
+/**
+ * Load the application's identity from a keystore directory, creating and
+ * saving a fresh one on first use. Each application name has its own file and
+ * its own key, so no two applications share a key.
+ */
+export async function loadOrCreateIdentity (dir: string, app: string): Promise<Identity> {
+  const path = identityPath(dir, app)
+  try {
+    return await loadIdentity(path, { app })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw err
+    }
+  }
+  const identity = await createIdentity({ app })
+  await saveIdentity(identity, path)
+  return identity
+}
