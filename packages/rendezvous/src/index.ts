@@ -1,0 +1,42 @@
+/**
+ * Pluggable rendezvous for Fara: the directory that maps a service name to
+ * how to reach the service (its key, its addresses and its service AId).
+ *
+ * Records are signed by the registering entity's key and verified on
+ * register and on every resolve. Two backends pass one compliance suite: an
+ * in-memory store (the embedded default, and a test helper) and a
+ * *rendezvous point* reached over libp2p with protobuf messages.
+ *
+ * @example
+ * ```ts
+ * import { createRendezvousPoint, rendezvousPoint, memoryRendezvous } from '@fara/rendezvous'
+ *
+ * const point = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * const backend = rendezvousPoint(point.multiaddrs)   // hand this to createEntity()
+ * const embedded = memoryRendezvous()                 // or keep it all in one process
+ * console.log(point.multiaddrs.map(String), typeof backend, typeof embedded)
+ * await point.close()
+ * ```
+ *
+ * @packageDocumentation
+ */
+export type { Rendezvous, RendezvousComponents, RendezvousFactory } from './rendezvous.ts'
+export { memoryRendezvous } from './memory.ts'
+export { rendezvousPoint } from './point/client.ts'
+export type { RendezvousPointInit } from './point/client.ts'
+export { rendezvousServer } from './point/server.ts'
+export type { RendezvousServer, RendezvousServerInit, RendezvousServerComponents } from './point/server.ts'
+export { createRendezvousPoint } from './point/create.ts'
+export type { RendezvousPointServerInit, RendezvousPointHandle } from './point/create.ts'
+export { createRecord, createTombstone, verifyRecord, encodeSignedRecord, decodeSignedRecord, assertServiceName } from './record.ts'
+export type { SignedRecord, ServiceRecord, RecordInit, VerifyOptions } from './record.ts'
+export { RecordStore } from './store.ts'
+export type { RecordStoreInit } from './store.ts'
+export {
+  RendezvousError, NameNotFoundError, InvalidSignatureError, NameTakenError, StaleRecordError, ExpiredRecordError,
+  InvalidRecordError, RecordTooLargeError, InvalidRequestError, RendezvousInternalError, RendezvousUnavailableError
+} from './errors.ts'
+export {
+  RENDEZVOUS_PROTOCOL, RECORD_DOMAIN, MAX_ADDRS, MAX_ADDR_BYTES, MAX_RECORD_BYTES, MAX_MESSAGE_BYTES,
+  DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS, MAX_CLOCK_SKEW_MS, DEFAULT_MAX_RECORDS, DEFAULT_REQUEST_TIMEOUT_MS, Status
+} from './constants.ts'

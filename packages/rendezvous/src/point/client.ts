@@ -1,0 +1,109 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { openStream } from '@fara/transport'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
+import { RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
+import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
+import { assertServiceName, verifyRecord } from '../record.ts'
+import type { Request, Response } from '../internal/messages.ts'
+import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
+import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Options for {@link rendezvousPoint}. */
+export interface RendezvousPointInit {
+  /** Per-request deadline in ms (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
+  timeout?: number
+}
+
+function parsePoint (addrs: Array<string | Multiaddr>): { peer: PeerId, addrs: Multiaddr[] } {
+  if (addrs.length === 0) throw new TypeError('rendezvousPoint needs at least one multiaddr ending in /p2p/<peer id>')
+  let peer: PeerId | undefined
+  const parsed = addrs.map(a => {
+    const ma = multiaddr(a.toString())
+    const id = ma.getComponents().find(c => c.name === 'p2p')?.value
+    if (id == null) throw new TypeError(`rendezvous point address ${ma.toString()} must end in /p2p/<peer id>`)
+    const p = peerIdFromString(id)
+    if (peer != null && !peer.equals(p)) throw new TypeError('rendezvous point addresses name different peers')
+    peer = p
+    return ma
+  })
+  return { peer: peer!, addrs: parsed }
+}
+
+class RendezvousPointClient implements Rendezvous {
+  readonly #node: Libp2p
+  readonly #peer: PeerId
+  readonly #addrs: Multiaddr[]
+  readonly #timeout: number
+
+  constructor (node: Libp2p, point: { peer: PeerId, addrs: Multiaddr[] }, timeout: number) {
+    this.#node = node
+    this.#peer = point.peer
+    this.#addrs = point.addrs
+    this.#timeout = timeout
+  }
+
+  async #request (req: Request, options: AbortOptions = {}): Promise<Response> {
+    const timeout = AbortSignal.timeout(this.#timeout)
+    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    signal.throwIfAborted()
+    let stream
+    try {
+      stream = await openStream(this.#node, this.#peer, this.#addrs, RENDEZVOUS_PROTOCOL, { signal })
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable: ${(err as Error).message}`, { cause: err })
+    }
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      await lp.write(encodeRequest(req), { signal })
+      const res = decodeResponse((await lp.read({ signal })).subarray())
+      await stream.close({ signal }).catch(() => {})
+      if (res.status !== Status.OK) throw errorForStatus(res.status, res.message)
+      return res
+    } catch (err) {
+      stream.abort(err as Error)
+      options.signal?.throwIfAborted()
+      if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
+        throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} did not answer within ${this.#timeout} ms`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  async register (record: Parameters<Rendezvous['register']>[0], options?: AbortOptions): Promise<void> {
+    await this.#request({ type: RequestKind.REGISTER, record, name: '' }, options)
+  }
+
+  async resolve (name: string, options?: AbortOptions): Promise<Awaited<ReturnType<Rendezvous['resolve']>>> {
+    assertServiceName(name)
+    const res = await this.#request({ type: RequestKind.RESOLVE, name }, options)
+    if (res.record == null) throw new RendezvousInternalError('rendezvous point answered OK without a record')
+    // verified here, by the reader: a rendezvous point cannot hand out a record its key did not sign
+    const record = await verifyRecord(res.record)
+    if (record.name !== name) throw new RendezvousInternalError(`asked for ${JSON.stringify(name)}, got a record for ${JSON.stringify(record.name)}`)
+    return record
+  }
+
+  async unregister (tombstone: Parameters<Rendezvous['unregister']>[0], options?: AbortOptions): Promise<void> {
+    await this.#request({ type: RequestKind.UNREGISTER, record: tombstone, name: '' }, options)
+  }
+}
+
+/**
+ * A backend that talks to a rendezvous point over libp2p (Noise-authenticated:
+ * the point must hold the key in its `/p2p/` address).
+ *
+ * @example
+ * ```ts
+ * const rendezvous = rendezvousPoint('/ip4/203.0.113.7/tcp/40123/p2p/12D3KooW...')
+ * const entity = await createEntity({ app: 'chat', rendezvous })
+ * ```
+ */
+export function rendezvousPoint (addrs: string | Multiaddr | Array<string | Multiaddr>, init: RendezvousPointInit = {}): RendezvousFactory {
+  const point = parsePoint(Array.isArray(addrs) ? addrs : [addrs])
+  const timeout = init.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS
+  return (components: RendezvousComponents) => new RendezvousPointClient(components.node, point, timeout)
+}

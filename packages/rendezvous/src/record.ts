@@ -1,0 +1,169 @@
+import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { APP_NAME_PATTERN, signDomain, verifyDomain } from '@fara/identity'
+import {
+  DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
+} from './constants.ts'
+import { ExpiredRecordError, InvalidRecordError, InvalidSignatureError, RecordTooLargeError } from './errors.ts'
+import { RecordType, SignedRecordType, bytesOf, tryDecode } from './internal/codec.ts'
+import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The bytes of a Record and its signature, exactly as signed and stored. */
+export interface SignedRecord {
+  record: Uint8Array
+  signature: Uint8Array
+}
+
+/** A verified record: what a rendezvous tells a client about a service. */
+export interface ServiceRecord {
+  name: string
+  publicKey: PublicKey
+  peerId: PeerId
+  /** Forwarding directive: where the entity can be reached now. */
+  addrs: Multiaddr[]
+  /** The service AId to open associations with (empty in a tombstone). */
+  aid: Uint8Array
+  seq: number
+  /** Expiry, ms since the Unix epoch. */
+  expires: number
+  /** The signed bytes this was verified from, to pass on verbatim. */
+  signed: SignedRecord
+}
+
+/** What an entity publishes for one of its services. */
+export interface RecordInit {
+  name: string
+  addrs: Array<Multiaddr | string>
+  aid: Uint8Array
+  /** Lifetime in ms (default {@link DEFAULT_TTL_MS}, between {@link MIN_TTL_MS} and {@link MAX_TTL_MS}). */
+  ttl?: number
+  /** Clock, ms since the epoch (default `Date.now`); tests inject one. */
+  now?: number
+}
+
+/** Options for {@link verifyRecord}. */
+export interface VerifyOptions {
+  /** Current time, ms since the epoch (default `Date.now()`). */
+  now?: number
+  /** Verify a tombstone (an unregister) rather than a live record. */
+  tombstone?: boolean
+}
+
+/** Throw a RangeError unless `name` is a valid service name. */
+export function assertServiceName (name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !APP_NAME_PATTERN.test(name)) {
+    throw new RangeError(`service name must match ${String(APP_NAME_PATTERN)}, got ${JSON.stringify(name)}`)
+  }
+}
+
+async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number }): Promise<SignedRecord> {
+  const record = RecordType.encode({ ...fields, publicKey: publicKeyToProtobuf(key.publicKey) }).finish()
+  if (record.byteLength > MAX_RECORD_BYTES) {
+    throw new RecordTooLargeError(`record is ${record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
+  }
+  return { record, signature: await signDomain(key, RECORD_DOMAIN, record) }
+}
+
+/** Create and sign a record with the entity's key. */
+export async function createRecord (key: PrivateKey, init: RecordInit): Promise<SignedRecord> {
+  assertServiceName(init.name)
+  const ttl = init.ttl ?? DEFAULT_TTL_MS
+  if (!Number.isSafeInteger(ttl) || ttl < MIN_TTL_MS || ttl > MAX_TTL_MS) {
+    throw new RangeError(`ttl must be an integer between ${MIN_TTL_MS} and ${MAX_TTL_MS} ms, got ${ttl}`)
+  }
+  if (!(init.aid instanceof Uint8Array) || init.aid.byteLength !== 8) {
+    throw new RangeError('aid must be 8 bytes')
+  }
+  if (!Array.isArray(init.addrs) || init.addrs.length === 0 || init.addrs.length > MAX_ADDRS) {
+    throw new RangeError(`addrs must hold 1 to ${MAX_ADDRS} multiaddrs, got ${init.addrs?.length}`)
+  }
+  const now = init.now ?? Date.now()
+  const addrs = init.addrs.map(a => multiaddr(a.toString()).bytes)
+  return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl })
+}
+
+/** Create a signed tombstone: the proof that the key holder withdraws `name`. */
+export async function createTombstone (key: PrivateKey, name: string, now = Date.now()): Promise<SignedRecord> {
+  assertServiceName(name)
+  return sign(key, { name, addrs: [], aid: new Uint8Array(0), seq: now, expires: now })
+}
+
+interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: unknown, seq: number, expires: number }
+
+/**
+ * Verify a signed record and return its fields. Every reader calls this on
+ * every read: the signature must verify under the key the record names, and
+ * the record must obey every bound of spec/rendezvous.md#records.
+ */
+export async function verifyRecord (signed: SignedRecord, options: VerifyOptions = {}): Promise<ServiceRecord> {
+  const now = options.now ?? Date.now()
+  if (!(signed?.record instanceof Uint8Array) || !(signed.signature instanceof Uint8Array)) {
+    throw new InvalidRecordError('signed record must have record and signature bytes')
+  }
+  if (signed.record.byteLength > MAX_RECORD_BYTES) {
+    throw new RecordTooLargeError(`record is ${signed.record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
+  }
+  if (signed.signature.byteLength !== SIGNATURE_BYTES) {
+    throw new InvalidSignatureError(`signature must be ${SIGNATURE_BYTES} bytes, got ${signed.signature.byteLength}`)
+  }
+  const raw = tryDecode<RawRecord>(RecordType, signed.record)
+  if (raw == null) throw new InvalidRecordError('record does not decode')
+  if (!APP_NAME_PATTERN.test(raw.name)) throw new InvalidRecordError(`invalid service name ${JSON.stringify(raw.name)}`)
+  let publicKey: PublicKey
+  try {
+    publicKey = publicKeyFromProtobuf(bytesOf(raw.publicKey))
+  } catch {
+    throw new InvalidRecordError('record public key does not decode')
+  }
+  if (publicKey.type !== 'Ed25519') throw new InvalidRecordError(`record key must be Ed25519, got ${publicKey.type}`)
+  if (!(await verifyDomain(publicKey, RECORD_DOMAIN, signed.record, signed.signature))) {
+    throw new InvalidSignatureError(`record for ${JSON.stringify(raw.name)} is not signed by the key it names`)
+  }
+  if (!Number.isSafeInteger(raw.seq) || !Number.isSafeInteger(raw.expires)) throw new InvalidRecordError('seq and expires must be safe integers')
+  if (raw.seq > now + MAX_CLOCK_SKEW_MS) throw new InvalidRecordError('record seq is too far in the future')
+  const aid = bytesOf(raw.aid)
+  if (raw.addrs.length > MAX_ADDRS) throw new InvalidRecordError(`record has ${raw.addrs.length} addresses; at most ${MAX_ADDRS}`)
+  let addrs: Multiaddr[]
+  try {
+    addrs = raw.addrs.map(a => {
+      const bytes = bytesOf(a)
+      if (bytes.byteLength > MAX_ADDR_BYTES) throw new Error(`address of ${bytes.byteLength} bytes`)
+      return multiaddr(bytes)
+    })
+  } catch (err) {
+    throw new InvalidRecordError(`record address is invalid: ${(err as Error).message}`)
+  }
+  if (options.tombstone === true) {
+    if (aid.byteLength !== 0 || addrs.length !== 0 || raw.expires > raw.seq) throw new InvalidRecordError('a tombstone has no aid, no addrs and expires <= seq')
+  } else {
+    if (aid.byteLength !== 8) throw new InvalidRecordError(`record aid must be 8 bytes, got ${aid.byteLength}`)
+    if (addrs.length === 0) throw new InvalidRecordError('record has no addresses')
+    if (raw.expires - raw.seq > MAX_TTL_MS) throw new InvalidRecordError(`record lifetime exceeds ${MAX_TTL_MS} ms`)
+    if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${new Date(raw.expires).toISOString()}`)
+  }
+  return {
+    name: raw.name,
+    publicKey,
+    peerId: peerIdFromPublicKey(publicKey),
+    addrs,
+    aid,
+    seq: raw.seq,
+    expires: raw.expires,
+    signed: { record: new Uint8Array(signed.record), signature: new Uint8Array(signed.signature) }
+  }
+}
+
+/** Encode a signed record as a standalone SignedRecord message. */
+export function encodeSignedRecord (signed: SignedRecord): Uint8Array {
+  return SignedRecordType.encode(signed).finish()
+}
+
+/** Decode a standalone SignedRecord message (bounds checked; signature not yet verified). */
+export function decodeSignedRecord (bytes: Uint8Array): SignedRecord {
+  if (bytes.byteLength > MAX_RECORD_BYTES + SIGNATURE_BYTES + 16) throw new RecordTooLargeError('signed record too large')
+  const raw = tryDecode<{ record: unknown, signature: unknown }>(SignedRecordType, bytes)
+  if (raw == null) throw new InvalidRecordError('signed record does not decode')
+  return { record: bytesOf(raw.record), signature: bytesOf(raw.signature) }
+}

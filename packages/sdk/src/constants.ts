@@ -1,0 +1,5 @@
+/** Most concurrent inbound association streams per connection. */
+export const MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION = 256
+
+/** Fraction of a record's TTL after which it is re-registered. */
+export const REFRESH_FRACTION = 0.5

@@ -1,0 +1,275 @@
+import { createIdentity, ephemeralIdentity, loadOrCreateIdentity } from '@fara/identity'
+import { ASSOCIATION_PROTOCOL, createDemux } from '@fara/demux'
+import { createNode, openStream } from '@fara/transport'
+import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous } from '@fara/rendezvous'
+import { AlreadyServingError, EntityClosedError } from './errors.ts'
+import { MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
+import type { Identity } from '@fara/identity'
+import type { Association, Demux, DemuxInit } from '@fara/demux'
+import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
+import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Called once for every association opened to a service. Errors it throws abort that association only. */
+export type ServiceHandler = (association: Association) => void | Promise<void>
+
+/** Options for {@link createEntity}. */
+export interface EntityInit {
+  /** The application name; each application has its own key. */
+  app: string
+  /** Where names are registered and resolved (default: one in-memory rendezvous shared by the process). */
+  rendezvous?: RendezvousFactory
+  /** The entity's identity (default: loaded from / created in `keystore`, else fresh and unsaved). */
+  identity?: Identity
+  /** Keystore directory: the key is kept in `<keystore>/<app>.key` with mode 0600. */
+  keystore?: string
+  /** TCP listen multiaddrs, port 0 (default `/ip4/0.0.0.0/tcp/0`). */
+  listen?: string[]
+  /** Demultiplexer limits. */
+  demux?: DemuxInit
+}
+
+/** Options for {@link Entity.serve}. */
+export interface ServeOptions extends AbortOptions {
+  /** Record lifetime in ms; the record is re-registered after half of it (default 10 minutes). */
+  ttl?: number
+}
+
+/** Options for {@link Entity.connect}. */
+export interface ConnectOptions extends AbortOptions {
+  /**
+   * Use the entity's own key instead of a fresh ephemeral one for this
+   * association (default false: each connection gets a new identity, so
+   * services cannot link a client's associations by key).
+   */
+  stableIdentity?: boolean
+}
+
+/** A name this entity serves. */
+export interface Service {
+  readonly name: string
+  /** The service AId published in the record. */
+  readonly aid: Uint8Array
+  /** The record as last registered. */
+  readonly record: ServiceRecord | undefined
+  /** Withdraw the name (signed tombstone) and stop accepting associations for it. */
+  close (options?: AbortOptions): Promise<void>
+}
+
+/** An application: its own key, its own libp2p node on a random port, its services. */
+export interface Entity {
+  readonly app: string
+  readonly identity: Identity
+  readonly peerId: PeerId
+  readonly publicKey: PublicKey
+  /** The node's listening addresses (random ports). */
+  readonly multiaddrs: Multiaddr[]
+  readonly node: Libp2p
+  /** Register `name` at the rendezvous and hand every association opened to it to `handler`. */
+  serve (name: string, handler: ServiceHandler, options?: ServeOptions): Promise<Service>
+  /**
+   * Resolve `name`, dial the entity that serves it (Noise must prove the
+   * resolved key), and open an association. Returns without waiting for a
+   * round trip: a refusal arrives as a typed error on the first read.
+   */
+  connect (name: string, options?: ConnectOptions): Promise<Association>
+  /** The verified record for `name`. */
+  resolve (name: string, options?: AbortOptions): Promise<ServiceRecord>
+  /** Withdraw every name, close every association and stop the node. */
+  close (): Promise<void>
+}
+
+interface Served { name: string, handler: ServiceHandler }
+
+let processRendezvous: RendezvousFactory | undefined
+
+/** The in-memory rendezvous shared by every entity of this process that is given none. */
+export function defaultRendezvous (): RendezvousFactory {
+  processRendezvous ??= memoryRendezvous()
+  return processRendezvous
+}
+
+class FaraEntity implements Entity {
+  readonly app: string
+  readonly identity: Identity
+  readonly node: Libp2p
+  readonly #rendezvousFactory: RendezvousFactory
+  readonly #rendezvous: Rendezvous
+  readonly #demux: Demux<Served>
+  readonly #services = new Map<string, FaraService>()
+  readonly #clientNodes = new Set<Libp2p>()
+  readonly #log: Logger
+  #closed = false
+
+  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>) {
+    this.app = identity.app
+    this.identity = identity
+    this.node = node
+    this.#rendezvousFactory = rendezvous
+    this.#rendezvous = rendezvous({ node })
+    this.#demux = demux
+    this.#log = node.logger.forComponent('fara:entity')
+  }
+
+  get peerId (): PeerId { return this.identity.peerId }
+  get publicKey (): PublicKey { return this.identity.publicKey }
+  get multiaddrs (): Multiaddr[] { return this.node.getMultiaddrs() }
+
+  async start (): Promise<void> {
+    await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
+      this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
+        try {
+          await service.handler(association)
+        } catch (err) {
+          this.#log.error('handler for %s failed - %e', service.name, err)
+          association.abort(err as Error)
+        }
+      }, (err: Error) => {
+        // refused or malformed opens are answered on the wire; the entity keeps serving
+        this.#log('refused association from %p - %s', connection.remotePeer, err.message)
+      })
+    }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new EntityClosedError(`Entity ${this.app} is closed`)
+  }
+
+  async serve (name: string, handler: ServiceHandler, options: ServeOptions = {}): Promise<Service> {
+    this.#assertOpen()
+    if (typeof handler !== 'function') throw new TypeError(`handler must be a function, got ${typeof handler}`)
+    if (this.#services.has(name)) throw new AlreadyServingError(`Entity ${this.app} already serves ${JSON.stringify(name)}`)
+    const aid = this.#demux.listen({ name, handler })
+    const service = new FaraService(this, name, aid, options.ttl, () => {
+      this.#services.delete(name)
+      this.#demux.unlisten(aid)
+    })
+    this.#services.set(name, service)
+    try {
+      await service.register(options)
+    } catch (err) {
+      this.#services.delete(name)
+      this.#demux.unlisten(aid)
+      throw err
+    }
+    return service
+  }
+
+  /** @internal */
+  async publish (name: string, aid: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<ServiceRecord> {
+    const addrs = this.multiaddrs.slice(0, MAX_ADDRS)
+    const signed = await createRecord(this.identity.privateKey, { name, addrs, aid, ...(ttl == null ? {} : { ttl }) })
+    await this.#rendezvous.register(signed, options)
+    return this.#rendezvous.resolve(name, options)
+  }
+
+  /** @internal */
+  async withdraw (name: string, options: AbortOptions): Promise<void> {
+    await this.#rendezvous.unregister(await createTombstone(this.identity.privateKey, name), options)
+  }
+
+  async resolve (name: string, options: AbortOptions = {}): Promise<ServiceRecord> {
+    this.#assertOpen()
+    return this.#rendezvous.resolve(name, options)
+  }
+
+  async connect (name: string, options: ConnectOptions = {}): Promise<Association> {
+    this.#assertOpen()
+    const signal = options.signal == null ? {} : { signal: options.signal }
+    if (options.stableIdentity === true) {
+      const record = await this.#rendezvous.resolve(name, signal)
+      const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+      return this.#demux.open(stream, record.aid, record.peerId)
+    }
+    // a fresh identity and a dial-only node for this one association
+    const identity = await ephemeralIdentity()
+    const node = await createNode({ privateKey: identity.privateKey, listen: [] })
+    this.#clientNodes.add(node)
+    const stop = (): void => {
+      this.#clientNodes.delete(node)
+      Promise.resolve(node.stop()).catch((err: unknown) => { this.#log.error('stopping client node failed - %e', err) })
+    }
+    try {
+      const record = await this.#rendezvousFactory({ node }).resolve(name, signal)
+      const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+      const association = this.#demux.open(stream, record.aid, record.peerId)
+      stream.addEventListener('close', stop, { once: true })
+      return association
+    } catch (err) {
+      stop()
+      throw err
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: AbortSignal.timeout(5_000) })))
+    await Promise.allSettled([...this.#clientNodes].map(async n => n.stop()))
+    this.#clientNodes.clear()
+    await this.node.stop()
+  }
+}
+
+class FaraService implements Service {
+  readonly name: string
+  readonly aid: Uint8Array
+  record: ServiceRecord | undefined
+  readonly #entity: FaraEntity
+  readonly #ttl: number | undefined
+  readonly #release: () => void
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #closed = false
+
+  constructor (entity: FaraEntity, name: string, aid: Uint8Array, ttl: number | undefined, release: () => void) {
+    this.#entity = entity
+    this.name = name
+    this.aid = aid
+    this.#ttl = ttl
+    this.#release = release
+  }
+
+  async register (options: AbortOptions): Promise<void> {
+    this.record = await this.#entity.publish(this.name, this.aid, this.#ttl, options)
+    const lifetime = this.record.expires - this.record.seq
+    // keep the record alive: re-sign and re-register after half its lifetime
+    this.#timer = setTimeout(() => {
+      if (this.#closed) return
+      this.register({ signal: AbortSignal.timeout(lifetime * REFRESH_FRACTION) }).catch(() => {
+        // a failed refresh is retried at the next tick of a shorter timer
+        if (!this.#closed) this.#timer = setTimeout(() => { void this.register({}).catch(() => {}) }, 1_000).unref()
+      })
+    }, lifetime * REFRESH_FRACTION)
+    this.#timer.unref()
+  }
+
+  async close (options: AbortOptions = {}): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#release()
+    await this.#entity.withdraw(this.name, options)
+  }
+}
+
+/**
+ * Create an entity: an application with its own key and its own libp2p node
+ * listening on a random port.
+ */
+export async function createEntity (init: EntityInit): Promise<Entity> {
+  if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')
+  const identity = init.identity ??
+    (init.keystore != null ? await loadOrCreateIdentity(init.keystore, init.app) : await createIdentity({ app: init.app }))
+  if (identity.app !== init.app && !identity.ephemeral) {
+    throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
+  }
+  const node = await createNode({ privateKey: identity.privateKey, ...(init.listen == null ? {} : { listen: init.listen }) })
+  const entity = new FaraEntity(identity, node, init.rendezvous ?? defaultRendezvous(), createDemux<Served>(init.demux))
+  try {
+    await entity.start()
+  } catch (err) {
+    await node.stop()
+    throw err
+  }
+  return entity
+}

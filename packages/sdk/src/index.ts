@@ -1,0 +1,42 @@
+/**
+ * Fara: reach applications by service name, not by well-known port.
+ *
+ * An entity is one application with its own Ed25519 key and its own libp2p
+ * node on a random port. `serve(name)` registers a signed record at a
+ * rendezvous; `connect(name)` resolves it, dials with Noise (the resolved key
+ * must answer), and opens an association named only by random AIds. No
+ * service name travels on the data path, not even encrypted.
+ *
+ * @example
+ * ```ts
+ * import { createEntity, memoryRendezvous } from '@fara/sdk'
+ *
+ * const rendezvous = memoryRendezvous()
+ * const server = await createEntity({ app: 'echo', rendezvous, listen: ['/ip4/127.0.0.1/tcp/0'] })
+ * await server.serve('echo', async (association) => {
+ *   for await (const chunk of association) association.send(chunk)
+ *   await association.close()
+ * })
+ *
+ * const client = await createEntity({ app: 'echo-client', rendezvous, listen: [] })
+ * const association = await client.connect('echo')
+ * association.send(new TextEncoder().encode('hello'))
+ * await association.close()
+ * for await (const chunk of association) console.log(new TextDecoder().decode(chunk))
+ *
+ * await client.close()
+ * await server.close()
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { createEntity, defaultRendezvous } from './entity.ts'
+export type { Entity, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions } from './entity.ts'
+export { EntityClosedError, AlreadyServingError } from './errors.ts'
+export type { Association } from '@fara/demux'
+export { AssociationRejectedError, aidToHex } from '@fara/demux'
+export { memoryRendezvous, rendezvousPoint, createRendezvousPoint, NameNotFoundError, InvalidSignatureError, NameTakenError } from '@fara/rendezvous'
+export type { RendezvousFactory, Rendezvous, ServiceRecord } from '@fara/rendezvous'
+export { DialFailedError, PeerMismatchError } from '@fara/transport'
+export type { Identity } from '@fara/identity'
+export { loadOrCreateIdentity } from '@fara/identity'
