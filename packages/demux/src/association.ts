@@ -1,6 +1,6 @@
-import { readStream } from './internal/read.ts'
 import { associationToDuplex } from './internal/duplex.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
+import type { StreamReader } from './internal/reader.ts'
 import type { Duplex } from 'node:stream'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -19,7 +19,10 @@ export interface Association extends AsyncIterable<Uint8Array> {
   readonly remoteAid: Uint8Array | undefined
   /** The Noise-authenticated key (PeerId) of the other entity. */
   readonly remotePeer: PeerId
-  /** The underlying libp2p stream; the open/accept frames are already taken off it. */
+  /**
+   * The underlying libp2p stream, for its metadata and for writing. Read
+   * through the association itself: it holds the stream's only reader.
+   */
   readonly stream: Stream
   /**
    * Resolves when the responder accepted; rejects with
@@ -46,6 +49,7 @@ export interface AssociationInit {
   localAid: Uint8Array
   remoteAid?: Uint8Array
   remotePeer: PeerId
+  reader: StreamReader
   /** Resolves to the remote AId once the exchange completed. */
   established: Promise<Uint8Array>
 }
@@ -57,8 +61,10 @@ export class StreamAssociation implements Association {
   readonly stream: Stream
   readonly accepted: Promise<void>
   #remoteAid: Uint8Array | undefined
+  readonly #reader: StreamReader
 
   constructor (init: AssociationInit) {
+    this.#reader = init.reader
     this.stream = init.stream
     this.direction = init.direction
     this.localAid = init.localAid
@@ -75,7 +81,7 @@ export class StreamAssociation implements Association {
 
   async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array, void, undefined> {
     await this.accepted
-    yield * readStream(this.stream)
+    yield * this.#reader.chunks()
   }
 
   send (data: Uint8Array | Uint8ArrayList): boolean {

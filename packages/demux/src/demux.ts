@@ -1,4 +1,4 @@
-import { lpStream } from '@libp2p/utils'
+import { StreamReader, lengthPrefixed } from './internal/reader.ts'
 import { AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, ReplyCode } from './constants.ts'
 import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, FrameTooLargeError, MalformedFrameError } from './errors.ts'
 import { decodeOpen, decodeReply, encodeOpen, encodeReply } from './framing.ts'
@@ -107,21 +107,19 @@ class DefaultDemux<S> implements Demux<S> {
     }
     const localAid = this.#table.register({ kind: 'association' })
     this.#track(stream, localAid)
-    const lp = lpStream(stream, { maxDataLength: MAX_REPLY_FRAME_BYTES })
-    // runs synchronously up to stream.send(): the Open is queued before any data the caller sends next
-    const written = lp.write(encodeOpen({ aid: serviceAid, initiatorAid: localAid }))
+    const reader = new StreamReader(stream)
+    // queued now, before any data the caller sends next: the Open leaves with the first data
+    stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid })))
     const established = (async (): Promise<Uint8Array> => {
       const signal = AbortSignal.timeout(this.#openTimeout)
       let reply
       try {
-        await written
-        reply = decodeReply((await lp.read({ signal })).subarray())
+        reply = decodeReply(await reader.readFrame(MAX_REPLY_FRAME_BYTES, 'Reply', signal))
       } catch (err) {
         const typed = typedReadError(err, 'Reply')
         stream.abort(typed)
         throw typed
       }
-      lp.unwrap()
       if (reply.code !== ReplyCode.ACCEPTED) {
         const err = new AssociationRejectedError(reply.code, `Association rejected: ${reply.message || codeName(reply.code)}`)
         stream.abort(err)
@@ -129,21 +127,21 @@ class DefaultDemux<S> implements Demux<S> {
       }
       return reply.responderAid
     })()
-    return new StreamAssociation({ stream, direction: 'outbound', localAid, remotePeer, established })
+    return new StreamAssociation({ stream, reader, direction: 'outbound', localAid, remotePeer, established })
   }
 
   async accept (stream: Stream, remotePeer: PeerId, options: AbortOptions = {}): Promise<Accepted<S>> {
-    const lp = lpStream(stream, { maxDataLength: MAX_OPEN_FRAME_BYTES })
+    const reader = new StreamReader(stream)
     const signal = options.signal == null
       ? AbortSignal.timeout(this.#openTimeout)
       : AbortSignal.any([options.signal, AbortSignal.timeout(this.#openTimeout)])
     let open
     try {
-      open = decodeOpen((await lp.read({ signal })).subarray())
+      open = decodeOpen(await reader.readFrame(MAX_OPEN_FRAME_BYTES, 'Open', signal))
     } catch (err) {
       const typed = typedReadError(err, 'Open')
       if (typed.name === 'MalformedFrameError' || typed.name === 'FrameTooLargeError') {
-        await refuse(lp, stream, ReplyCode.MALFORMED, typed.message, this.#openTimeout)
+        await refuse(stream, ReplyCode.MALFORMED, typed.message, this.#openTimeout)
       } else {
         stream.abort(typed)
       }
@@ -151,26 +149,25 @@ class DefaultDemux<S> implements Demux<S> {
     }
     if (open.version !== FRAMING_VERSION) {
       const message = `framing version ${open.version} not supported; this end speaks ${FRAMING_VERSION}`
-      await refuse(lp, stream, ReplyCode.UNSUPPORTED_VERSION, message, this.#openTimeout)
+      await refuse(stream, ReplyCode.UNSUPPORTED_VERSION, message, this.#openTimeout)
       throw new AssociationRejectedError(ReplyCode.UNSUPPORTED_VERSION, message)
     }
     const entry = this.#table.lookup(open.aid)
     if (entry?.kind !== 'service') {
-      await refuse(lp, stream, ReplyCode.UNKNOWN_AID, 'unknown AId', this.#openTimeout)
+      await refuse(stream, ReplyCode.UNKNOWN_AID, 'unknown AId', this.#openTimeout)
       throw new AssociationRejectedError(ReplyCode.UNKNOWN_AID, 'Open for an unknown AId')
     }
     let localAid
     try {
       localAid = this.#table.register({ kind: 'association' })
     } catch (err) {
-      await refuse(lp, stream, ReplyCode.BUSY, 'busy', this.#openTimeout)
+      await refuse(stream, ReplyCode.BUSY, 'busy', this.#openTimeout)
       throw err instanceof AssociationTableFullError ? new AssociationRejectedError(ReplyCode.BUSY, err.message) : err
     }
     this.#track(stream, localAid)
-    await lp.write(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '' }), { signal })
-    lp.unwrap()
+    stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '' })))
     const association = new StreamAssociation({
-      stream, direction: 'inbound', localAid, remoteAid: open.initiatorAid, remotePeer, established: Promise.resolve(open.initiatorAid)
+      stream, reader, direction: 'inbound', localAid, remoteAid: open.initiatorAid, remotePeer, established: Promise.resolve(open.initiatorAid)
     })
     return { association, service: entry.service }
   }
@@ -185,17 +182,15 @@ function codeName (code: number): string {
   return Object.entries(ReplyCode).find(([, v]) => v === code)?.[0] ?? `code ${code}`
 }
 
-/** Map the errors of @libp2p/utils' length-prefixed reader onto this package's typed errors. */
+/** Make sure whatever went wrong while reading a frame surfaces as one of this package's typed errors. */
 function typedReadError (err: unknown, what: string): Error {
   const e = err as Error
   switch (e?.name) {
     case 'MalformedFrameError':
     case 'FrameTooLargeError':
+    case 'AssociationResetError':
+    case 'AssociationClosedError':
       return e
-    case 'InvalidDataLengthError':
-    case 'InvalidDataLengthLengthError':
-    case 'InvalidMessageLengthError':
-      return new FrameTooLargeError(`${what} frame exceeds its bound: ${e.message}`)
     case 'TimeoutError':
     case 'AbortError':
       return new AssociationClosedError(`No ${what} frame within the open timeout`)
@@ -205,13 +200,12 @@ function typedReadError (err: unknown, what: string): Error {
 }
 
 /** Send a refusal, half-close, and make sure the stream is gone within the timeout. */
-async function refuse (lp: ReturnType<typeof lpStream>, stream: Stream, code: ReplyCode, message: string, timeout: number): Promise<void> {
+async function refuse (stream: Stream, code: ReplyCode, message: string, timeout: number): Promise<void> {
   const deadline = setTimeout(() => { stream.abort(new AssociationClosedError('refused association not closed by the initiator')) }, timeout)
   deadline.unref()
   stream.addEventListener('close', () => { clearTimeout(deadline) }, { once: true })
   try {
-    await lp.write(encodeReply({ code, responderAid: new Uint8Array(0), message }), { signal: AbortSignal.timeout(timeout) })
-    lp.unwrap()
+    stream.send(lengthPrefixed(encodeReply({ code, responderAid: new Uint8Array(0), message })))
     await stream.close({ signal: AbortSignal.timeout(timeout) })
   } catch (err) {
     stream.abort(err as Error)

@@ -39,3 +39,10 @@ export class AssociationTableFullError extends Error {
   override name = 'AssociationTableFullError'
   constructor (message = 'Association table is full') { super(message) }
 }
+
+/** Thrown on read when the other end reset (aborted) the association instead of closing it. */
+export class AssociationResetError extends Error {
+  static override name = 'AssociationResetError'
+  override name = 'AssociationResetError'
+  constructor (message = 'Association reset by the remote end', options?: ErrorOptions) { super(message, options) }
+}

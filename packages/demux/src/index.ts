@@ -31,7 +31,7 @@ export { randomAid, isAid, aidToHex, aidFromHex, csprng } from './aid.ts'
 export type { RandomSource } from './aid.ts'
 export { encodeOpen, decodeOpen, encodeReply, decodeReply } from './framing.ts'
 export type { OpenFrame, ReplyFrame } from './framing.ts'
-export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError } from './errors.ts'
+export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError } from './errors.ts'
 export {
   AID_BYTES, ASSOCIATION_PROTOCOL, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_REASON_BYTES,
   DEFAULT_MAX_ENTRIES, DEFAULT_AID_ATTEMPTS, DEFAULT_OPEN_TIMEOUT_MS, ReplyCode

@@ -39,7 +39,7 @@ export interface RecordInit {
   aid: Uint8Array
   /** Lifetime in ms (default {@link DEFAULT_TTL_MS}, between {@link MIN_TTL_MS} and {@link MAX_TTL_MS}). */
   ttl?: number
-  /** Clock, ms since the epoch (default `Date.now`); tests inject one. */
+  /** Signing time and seq, ms since the epoch (default {@link monotonicNow}); tests inject one. */
   now?: number
 }
 
@@ -49,6 +49,18 @@ export interface VerifyOptions {
   now?: number
   /** Verify a tombstone (an unregister) rather than a live record. */
   tombstone?: boolean
+}
+
+let lastSeq = 0
+
+/**
+ * Milliseconds since the epoch, strictly increasing within this process: two
+ * records signed in the same millisecond (a register then an unregister)
+ * still have increasing seq, so the second is never refused as a replay.
+ */
+export function monotonicNow (): number {
+  lastSeq = Math.max(Date.now(), lastSeq + 1)
+  return lastSeq
 }
 
 /** Throw a RangeError unless `name` is a valid service name. */
@@ -79,13 +91,13 @@ export async function createRecord (key: PrivateKey, init: RecordInit): Promise<
   if (!Array.isArray(init.addrs) || init.addrs.length === 0 || init.addrs.length > MAX_ADDRS) {
     throw new RangeError(`addrs must hold 1 to ${MAX_ADDRS} multiaddrs, got ${init.addrs?.length}`)
   }
-  const now = init.now ?? Date.now()
+  const now = init.now ?? monotonicNow()
   const addrs = init.addrs.map(a => multiaddr(a.toString()).bytes)
   return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl })
 }
 
 /** Create a signed tombstone: the proof that the key holder withdraws `name`. */
-export async function createTombstone (key: PrivateKey, name: string, now = Date.now()): Promise<SignedRecord> {
+export async function createTombstone (key: PrivateKey, name: string, now = monotonicNow()): Promise<SignedRecord> {
   assertServiceName(name)
   return sign(key, { name, addrs: [], aid: new Uint8Array(0), seq: now, expires: now })
 }

@@ -33,6 +33,11 @@ export interface EntityInit {
 export interface ServeOptions extends AbortOptions {
   /** Record lifetime in ms; the record is re-registered after half of it (default 10 minutes). */
   ttl?: number
+  /**
+   * Addresses to publish instead of the node's listening addresses: for a
+   * port-forward or middlebox in front of the entity. Noise still proves the key.
+   */
+  addrs?: Array<Multiaddr | string>
 }
 
 /** Options for {@link Entity.connect}. */
@@ -140,7 +145,7 @@ class FaraEntity implements Entity {
     if (typeof handler !== 'function') throw new TypeError(`handler must be a function, got ${typeof handler}`)
     if (this.#services.has(name)) throw new AlreadyServingError(`Entity ${this.app} already serves ${JSON.stringify(name)}`)
     const aid = this.#demux.listen({ name, handler })
-    const service = new FaraService(this, name, aid, options.ttl, () => {
+    const service = new FaraService(this, name, aid, options, () => {
       this.#services.delete(name)
       this.#demux.unlisten(aid)
     })
@@ -156,8 +161,9 @@ class FaraEntity implements Entity {
   }
 
   /** @internal */
-  async publish (name: string, aid: Uint8Array, ttl: number | undefined, options: AbortOptions): Promise<ServiceRecord> {
-    const addrs = this.multiaddrs.slice(0, MAX_ADDRS)
+  async publish (name: string, aid: Uint8Array, publish: Pick<ServeOptions, 'ttl' | 'addrs'>, options: AbortOptions): Promise<ServiceRecord> {
+    const addrs = (publish.addrs ?? this.multiaddrs).slice(0, MAX_ADDRS)
+    const ttl = publish.ttl
     const signed = await createRecord(this.identity.privateKey, { name, addrs, aid, ...(ttl == null ? {} : { ttl }) })
     await this.#rendezvous.register(signed, options)
     return this.#rendezvous.resolve(name, options)
@@ -216,21 +222,21 @@ class FaraService implements Service {
   readonly aid: Uint8Array
   record: ServiceRecord | undefined
   readonly #entity: FaraEntity
-  readonly #ttl: number | undefined
+  readonly #publish: Pick<ServeOptions, 'ttl' | 'addrs'>
   readonly #release: () => void
   #timer: ReturnType<typeof setTimeout> | undefined
   #closed = false
 
-  constructor (entity: FaraEntity, name: string, aid: Uint8Array, ttl: number | undefined, release: () => void) {
+  constructor (entity: FaraEntity, name: string, aid: Uint8Array, options: ServeOptions, release: () => void) {
     this.#entity = entity
     this.name = name
     this.aid = aid
-    this.#ttl = ttl
+    this.#publish = { ...(options.ttl == null ? {} : { ttl: options.ttl }), ...(options.addrs == null ? {} : { addrs: options.addrs }) }
     this.#release = release
   }
 
   async register (options: AbortOptions): Promise<void> {
-    this.record = await this.#entity.publish(this.name, this.aid, this.#ttl, options)
+    this.record = await this.#entity.publish(this.name, this.aid, this.#publish, options)
     const lifetime = this.record.expires - this.record.seq
     // keep the record alive: re-sign and re-register after half its lifetime
     this.#timer = setTimeout(() => {

@@ -1,0 +1,153 @@
+import { Uint8ArrayList } from 'uint8arraylist'
+import { AssociationClosedError, AssociationResetError, FrameTooLargeError, MalformedFrameError } from '../errors.ts'
+import type { Stream } from '@libp2p/interface'
+
+/** Above this many unread bytes the stream is paused (Yamux stops granting window). */
+const HIGH_WATER = 1 << 20
+/** Below this the stream is resumed. */
+const LOW_WATER = 256 << 10
+
+/**
+ * The one reader of an association's stream, attached when the association
+ * is created so that no byte or end-of-stream event can be missed between
+ * reading the open/accept frame and the application's first read. It buffers
+ * at most about {@link HIGH_WATER} bytes, then pauses the stream.
+ */
+export class StreamReader {
+  readonly #stream: Stream
+  readonly #queue = new Uint8ArrayList()
+  #ended = false
+  #failure: Error | undefined
+  #wake: (() => void) | undefined
+  #paused = false
+
+  constructor (stream: Stream) {
+    this.#stream = stream
+    stream.addEventListener('message', this.#onMessage as never)
+    stream.addEventListener('close', this.#onClose as never)
+    stream.addEventListener('remoteCloseWrite', this.#onEnd)
+    if (stream.status === 'reset') {
+      this.#failure = new AssociationResetError()
+      this.#ended = true
+    } else if (stream.status !== 'open' || stream.remoteWriteStatus === 'closed') {
+      // bytes buffered before we listened are dispatched in a microtask that
+      // addEventListener queued; this one runs after it
+      queueMicrotask(this.#onEnd)
+    }
+  }
+
+  readonly #onMessage = (evt: { data: Uint8Array | Uint8ArrayList }): void => {
+    this.#queue.append(evt.data)
+    if (!this.#paused && this.#queue.byteLength > HIGH_WATER) {
+      this.#paused = true
+      this.#stream.pause()
+    }
+    this.#wake?.()
+  }
+
+  readonly #onClose = (evt: Event & { error?: Error, local?: boolean }): void => {
+    if (evt.error != null && this.#failure == null) {
+      this.#failure = evt.local === false ? new AssociationResetError(undefined, { cause: evt.error }) : evt.error
+    }
+    this.#onEnd()
+  }
+
+  readonly #onEnd = (): void => {
+    this.#ended = true
+    this.#wake?.()
+  }
+
+  async #more (signal?: AbortSignal): Promise<void> {
+    if (this.#ended) {
+      throw this.#failure ?? new AssociationClosedError()
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { reject(new AssociationClosedError('Timed out waiting for the frame')) }
+      if (signal?.aborted === true) { onAbort(); return }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#wake = () => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+    })
+    this.#wake = undefined
+  }
+
+  #take (n: number): Uint8Array {
+    const out = this.#queue.subarray(0, n)
+    this.#queue.consume(n)
+    if (this.#paused && this.#queue.byteLength < LOW_WATER) {
+      this.#paused = false
+      this.#stream.resume()
+    }
+    return out
+  }
+
+  /**
+   * Read one frame: an unsigned-varint length, then that many bytes. A length
+   * over `max` is refused as soon as it is read, before any body is buffered.
+   */
+  async readFrame (max: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    const maxPrefix = Math.max(1, Math.ceil(Math.log2(max + 1) / 7))
+    while (true) {
+      let length = 0
+      let prefix = 0
+      let complete = false
+      for (; prefix < this.#queue.byteLength && prefix < maxPrefix + 1; prefix++) {
+        const byte = this.#queue.get(prefix)
+        length += (byte & 0x7f) * 2 ** (7 * prefix)
+        if ((byte & 0x80) === 0) { complete = true; prefix++; break }
+      }
+      if (prefix > maxPrefix && !complete) {
+        throw new FrameTooLargeError(`${what} frame length prefix is longer than ${maxPrefix} bytes`)
+      }
+      if (complete) {
+        if (length > max) throw new FrameTooLargeError(`${what} frame is ${length} bytes; at most ${max} allowed`)
+        if (length === 0) throw new MalformedFrameError(`${what} frame is empty`)
+        if (this.#queue.byteLength >= prefix + length) {
+          this.#take(prefix)
+          return this.#take(length)
+        }
+      }
+      try {
+        await this.#more(signal)
+      } catch (err) {
+        if (err instanceof AssociationClosedError && this.#ended && this.#failure == null) {
+          throw new AssociationClosedError(`Stream ended before the ${what} frame`)
+        }
+        throw err
+      }
+    }
+  }
+
+  /** Every byte after the frames, until the remote closes its writable end. */
+  async * chunks (): AsyncGenerator<Uint8Array, void, undefined> {
+    while (true) {
+      if (this.#queue.byteLength > 0) {
+        yield this.#take(this.#queue.byteLength)
+        continue
+      }
+      if (this.#ended) {
+        if (this.#failure != null) throw this.#failure
+        return
+      }
+      await this.#more()
+    }
+  }
+}
+
+/** Unsigned-varint length prefix + body, as one buffer. */
+export function lengthPrefixed (body: Uint8Array): Uint8Array {
+  const prefix: number[] = []
+  let n = body.byteLength
+  do {
+    let byte = n & 0x7f
+    n = Math.floor(n / 128)
+    if (n > 0) byte |= 0x80
+    prefix.push(byte)
+  } while (n > 0)
+  const out = new Uint8Array(prefix.length + body.byteLength)
+  out.set(prefix, 0)
+  out.set(body, prefix.length)
+  return out
+}

@@ -1,0 +1,63 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { lpStream } from '@libp2p/utils'
+import { createNode, openStream } from '@fara/transport'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { RENDEZVOUS_PROTOCOL, Status, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
+import { rendezvousCompliance } from './compliance/index.ts'
+import type { RendezvousPointHandle } from '../src/index.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+rendezvousCompliance('rendezvous point', async (clock) => {
+  const point = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'], now: clock.now })
+  const node = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+  return {
+    rendezvous: rendezvousPoint(point.multiaddrs)({ node }),
+    teardown: async () => { await node.stop(); await point.close() }
+  }
+})
+
+describe('rendezvous point wire', () => {
+  let point: RendezvousPointHandle
+  let node: Libp2p
+
+  beforeEach(async () => {
+    point = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+    node = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+  })
+
+  afterEach(async () => {
+    await node.stop()
+    await point.close()
+  })
+
+  async function raw (bytes: Uint8Array, maxDataLength = 1 << 20): Promise<{ status: number, message: string }> {
+    const stream = await openStream(node, point.node.peerId, point.multiaddrs, RENDEZVOUS_PROTOCOL)
+    const lp = lpStream(stream, { maxDataLength })
+    await lp.write(bytes)
+    const res = ResponseType.toObject(ResponseType.decode((await lp.read()).subarray()), TO_OBJECT)
+    return res as { status: number, message: string }
+  }
+
+  it('answers a request that does not decode with INVALID_REQUEST and keeps serving', async () => {
+    const res = await raw(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f]))
+    expect(res.status).toBe(Status.INVALID_REQUEST)
+    await expect(rendezvousPoint(point.multiaddrs)({ node }).resolve('still-up')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+  })
+
+  it('drops an oversized request without answering and keeps serving', async () => {
+    await expect(raw(new Uint8Array(64 * 1024))).rejects.toThrow()
+    expect(point.server.stats.refused).toBeGreaterThanOrEqual(1)
+    await expect(rendezvousPoint(point.multiaddrs)({ node }).resolve('still-up')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+  })
+
+  it('reports an unreachable point as RendezvousUnavailableError', async () => {
+    const addrs = point.multiaddrs
+    await point.close()
+    await expect(rendezvousPoint(addrs)({ node }).resolve('anything')).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
+  })
+
+  it('rejects a point address without a /p2p/ peer id', () => {
+    expect(() => rendezvousPoint('/ip4/127.0.0.1/tcp/4001')).toThrow(TypeError)
+  })
+})

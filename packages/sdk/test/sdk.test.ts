@@ -1,0 +1,150 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { pipeline } from 'node:stream/promises'
+import { Readable, Writable } from 'node:stream'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createRecord } from '@fara/rendezvous'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createEntity, memoryRendezvous } from '../src/index.ts'
+import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
+
+const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+
+async function echo (association: Association): Promise<void> {
+  for await (const chunk of association) {
+    if (!association.send(chunk)) await association.onDrain()
+  }
+  await association.close()
+}
+
+async function collect (association: Association): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of association) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+describe('sdk', () => {
+  const entities: Entity[] = []
+  let rendezvous: RendezvousFactory
+
+  async function entity (app: string, listen = LOOPBACK): Promise<Entity> {
+    rendezvous ??= memoryRendezvous()
+    const e = await createEntity({ app, rendezvous, listen })
+    entities.push(e)
+    return e
+  }
+
+  afterEach(async () => {
+    await Promise.all(entities.splice(0).map(async e => e.close()))
+    rendezvous = memoryRendezvous()
+  })
+
+  it('connects by name and echoes data', async () => {
+    const server = await entity('echo')
+    await server.serve('echo', echo)
+    const client = await entity('client', [])
+    const association = await client.connect('echo')
+    const payload = randomBytes(300_000)
+    association.send(payload)
+    await association.close()
+    const got = await collect(association)
+    expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'))
+    expect(association.remoteAid).toHaveLength(8)
+    expect(association.remotePeer.equals(server.peerId)).toBe(true)
+  })
+
+  it('gives the client a fresh identity for every association unless it asks for a stable one', async () => {
+    const server = await entity('whoami')
+    const seen: string[] = []
+    await server.serve('whoami', async (a) => { seen.push(a.remotePeer.toString()); await a.close() })
+    const client = await entity('client', [])
+    for (let i = 0; i < 2; i++) {
+      const a = await client.connect('whoami')
+      await a.close()
+      await collect(a)
+    }
+    const stable = await client.connect('whoami', { stableIdentity: true })
+    await stable.close()
+    await collect(stable)
+    expect(seen).toHaveLength(3)
+    expect(seen[0]).not.toBe(seen[1])
+    expect(seen[0]).not.toBe(client.peerId.toString())
+    expect(seen[2]).toBe(client.peerId.toString())
+  })
+
+  it('gives each application its own key and a different random port', async () => {
+    const a = await entity('app-a')
+    const b = await entity('app-b')
+    expect(a.peerId.equals(b.peerId)).toBe(false)
+    const port = (e: Entity): number => Number(e.multiaddrs[0]?.getComponents().find(c => c.name === 'tcp')?.value)
+    expect(port(a)).toBeGreaterThanOrEqual(1024)
+    expect(port(a)).not.toBe(port(b))
+  })
+
+  it('rejects an unknown name with NameNotFoundError', async () => {
+    const client = await entity('client', [])
+    await expect(client.connect('nobody-here')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+  })
+
+  it('refuses to connect when the key at the address is not the key in the record', async () => {
+    const real = await entity('real')
+    const mallory = await generateKeyPair('Ed25519')
+    // a validly signed record that points at another entity's address
+    const record = await createRecord(mallory, { name: 'spoofed', addrs: real.multiaddrs, aid: new Uint8Array(8) })
+    const client = await entity('client', [])
+    await rendezvous({ node: client.node }).register(record)
+    await expect(client.connect('spoofed')).rejects.toMatchObject({ name: 'PeerMismatchError' })
+  })
+
+  it('stops serving a name once its service is closed', async () => {
+    const server = await entity('gone')
+    const service = await server.serve('gone', echo)
+    await service.close()
+    const client = await entity('client', [])
+    await expect(client.connect('gone')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+  })
+
+  it('refuses to serve one name twice on one entity', async () => {
+    const server = await entity('twice')
+    await server.serve('twice', echo)
+    await expect(server.serve('twice', echo)).rejects.toMatchObject({ name: 'AlreadyServingError' })
+  })
+
+  it('keeps serving after a handler throws', async () => {
+    const server = await entity('flaky')
+    let calls = 0
+    await server.serve('flaky', async (a) => {
+      if (calls++ === 0) throw new Error('handler bug')
+      await echo(a)
+    })
+    const client = await entity('client', [])
+    const first = await client.connect('flaky')
+    await expect(collect(first)).rejects.toMatchObject({ name: 'AssociationResetError' })
+    const second = await client.connect('flaky')
+    second.send(Buffer.from('ok'))
+    await second.close()
+    expect((await collect(second)).toString()).toBe('ok')
+  })
+
+  it('works as a Node.js duplex', async () => {
+    const server = await entity('duplex')
+    await server.serve('duplex', async (a) => { await pipeline(a.toDuplex(), a.toDuplex()) })
+    const client = await entity('client', [])
+    const association = await client.connect('duplex')
+    const payload = randomBytes(1 << 20)
+    const chunks: Buffer[] = []
+    const duplex = association.toDuplex()
+    await Promise.all([
+      pipeline(Readable.from([payload]), duplex),
+      pipeline(duplex, new Writable({ write (chunk: Buffer, _e, cb) { chunks.push(chunk); cb() } }))
+    ])
+    expect(Buffer.concat(chunks).equals(payload)).toBe(true)
+  })
+
+  it('throws EntityClosedError after close and validates its arguments', async () => {
+    const e = await entity('closing')
+    await expect(e.serve('closing', 'nope' as never)).rejects.toThrow(TypeError)
+    await expect(e.serve('Bad Name!', echo)).rejects.toThrow(RangeError)
+    await e.close()
+    await expect(e.connect('x')).rejects.toMatchObject({ name: 'EntityClosedError' })
+  })
+})
