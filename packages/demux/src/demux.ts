@@ -1,6 +1,6 @@
 import { StreamReader, lengthPrefixed } from './internal/reader.ts'
 import { AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, ReplyCode } from './constants.ts'
-import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, FrameTooLargeError, MalformedFrameError } from './errors.ts'
+import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError } from './errors.ts'
 import { decodeOpen, decodeReply, encodeOpen, encodeReply } from './framing.ts'
 import { StreamAssociation } from './association.ts'
 import { AssociationTable } from './table.ts'
@@ -109,7 +109,12 @@ class DefaultDemux<S> implements Demux<S> {
     this.#track(stream, localAid)
     const reader = new StreamReader(stream)
     // queued now, before any data the caller sends next: the Open leaves with the first data
-    stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid })))
+    try {
+      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid })))
+    } catch (err) {
+      this.#table.release(localAid)
+      throw new AssociationClosedError(`Cannot open an association on this stream: ${(err as Error).message}`)
+    }
     const established = (async (): Promise<Uint8Array> => {
       const signal = AbortSignal.timeout(this.#openTimeout)
       let reply

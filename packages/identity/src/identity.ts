@@ -1,7 +1,7 @@
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION } from './constants.ts'
 import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
@@ -75,13 +75,18 @@ export async function saveIdentity (identity: Identity, path: string): Promise<v
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   const fh = await open(tmp, 'wx', IDENTITY_FILE_MODE)
   try {
-    await fh.writeFile(JSON.stringify(body, null, 2) + '\n')
-    await fh.sync()
-  } finally {
-    await fh.close()
+    try {
+      await fh.writeFile(JSON.stringify(body, null, 2) + '\n')
+      await fh.sync()
+    } finally {
+      await fh.close()
+    }
+    await chmod(tmp, IDENTITY_FILE_MODE)
+    await rename(tmp, path)
+  } catch (err) {
+    await unlink(tmp).catch(() => {})
+    throw err
   }
-  await chmod(tmp, IDENTITY_FILE_MODE)
-  await rename(tmp, path)
 }
 
 /** Options for {@link loadIdentity}. */
@@ -107,6 +112,9 @@ export async function loadIdentity (path: string, options: LoadIdentityOptions =
   } catch {
     throw new InvalidIdentityFileError(`Identity file ${path} is not valid JSON`)
   }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidIdentityFileError(`Identity file ${path} does not hold a JSON object`)
+  }
   if (body.type !== IDENTITY_FILE_TYPE || body.version !== IDENTITY_FILE_VERSION) {
     throw new InvalidIdentityFileError(`Identity file ${path} has unknown type/version ${String(body.type)}/${String(body.version)}`)
   }
@@ -124,6 +132,11 @@ export async function loadIdentity (path: string, options: LoadIdentityOptions =
   }
   if (key.type !== 'Ed25519') {
     throw new InvalidIdentityFileError(`Identity file ${path} holds a ${key.type} key; Fara identities are Ed25519`)
+  }
+  // the stored public half must be the one the seed derives, or the PeerId would name a key nobody holds
+  const derived = await generateKeyPairFromSeed('Ed25519', key.raw.subarray(0, 32))
+  if (!derived.publicKey.equals(key.publicKey)) {
+    throw new InvalidIdentityFileError(`Identity file ${path} holds a key whose public half does not match its private half`)
   }
   return fromKey(body.app, key, false)
 }

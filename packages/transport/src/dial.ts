@@ -22,10 +22,20 @@ function findMismatch (err: unknown, depth = 0): Error | undefined {
   return findMismatch(e.cause, depth + 1)
 }
 
-/** Append `/p2p/<peerId>` so Noise checks the remote key against it. */
-function withPeer (addr: Multiaddr | string, peer: PeerId): Multiaddr {
+/**
+ * Strip any `/p2p/` part: the key is checked against the Noise-authenticated
+ * remote after the handshake, so a mismatch is always reported as
+ * {@link PeerMismatchError} (libp2p's upgrader would turn Noise's own check
+ * into an untyped EncryptionFailedError). Either way no byte of ours reaches
+ * the wrong peer: streams are opened only after the check.
+ */
+function withoutPeer (addr: Multiaddr | string, peer: PeerId): Multiaddr {
   const ma = multiaddr(addr.toString())
-  return ma.getComponents().some(c => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${peer.toString()}`)
+  const named = ma.getComponents().find(c => c.name === 'p2p')?.value
+  if (named != null && named !== peer.toString()) {
+    throw new PeerMismatchError(`Address ${ma.toString()} names ${named}, expected ${peer.toString()}`)
+  }
+  return named == null ? ma : ma.decapsulateCode(421)
 }
 
 /**
@@ -39,8 +49,9 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
   }
   let targets
   try {
-    targets = addrs.map(a => withPeer(a, peer))
+    targets = addrs.map(a => withoutPeer(a, peer))
   } catch (err) {
+    if ((err as Error).name === 'PeerMismatchError') throw err
     throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
   }
   try {

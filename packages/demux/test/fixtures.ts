@@ -1,0 +1,70 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { streamPair } from '@libp2p/utils'
+import { afterEach, beforeAll } from 'vitest'
+import { aidToHex, createDemux } from '../src/index.ts'
+import type { Demux } from '../src/index.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
+import type { StreamPairOptions } from '@libp2p/utils'
+
+/** Shared helpers for the demux tests; call {@link useStreams} once per test file. */
+export const peers: { alice: PeerId, bob: PeerId } = {} as never
+const opened: Stream[] = []
+
+/** Create the two peers before the file's tests and abort every stream a test left open. */
+export function useStreams (): void {
+  beforeAll(async () => {
+    peers.alice = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    peers.bob = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+  })
+  afterEach(() => {
+    for (const s of opened.splice(0)) {
+      if (s.status === 'open') s.abort(new Error('test over'))
+    }
+  })
+}
+
+/** A connected pair of real libp2p v3 streams: [initiator end, responder end]. */
+export async function pair (opts: StreamPairOptions = {}): Promise<[Stream, Stream]> {
+  const [out, inb] = await streamPair(opts)
+  opened.push(out, inb)
+  return [out, inb]
+}
+
+/** Resolve to the error a promise rejects with; fail if it resolves. */
+export async function rejection (p: Promise<unknown>): Promise<Error & { code?: number }> {
+  try {
+    await p
+  } catch (err) {
+    return err as Error & { code?: number }
+  }
+  throw new Error('expected a rejection')
+}
+
+/** Every chunk until the end, concatenated. */
+export async function readAll (source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of source) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+/** Resolves once the stream has fully closed (or at once if it already has). */
+export async function closed (stream: Stream): Promise<void> {
+  if (stream.status !== 'open') return
+  await new Promise<void>(resolve => { stream.addEventListener('close', () => { resolve() }, { once: true }) })
+}
+
+export const hex = (b: Uint8Array | undefined): string => b == null ? 'undefined' : aidToHex(b)
+
+export interface Setup {
+  initiator: Demux<string>
+  responder: Demux<string>
+  serviceAid: Uint8Array
+}
+
+/** An initiator demux and a responder demux with one service, 'echo', listening. */
+export function setup (): Setup {
+  const initiator = createDemux<string>()
+  const responder = createDemux<string>()
+  return { initiator, responder, serviceAid: responder.listen('echo') }
+}

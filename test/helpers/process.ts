@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
+
+/** A test program in its own process, speaking JSON lines on stdout. */
+export interface Fixture {
+  readonly child: ChildProcess
+  /** Every JSON line printed so far. */
+  readonly lines: Array<Record<string, unknown>>
+  /** The first line (past or future) matching `match`; rejects if the process exits first or after `timeoutMs`. */
+  next: (match: (line: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>
+  /** Wait for the process to exit by itself. */
+  exited: Promise<number | null>
+  /** SIGTERM, then SIGKILL if it is still there after 5 s; resolves with the exit code. */
+  stop: () => Promise<number | null>
+}
+
+const running = new Set<Fixture>()
+
+/** Start `test/fixtures/<name>.ts` with Node (type stripping) and `args` as one JSON argument. */
+export function startFixture (name: string, args: unknown = {}): Fixture {
+  const file = fileURLToPath(new URL(`../fixtures/${name}.ts`, import.meta.url))
+  const child = spawn(process.execPath, [file, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: Array<Record<string, unknown>> = []
+  const waiters = new Set<() => void>()
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8000) })
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>)
+    } catch {
+      lines.push({ event: 'text', text: line })
+    }
+    for (const w of waiters) w()
+  })
+  const exited = new Promise<number | null>(resolve => {
+    child.on('exit', (code) => { resolve(code); for (const w of waiters) w() })
+  })
+  let exitCode: number | null | undefined
+  void exited.then(code => { exitCode = code })
+
+  const fixture: Fixture = {
+    child,
+    lines,
+    exited,
+    async next (match, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const found = lines.find(match)
+          if (found != null) { done(); resolve(found); return }
+          if (exitCode !== undefined) { done(); reject(new Error(`${name} exited (${exitCode}) before the expected line; stderr:\n${stderr}`)) }
+        }
+        const timer = setTimeout(() => { done(); reject(new Error(`${name}: no expected line within ${timeoutMs} ms; lines: ${JSON.stringify(lines)}; stderr:\n${stderr}`)) }, timeoutMs)
+        const done = (): void => { clearTimeout(timer); waiters.delete(check) }
+        waiters.add(check)
+        check()
+      })
+    },
+    async stop () {
+      running.delete(fixture)
+      if (child.exitCode != null || child.signalCode != null) return child.exitCode
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
+      const code = await exited
+      clearTimeout(timer)
+      return code
+    }
+  }
+  running.add(fixture)
+  return fixture
+}
+
+/** Stop every fixture still running (for afterEach/afterAll). */
+export async function stopAll (): Promise<void> {
+  await Promise.all([...running].map(async f => f.stop()))
+}
