@@ -8,7 +8,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * One end of an association: an encrypted, multiplexed stream between two
  * entities, named at each end by a random AId. It reads and writes like a
  * libp2p v3 stream (`send` / `onDrain` / async iteration / `close` / `abort`),
- * exposes the underlying libp2p {@link Stream}, and converts to a Node.js Duplex.
+ * exposes the underlying libp2p `Stream`, and converts to a Node.js Duplex.
  */
 export interface Association extends AsyncIterable<Uint8Array> {
   /** `outbound` at the initiator, `inbound` at the responder. */
