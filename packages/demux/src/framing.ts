@@ -63,8 +63,22 @@ export function encodeReply (frame: ReplyFrame): Uint8Array {
   if (frame.code === ReplyCode.ACCEPTED && frame.responderAid.byteLength !== AID_BYTES) {
     throw new RangeError(`responderAid must be ${AID_BYTES} bytes when accepting`)
   }
-  const message = Buffer.from(frame.message, 'utf8').subarray(0, MAX_REASON_BYTES).toString('utf8')
+  const message = truncateUtf8(frame.message, MAX_REASON_BYTES)
   return ReplyType.encode({ code: frame.code, responderAid: frame.responderAid, message }).finish()
+}
+
+/** The longest prefix of `text` whose UTF-8 encoding fits in `max` bytes, never cutting a character. */
+export function truncateUtf8 (text: string, max: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return text
+  let out = ''
+  let bytes = 0
+  for (const char of text) {
+    const size = Buffer.byteLength(char, 'utf8')
+    if (bytes + size > max) break
+    out += char
+    bytes += size
+  }
+  return out
 }
 
 /** Decode a Reply frame, enforcing its bounds and field rules. */

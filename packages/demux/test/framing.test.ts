@@ -125,3 +125,12 @@ describe('Reply frame', () => {
     expect(errorOf(() => decodeReply(new Uint8Array([0x1a, 0x20, 0x41]))).name).toBe('MalformedFrameError')
   })
 })
+
+describe('reply reasons', () => {
+  it('cuts a long multi-byte reason on a character boundary, within the bound, and it decodes', () => {
+    const reason = 'é'.repeat(100) // 200 bytes of UTF-8
+    const frame = decodeReply(encodeReply({ code: ReplyCode.BUSY, responderAid: new Uint8Array(0), message: reason }))
+    expect(Buffer.byteLength(frame.message)).toBeLessThanOrEqual(MAX_REASON_BYTES)
+    expect(frame.message).toBe('é'.repeat(64))
+  })
+})

@@ -1,4 +1,5 @@
 import { RecordStore } from './store.ts'
+import { assertServiceName } from './record.ts'
 import type { RecordStoreInit } from './store.ts'
 import type { Rendezvous, RendezvousFactory } from './rendezvous.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -26,6 +27,7 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
       await store.put(record)
     },
     async resolve (name, options) {
+      assertServiceName(name)
       check(options)
       return store.get(name)
     },

@@ -153,6 +153,7 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
     if (aid.byteLength !== 8) throw new InvalidRecordError(`record aid must be 8 bytes, got ${aid.byteLength}`)
     if (addrs.length === 0) throw new InvalidRecordError('record has no addresses')
     if (raw.expires - raw.seq > MAX_TTL_MS) throw new InvalidRecordError(`record lifetime exceeds ${MAX_TTL_MS} ms`)
+    if (raw.expires - raw.seq < MIN_TTL_MS) throw new InvalidRecordError(`record lifetime is under ${MIN_TTL_MS} ms`)
     if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${new Date(raw.expires).toISOString()}`)
   }
   return {

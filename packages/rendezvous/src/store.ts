@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_RECORDS } from './constants.ts'
+import { DEFAULT_MAX_RECORDS, MAX_TTL_MS } from './constants.ts'
 import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError } from './errors.ts'
 import { verifyRecord } from './record.ts'
 import type { ServiceRecord, SignedRecord } from './record.ts'
@@ -19,6 +19,11 @@ export interface RecordStoreInit {
  */
 export class RecordStore {
   readonly #records = new Map<string, SignedRecord & { expires: number }>()
+  /**
+   * What was withdrawn, kept until every record signed before the tombstone
+   * has expired, so none of them can be replayed after the withdrawal.
+   */
+  readonly #withdrawn = new Map<string, { publicKey: ServiceRecord['publicKey'], seq: number, until: number }>()
   readonly #maxRecords: number
   readonly #now: () => number
 
@@ -27,9 +32,9 @@ export class RecordStore {
     this.#now = init.now ?? Date.now
   }
 
-  /** Number of records held (expired ones included until swept). */
+  /** Number of records and withdrawals held (expired ones included until swept). */
   get size (): number {
-    return this.#records.size
+    return this.#records.size + this.#withdrawn.size
   }
 
   async #live (name: string, now: number): Promise<ServiceRecord | undefined> {
@@ -47,6 +52,10 @@ export class RecordStore {
     const now = this.#now()
     const record = await verifyRecord(signed, { now })
     const current = await this.#live(record.name, now)
+    const withdrawn = this.#withdrawn.get(record.name)
+    if (withdrawn != null && withdrawn.until > now && withdrawn.publicKey.equals(record.publicKey) && record.seq <= withdrawn.seq) {
+      throw new StaleRecordError(`record seq ${record.seq} was withdrawn by a tombstone of seq ${withdrawn.seq}`)
+    }
     if (current != null) {
       if (!current.publicKey.equals(record.publicKey)) {
         throw new NameTakenError(`${JSON.stringify(record.name)} is registered by another key until ${new Date(current.expires).toISOString()}`)
@@ -54,13 +63,14 @@ export class RecordStore {
       if (record.seq <= current.seq) {
         throw new StaleRecordError(`record seq ${record.seq} is not newer than stored seq ${current.seq}`)
       }
-    } else if (this.#records.size >= this.#maxRecords) {
+    } else if (this.size >= this.#maxRecords) {
       this.sweep()
-      if (this.#records.size >= this.#maxRecords) {
+      if (this.size >= this.#maxRecords) {
         throw new InvalidRecordError(`store is full (${this.#maxRecords} records)`)
       }
     }
     this.#records.set(record.name, { ...record.signed, expires: record.expires })
+    this.#withdrawn.delete(record.name)
     return record
   }
 
@@ -80,6 +90,8 @@ export class RecordStore {
     if (!current.publicKey.equals(t.publicKey)) throw new NameTakenError(`${JSON.stringify(t.name)} is registered by another key`)
     if (t.seq <= current.seq) throw new StaleRecordError(`tombstone seq ${t.seq} is not newer than stored seq ${current.seq}`)
     this.#records.delete(t.name)
+    // any record of this key signed before the tombstone is dead by then (MAX_TTL_MS)
+    this.#withdrawn.set(t.name, { publicKey: t.publicKey, seq: t.seq, until: t.seq + MAX_TTL_MS })
   }
 
   /** Drop every expired record. */
@@ -87,6 +99,9 @@ export class RecordStore {
     const now = this.#now()
     for (const [name, r] of this.#records) {
       if (r.expires <= now) this.#records.delete(name)
+    }
+    for (const [name, w] of this.#withdrawn) {
+      if (w.until <= now) this.#withdrawn.delete(name)
     }
   }
 }

@@ -51,6 +51,11 @@ describe('rendezvous point wire', () => {
     await expect(rendezvousPoint(point.multiaddrs)({ node }).resolve('still-up')).rejects.toMatchObject({ name: 'NameNotFoundError' })
   })
 
+  it('reports a request the point drops (too large) as RendezvousUnavailableError', async () => {
+    const huge = { record: new Uint8Array(16 * 1024), signature: new Uint8Array(64) }
+    await expect(rendezvousPoint(point.multiaddrs)({ node }).register(huge)).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
+  })
+
   it('reports an unreachable point as RendezvousUnavailableError', async () => {
     const addrs = point.multiaddrs
     await point.close()

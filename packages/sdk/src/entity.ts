@@ -237,15 +237,23 @@ class FaraService implements Service {
 
   async register (options: AbortOptions): Promise<void> {
     this.record = await this.#entity.publish(this.name, this.aid, this.#publish, options)
-    const lifetime = this.record.expires - this.record.seq
-    // keep the record alive: re-sign and re-register after half its lifetime
+    this.#schedule((this.record.expires - this.record.seq) * REFRESH_FRACTION, 0)
+  }
+
+  /**
+   * Keep the record alive: re-sign and re-register after half its lifetime;
+   * after a failure, retry with exponential backoff (1 s, 2 s, ... capped at a
+   * quarter of the lifetime) for as long as the service is open.
+   */
+  #schedule (delay: number, failures: number): void {
+    if (this.#closed) return
+    clearTimeout(this.#timer)
     this.#timer = setTimeout(() => {
-      if (this.#closed) return
-      this.register({ signal: AbortSignal.timeout(lifetime * REFRESH_FRACTION) }).catch(() => {
-        // a failed refresh is retried at the next tick of a shorter timer
-        if (!this.#closed) this.#timer = setTimeout(() => { void this.register({}).catch(() => {}) }, 1_000).unref()
+      const lifetime = this.record == null ? 60_000 : this.record.expires - this.record.seq
+      this.register({ signal: AbortSignal.timeout(Math.max(1_000, lifetime * REFRESH_FRACTION)) }).catch(() => {
+        this.#schedule(Math.min(1_000 * 2 ** failures, lifetime / 4), failures + 1)
       })
-    }, lifetime * REFRESH_FRACTION)
+    }, delay)
     this.#timer.unref()
   }
 

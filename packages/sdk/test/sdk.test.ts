@@ -140,6 +140,36 @@ describe('sdk', () => {
     expect(Buffer.concat(chunks).equals(payload)).toBe(true)
   })
 
+  it('re-registers its record before it expires, and keeps retrying after failures', async () => {
+    const inner = memoryRendezvous()
+    const registered: number[] = []
+    let fail = 0
+    let third!: () => void
+    const thirdRegistration = new Promise<void>(resolve => { third = resolve })
+    // a rendezvous that refuses the first refresh and the first retry, then works again
+    const flaky: RendezvousFactory = (components) => {
+      const rv = inner(components)
+      return {
+        ...rv,
+        register: async (record, options) => {
+          if (registered.length >= 1 && fail < 2) { fail++; throw new Error('rendezvous down') }
+          await rv.register(record, options)
+          registered.push(Date.now())
+          if (registered.length === 3) third()
+        }
+      }
+    }
+    const server = await createEntity({ app: 'refresh', rendezvous: flaky, listen: LOOPBACK })
+    entities.push(server)
+    const service = await server.serve('refresh', echo, { ttl: 1_000 })
+    const first = service.record!
+    await thirdRegistration
+    expect(fail).toBe(2)
+    const now = await inner({ node: server.node }).resolve('refresh')
+    expect(now.seq).toBeGreaterThan(first.seq)
+    expect(now.expires).toBeGreaterThan(first.expires)
+  })
+
   it('throws EntityClosedError after close and validates its arguments', async () => {
     const e = await entity('closing')
     await expect(e.serve('closing', 'nope' as never)).rejects.toThrow(TypeError)

@@ -93,12 +93,12 @@ export class StreamReader {
       let length = 0
       let prefix = 0
       let complete = false
-      for (; prefix < this.#queue.byteLength && prefix < maxPrefix + 1; prefix++) {
+      for (; prefix < this.#queue.byteLength && prefix < maxPrefix; prefix++) {
         const byte = this.#queue.get(prefix)
         length += (byte & 0x7f) * 2 ** (7 * prefix)
         if ((byte & 0x80) === 0) { complete = true; prefix++; break }
       }
-      if (prefix > maxPrefix && !complete) {
+      if (!complete && prefix >= maxPrefix) {
         throw new FrameTooLargeError(`${what} frame length prefix is longer than ${maxPrefix} bytes`)
       }
       if (complete) {

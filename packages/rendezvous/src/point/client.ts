@@ -3,7 +3,7 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { openStream } from '@fara/transport'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
-import { RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
+import { RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
 import { assertServiceName, verifyRecord } from '../record.ts'
 import type { Request, Response } from '../internal/messages.ts'
@@ -66,10 +66,12 @@ class RendezvousPointClient implements Rendezvous {
     } catch (err) {
       stream.abort(err as Error)
       options.signal?.throwIfAborted()
+      if (err instanceof RendezvousError) throw err
       if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
         throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} did not answer within ${this.#timeout} ms`, { cause: err })
       }
-      throw err
+      // reset, closed early, or an answer too large to read: the point did not answer this request
+      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} gave no answer: ${(err as Error)?.message ?? String(err)}`, { cause: err })
     }
   }
 

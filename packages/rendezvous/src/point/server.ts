@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import { APP_NAME_PATTERN } from '@fara/identity'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
 import { InvalidRequestError, RendezvousError } from '../errors.ts'
 import { RequestKind, decodeRequest, encodeResponse } from '../internal/messages.ts'
@@ -68,6 +69,7 @@ class RendezvousServerService implements RendezvousServer, Startable {
         await this.store.put(req.record)
         return { status: Status.OK, message: '' }
       case RequestKind.RESOLVE: {
+        if (!APP_NAME_PATTERN.test(req.name)) throw new InvalidRequestError(`invalid service name ${JSON.stringify(req.name.slice(0, 64))}`)
         const record = await this.store.get(req.name)
         return { status: Status.OK, message: '', record: record.signed }
       }

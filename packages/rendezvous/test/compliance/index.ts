@@ -134,6 +134,23 @@ export function rendezvousCompliance (backendName: string, setup: (clock: TestCl
       await expectName(rv.resolve(name), 'NameNotFoundError')
     })
 
+    it('refuses a record replayed after its name was withdrawn', async () => {
+      const live = await record()
+      await rv.register(live)
+      clock.advance(10)
+      await rv.unregister(await createTombstone(alice, name, clock.now()))
+      await expectName(rv.register(live), 'StaleRecordError')
+      await expectName(rv.resolve(name), 'NameNotFoundError')
+      // a record signed after the withdrawal is welcome
+      clock.advance(10)
+      await rv.register(await record())
+      await expect(rv.resolve(name)).resolves.toMatchObject({ name })
+    })
+
+    it('rejects a malformed name at the API boundary', async () => {
+      await expect(rv.resolve('Not A Name!')).rejects.toThrow(RangeError)
+    })
+
     it('refuses a tombstone from another key and keeps the record', async () => {
       await rv.register(await record())
       clock.advance(10)
