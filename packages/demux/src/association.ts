@@ -40,6 +40,10 @@ export interface Association extends AsyncIterable<Uint8Array> {
   abort (err: Error): void
   /** A Node.js Duplex over this association (backpressure honoured both ways). */
   toDuplex (): Duplex
+  /** The bytes the other end sends: the association's own iterator, for it-pipe style `{ source, sink }` composition. */
+  readonly source: AsyncGenerator<Uint8Array, void, undefined>
+  /** Send every chunk of `source` (honouring backpressure), then half-close: `pipe(association, transform, association)`. */
+  sink (source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>): Promise<void>
 }
 
 /** Internal: how an association is built by the demux. */
@@ -102,5 +106,22 @@ export class StreamAssociation implements Association {
 
   toDuplex (): Duplex {
     return associationToDuplex(this)
+  }
+
+  get source (): AsyncGenerator<Uint8Array, void, undefined> {
+    return this[Symbol.asyncIterator]()
+  }
+
+  /** Bound to this association: it-pipe calls `sink` detached from its object. */
+  readonly sink = async (source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>): Promise<void> => {
+    try {
+      for await (const chunk of source) {
+        if (!this.send(chunk)) await this.onDrain()
+      }
+      await this.close()
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
   }
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
 import { Readable, Writable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { pipe } from 'it-pipe'
 import { createRecord } from '@fara/rendezvous'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEntity, memoryRendezvous } from '../src/index.ts'
@@ -123,6 +124,25 @@ describe('sdk', () => {
     second.send(Buffer.from('ok'))
     await second.close()
     expect((await collect(second)).toString()).toBe('ok')
+  })
+
+  it('composes with it-pipe as a { source, sink } duplex', async () => {
+    const server = await entity('upper')
+    // echo through a transform, it-pipe style
+    await server.serve('upper', async (a) => {
+      await pipe(a, async function * (source) {
+        for await (const chunk of source) yield Buffer.from(chunk).toString().toUpperCase()
+      }, async function * (source) {
+        for await (const text of source) yield Buffer.from(text)
+      }, a)
+    })
+    const client = await entity('client', [])
+    const association = await client.connect('upper')
+    const [, got] = await Promise.all([
+      pipe([Buffer.from('hello '), Buffer.from('pipes')], association),
+      collect(association)
+    ])
+    expect(got.toString()).toBe('HELLO PIPES')
   })
 
   it('works as a Node.js duplex', async () => {
