@@ -51,7 +51,11 @@ export const Status = {
   INVALID_RECORD: 6,
   TOO_LARGE: 7,
   INVALID_REQUEST: 8,
-  INTERNAL: 9
+  INTERNAL: 9,
+  RATE_LIMITED: 10,
+  TOO_MANY_REGISTRATIONS: 11,
+  STORE_FULL: 12,
+  REVOKED: 13
 } as const
 
 /** A wire status code. */

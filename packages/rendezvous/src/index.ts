@@ -20,7 +20,7 @@
  *
  * @packageDocumentation
  */
-export type { Rendezvous, RendezvousComponents, RendezvousFactory } from './rendezvous.ts'
+export type { Rendezvous, RendezvousComponents, RendezvousFactory, NodeServiceFactory } from './rendezvous.ts'
 export { memoryRendezvous } from './memory.ts'
 export { rendezvousPoint } from './point/client.ts'
 export type { RendezvousPointInit } from './point/client.ts'
@@ -29,7 +29,7 @@ export type { RendezvousServer, RendezvousServerInit, RendezvousServerComponents
 export { createRendezvousPoint } from './point/create.ts'
 export type { RendezvousPointServerInit, RendezvousPointHandle } from './point/create.ts'
 export { createRecord, createTombstone, verifyRecord, encodeSignedRecord, decodeSignedRecord, assertServiceName, monotonicNow } from './record.ts'
-export type { SignedRecord, ServiceRecord, RecordInit, VerifyOptions } from './record.ts'
+export type { SignedRecord, SignedPrivateRecord, ServiceRecord, RecordInit, VerifyOptions } from './record.ts'
 export { RecordStore } from './store.ts'
 export type { RecordStoreInit } from './store.ts'
 export {

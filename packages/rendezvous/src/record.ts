@@ -16,6 +16,12 @@ export interface SignedRecord {
   signature: Uint8Array
 }
 
+/** The bytes of a PrivateRecord and its writer's signature (spec/rendezvous.md#private-names). */
+export interface SignedPrivateRecord {
+  record: Uint8Array
+  signature: Uint8Array
+}
+
 /** A verified record: what a rendezvous tells a client about a service. */
 export interface ServiceRecord {
   name: string

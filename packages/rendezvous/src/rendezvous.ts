@@ -1,4 +1,4 @@
-import type { ServiceRecord, SignedRecord } from './record.ts'
+import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 
 /**
@@ -13,6 +13,12 @@ export interface Rendezvous {
   resolve (name: string, options?: AbortOptions): Promise<ServiceRecord>
   /** Withdraw a name with a signed tombstone (`createTombstone`). */
   unregister (tombstone: SignedRecord, options?: AbortOptions): Promise<void>
+  /** Private names (spec/rendezvous.md#private-names): store a sealed record under its lookup key. Optional. */
+  registerPrivate?: (record: SignedPrivateRecord, options?: AbortOptions) => Promise<void>
+  /** The sealed record stored under a 32-byte lookup key; `NameNotFoundError` if none. Optional. */
+  resolvePrivate?: (lookupKey: Uint8Array, options?: AbortOptions) => Promise<SignedPrivateRecord>
+  /** Withdraw a private record with a signed private tombstone. Optional. */
+  unregisterPrivate?: (tombstone: SignedPrivateRecord, options?: AbortOptions) => Promise<void>
 }
 
 /** What a backend is given by the entity that uses it. */
@@ -21,5 +27,15 @@ export interface RendezvousComponents {
   node: Libp2p
 }
 
+/** A libp2p service factory, as passed in a node's `services` map. */
+export type NodeServiceFactory = (components: any) => unknown // eslint-disable-line @typescript-eslint/no-explicit-any
+
 /** A backend, bound to an entity's node when the entity starts. */
-export type RendezvousFactory = (components: RendezvousComponents) => Rendezvous
+export interface RendezvousFactory {
+  (components: RendezvousComponents): Rendezvous
+  /**
+   * libp2p services the backend needs on every node that uses it (the DHT
+   * backend needs the DHT itself); the SDK adds them when it creates nodes.
+   */
+  nodeServices?: Record<string, NodeServiceFactory>
+}

@@ -8,6 +8,8 @@ export const RecordType = root.lookupType('fara.rendezvous.v1.Record')
 export const SignedRecordType = root.lookupType('fara.rendezvous.v1.SignedRecord')
 export const RequestType = root.lookupType('fara.rendezvous.v1.Request')
 export const ResponseType = root.lookupType('fara.rendezvous.v1.Response')
+export const PrivateRecordType = root.lookupType('fara.rendezvous.v1.PrivateRecord')
+export const SignedPrivateRecordType = root.lookupType('fara.rendezvous.v1.SignedPrivateRecord')
 
 /** Plain values, defaults filled in, 64-bit integers as numbers. */
 export const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, longs: Number, enums: Number }

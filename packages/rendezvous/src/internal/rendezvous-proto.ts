@@ -34,10 +34,56 @@ export const descriptor = {
                     "expires": {
                       "type": "uint64",
                       "id": 6
+                    },
+                    "certificate": {
+                      "type": "bytes",
+                      "id": 7
                     }
                   }
                 },
                 "SignedRecord": {
+                  "fields": {
+                    "record": {
+                      "type": "bytes",
+                      "id": 1
+                    },
+                    "signature": {
+                      "type": "bytes",
+                      "id": 2
+                    }
+                  }
+                },
+                "PrivateRecord": {
+                  "fields": {
+                    "lookupKey": {
+                      "type": "bytes",
+                      "id": 1,
+                      "protoName": "lookup_key"
+                    },
+                    "writerPublicKey": {
+                      "type": "bytes",
+                      "id": 2,
+                      "protoName": "writer_public_key"
+                    },
+                    "period": {
+                      "type": "uint64",
+                      "id": 3
+                    },
+                    "seq": {
+                      "type": "uint64",
+                      "id": 4
+                    },
+                    "expires": {
+                      "type": "uint64",
+                      "id": 5
+                    },
+                    "ciphertext": {
+                      "type": "bytes",
+                      "id": 6
+                    }
+                  }
+                },
+                "SignedPrivateRecord": {
                   "fields": {
                     "record": {
                       "type": "bytes",
@@ -62,6 +108,16 @@ export const descriptor = {
                     "name": {
                       "type": "string",
                       "id": 3
+                    },
+                    "privateRecord": {
+                      "type": "SignedPrivateRecord",
+                      "id": 4,
+                      "protoName": "private_record"
+                    },
+                    "lookupKey": {
+                      "type": "bytes",
+                      "id": 5,
+                      "protoName": "lookup_key"
                     }
                   },
                   "nested": {
@@ -69,7 +125,10 @@ export const descriptor = {
                       "values": {
                         "REGISTER": 0,
                         "RESOLVE": 1,
-                        "UNREGISTER": 2
+                        "UNREGISTER": 2,
+                        "REGISTER_PRIVATE": 3,
+                        "RESOLVE_PRIVATE": 4,
+                        "UNREGISTER_PRIVATE": 5
                       }
                     }
                   }
@@ -87,6 +146,16 @@ export const descriptor = {
                     "record": {
                       "type": "SignedRecord",
                       "id": 3
+                    },
+                    "privateRecord": {
+                      "type": "SignedPrivateRecord",
+                      "id": 4,
+                      "protoName": "private_record"
+                    },
+                    "retryAfterMs": {
+                      "type": "uint32",
+                      "id": 5,
+                      "protoName": "retry_after_ms"
                     }
                   },
                   "nested": {
@@ -101,7 +170,11 @@ export const descriptor = {
                         "INVALID_RECORD": 6,
                         "TOO_LARGE": 7,
                         "INVALID_REQUEST": 8,
-                        "INTERNAL": 9
+                        "INTERNAL": 9,
+                        "RATE_LIMITED": 10,
+                        "TOO_MANY_REGISTRATIONS": 11,
+                        "STORE_FULL": 12,
+                        "REVOKED": 13
                       }
                     }
                   }

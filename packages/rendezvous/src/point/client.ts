@@ -2,8 +2,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { openStream } from '@fara/transport'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
-import { RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
+import { RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
 import { assertServiceName, verifyRecord } from '../record.ts'
 import type { Request, Response } from '../internal/messages.ts'
@@ -30,6 +30,13 @@ function parsePoint (addrs: Array<string | Multiaddr>): { peer: PeerId, addrs: M
     return ma
   })
   return { peer: peer!, addrs: parsed }
+}
+
+/** Refuse before sending what the point would refuse for its size. */
+function checkSize (signed: { record: Uint8Array, signature: Uint8Array }): void {
+  if (signed?.record?.byteLength > MAX_RECORD_BYTES) {
+    throw new RecordTooLargeError(`record is ${signed.record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
+  }
 }
 
 class RendezvousPointClient implements Rendezvous {
@@ -76,6 +83,7 @@ class RendezvousPointClient implements Rendezvous {
   }
 
   async register (record: Parameters<Rendezvous['register']>[0], options?: AbortOptions): Promise<void> {
+    checkSize(record)
     await this.#request({ type: RequestKind.REGISTER, record, name: '' }, options)
   }
 
@@ -90,6 +98,7 @@ class RendezvousPointClient implements Rendezvous {
   }
 
   async unregister (tombstone: Parameters<Rendezvous['unregister']>[0], options?: AbortOptions): Promise<void> {
+    checkSize(tombstone)
     await this.#request({ type: RequestKind.UNREGISTER, record: tombstone, name: '' }, options)
   }
 }

@@ -2,15 +2,18 @@
  * The rendezvous compliance suite: every backend runs these same tests.
  * `setup` gets a controllable clock and must build the backend on it.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { readFileSync } from 'node:fs'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import protobuf from 'protobufjs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createRecord, createTombstone } from '../../src/index.ts'
-import { RECORD_DOMAIN } from '../../src/constants.ts'
-import { RecordType } from '../../src/internal/codec.ts'
 import { signDomain } from '@fara/identity'
-import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { Rendezvous, SignedRecord } from '../../src/index.ts'
+import { MAX_RECORD_BYTES, RECORD_DOMAIN, createRecord, createTombstone } from '@fara/rendezvous'
+import type { Rendezvous, SignedRecord } from '@fara/rendezvous'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
+
+// an encoder built from the normative .proto, independent of the packages' generated code
+const proto = protobuf.parse(readFileSync(new URL('../../spec/proto/rendezvous.proto', import.meta.url), 'utf8')).root
+const RecordType = proto.lookupType('fara.rendezvous.v1.Record')
 
 /** A clock the suite moves forward by hand. Starts at the real time so every end agrees within skew. */
 export interface TestClock {
@@ -163,6 +166,14 @@ export function rendezvousCompliance (backendName: string, setup: (clock: TestCl
       await expectName(rv.register(badAid), 'InvalidRecordError')
       const tooLong = await signRaw(alice, { name, addrs: [], aid, seq: clock.now(), expires: clock.now() + 2 * 86_400_000 })
       await expectName(rv.register(tooLong), 'InvalidRecordError')
+    })
+
+    it('refuses an oversized record with RecordTooLargeError', async () => {
+      const addrs = Array.from({ length: 40 }, () => new Uint8Array(200).fill(4))
+      const huge = await signRaw(alice, { name, addrs, aid, seq: clock.now(), expires: clock.now() + 60_000 })
+      expect(huge.record.byteLength).toBeGreaterThan(MAX_RECORD_BYTES)
+      await expectName(rv.register(huge), 'RecordTooLargeError')
+      await expectName(rv.resolve(name), 'NameNotFoundError')
     })
 
     it('honours an aborted signal', async () => {

@@ -1,7 +1,7 @@
-import { memoryRendezvous } from '../src/index.ts'
-import { createNode } from '@fara/transport'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { rendezvousCompliance } from './compliance/index.ts'
+import { memoryRendezvous } from '@fara/rendezvous'
+import { createNode } from '@fara/transport'
+import { rendezvousCompliance } from './index.ts'
 
 rendezvousCompliance('memory', async (clock) => {
   // the memory backend ignores its node; a dial-only one keeps the factory contract honest
