@@ -70,7 +70,9 @@ describe.skipIf(!canCapture)(`on-path observer (tcpdump on lo)${canCapture ? '' 
         aids.push(done.localAid as string, done.remoteAid as string)
       }
       for (const s of services) {
-        for (const line of s.lines.filter(l => l.event === 'association')) aids.push(line.localAid as string, line.remoteAid as string)
+        // the service logs an association once its echo is done, which may be just after the client's
+        const line = await s.next(l => l.event === 'association')
+        aids.push(line.localAid as string, line.remoteAid as string)
       }
       // restart the first service with the same key: its port must change
       await services[0]!.stop()

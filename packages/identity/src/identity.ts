@@ -1,10 +1,10 @@
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION } from './constants.ts'
 import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
+import { makeDir, writeFileAtomic } from './internal/fs.ts'
 import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
 
 /** An application's identity: its own Ed25519 key pair and the libp2p PeerId derived from it. */
@@ -71,22 +71,8 @@ export async function saveIdentity (identity: Identity, path: string): Promise<v
     app: identity.app,
     privateKey: Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString('base64')
   }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const fh = await open(tmp, 'wx', IDENTITY_FILE_MODE)
-  try {
-    try {
-      await fh.writeFile(JSON.stringify(body, null, 2) + '\n')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    await chmod(tmp, IDENTITY_FILE_MODE)
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
+  await makeDir(dirname(path), 0o700)
+  await writeFileAtomic(path, JSON.stringify(body, null, 2) + '\n', { mode: IDENTITY_FILE_MODE })
 }
 
 /** Options for {@link loadIdentity}. */

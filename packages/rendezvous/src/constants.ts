@@ -16,8 +16,8 @@ export const MAX_RECORD_BYTES = 4096
 /** Ed25519 signature length. */
 export const SIGNATURE_BYTES = 64
 
-/** Longest Request or Response frame on the wire. */
-export const MAX_MESSAGE_BYTES = 8192
+/** Longest Request or Response frame on the wire: room for a sealed private record in the largest padding bucket. */
+export const MAX_MESSAGE_BYTES = 16384
 
 /** Default record lifetime when registering (ms). */
 export const DEFAULT_TTL_MS = 10 * 60_000
@@ -33,6 +33,18 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 
 /** Default number of records a store holds. */
 export const DEFAULT_MAX_RECORDS = 100_000
+
+/** Default number of live public names one key may hold at a store. */
+export const DEFAULT_MAX_RECORDS_PER_KEY = 16
+
+/** Default sustained requests per second one peer may send a rendezvous point. */
+export const DEFAULT_PEER_RATE = 20
+
+/** Default burst of requests one peer may send a rendezvous point. */
+export const DEFAULT_PEER_BURST = 100
+
+/** Most peers whose request rate a point tracks at once (least recently seen are forgotten first). */
+export const MAX_TRACKED_PEERS = 10_000
 
 /** How long a rendezvous point waits for a request, and a client for a response (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
@@ -60,3 +72,36 @@ export const Status = {
 
 /** A wire status code. */
 export type Status = typeof Status[keyof typeof Status]
+
+/** Length of a private-name period (ms): lookup keys, encryption keys and writer keys rotate every period (spec/private-names.md#periods). */
+export const PRIVATE_PERIOD_MS = 86_400_000
+
+/** Sizes a private record's `ciphertext` is padded to, exactly (spec/private-names.md#padding). */
+export const PRIVATE_BUCKETS = [1024, 2048, 4096, 8192] as const
+
+/** Signature domain of a PrivateRecord: the writer signs `utf8(PRIVATE_DOMAIN) || 0x00 || record` (spec/private-names.md#signedprivaterecord). */
+export const PRIVATE_DOMAIN = 'fara/rendezvous/private/v1'
+
+/** HKDF-SHA256 salt of every private-name derivation (spec/private-names.md#derivations). */
+export const PRIVATE_KDF_SALT = 'fara/rendezvous/private/salt/v1'
+
+/** HKDF info prefix of the lookup key; `u64be(period)` follows (spec/private-names.md#derivations). */
+export const PRIVATE_LOOKUP_INFO = 'fara/rendezvous/private/lookup/v1'
+
+/** HKDF info prefix of the encryption key; `u64be(period)` follows (spec/private-names.md#derivations). */
+export const PRIVATE_ENCRYPT_INFO = 'fara/rendezvous/private/encrypt/v1'
+
+/** HKDF info prefix of the writer key seed; the 32-byte lookup key follows (spec/private-names.md#writer-key). */
+export const PRIVATE_WRITER_INFO = 'fara/rendezvous/private/writer/v1'
+
+/** Length of a lookup key, an encryption key and a writer seed (bytes). */
+export const PRIVATE_KEY_BYTES = 32
+
+/** ChaCha20-Poly1305 nonce length, carried in front of the ciphertext (bytes). */
+export const PRIVATE_NONCE_BYTES = 12
+
+/** ChaCha20-Poly1305 tag length, at the end of the ciphertext (bytes). */
+export const PRIVATE_TAG_BYTES = 16
+
+/** Longest encoded PrivateRecord (the signed bytes): `MAX_RECORD_BYTES` plus the largest bucket. */
+export const MAX_PRIVATE_RECORD_BYTES = MAX_RECORD_BYTES + Math.max(...PRIVATE_BUCKETS)

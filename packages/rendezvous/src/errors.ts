@@ -95,6 +95,57 @@ export function errorForStatus (status: number, message: string): RendezvousErro
     case Status.INVALID_RECORD: return new InvalidRecordError(message)
     case Status.TOO_LARGE: return new RecordTooLargeError(message)
     case Status.INVALID_REQUEST: return new InvalidRequestError(message)
+    case Status.RATE_LIMITED: return new RateLimitedError(message)
+    case Status.TOO_MANY_REGISTRATIONS: return new TooManyRegistrationsError(message)
+    case Status.STORE_FULL: return new StoreFullError(message)
+    case Status.REVOKED: return new RevokedError(message)
     default: return new RendezvousInternalError(message)
   }
+}
+
+/** Thrown when a peer sent too many requests to a rendezvous point; `retryAfterMs` says when to try again. */
+export class RateLimitedError extends RendezvousError {
+  static override name = 'RateLimitedError'
+  override name = 'RateLimitedError'
+  readonly code = Status.RATE_LIMITED
+  readonly retryAfterMs: number
+  constructor (message = 'Too many requests', retryAfterMs = 1_000) {
+    super(message)
+    this.retryAfterMs = retryAfterMs
+  }
+}
+
+/** Thrown when a key already holds the most registrations a store allows per key. */
+export class TooManyRegistrationsError extends RendezvousError {
+  static override name = 'TooManyRegistrationsError'
+  override name = 'TooManyRegistrationsError'
+  readonly code = Status.TOO_MANY_REGISTRATIONS
+  constructor (message = 'Too many registrations for this key') { super(message) }
+}
+
+/** Thrown when a store holds the most records it is configured for. */
+export class StoreFullError extends RendezvousError {
+  static override name = 'StoreFullError'
+  override name = 'StoreFullError'
+  readonly code = Status.STORE_FULL
+  constructor (message = 'Rendezvous store is full') { super(message) }
+}
+
+/** Thrown when a record's certificate was revoked by its device key. */
+export class RevokedError extends RendezvousError {
+  static override name = 'RevokedError'
+  override name = 'RevokedError'
+  readonly code = Status.REVOKED
+  constructor (message = 'Certificate revoked') { super(message) }
+}
+
+/**
+ * Thrown when a private record's ciphertext does not open under the key derived
+ * from the name (and secret) asked for, or its padding is malformed. Local to
+ * the client: never a wire status.
+ */
+export class PrivateRecordOpenError extends Error {
+  static override name = 'PrivateRecordOpenError'
+  override name = 'PrivateRecordOpenError'
+  constructor (message = 'Private record does not open with this name and secret', options?: ErrorOptions) { super(message, options) }
 }

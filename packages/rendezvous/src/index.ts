@@ -34,9 +34,28 @@ export { RecordStore } from './store.ts'
 export type { RecordStoreInit } from './store.ts'
 export {
   RendezvousError, NameNotFoundError, InvalidSignatureError, NameTakenError, StaleRecordError, ExpiredRecordError,
-  InvalidRecordError, RecordTooLargeError, InvalidRequestError, RendezvousInternalError, RendezvousUnavailableError
+  InvalidRecordError, RecordTooLargeError, InvalidRequestError, RendezvousInternalError, RendezvousUnavailableError,
+  RateLimitedError, TooManyRegistrationsError, StoreFullError, RevokedError
 } from './errors.ts'
 export {
   RENDEZVOUS_PROTOCOL, RECORD_DOMAIN, MAX_ADDRS, MAX_ADDR_BYTES, MAX_RECORD_BYTES, MAX_MESSAGE_BYTES,
   DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS, MAX_CLOCK_SKEW_MS, DEFAULT_MAX_RECORDS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS, SIGNATURE_BYTES, Status
 } from './constants.ts'
+export {
+  periodOf, derivePrivateKeys, deriveWriterKey, privateLookupKeys, sealPrivateRecord, createPrivateTombstone,
+  verifyPrivateEnvelope, openPrivateRecord, encodeSignedPrivateRecord, decodeSignedPrivateRecord, MAX_SIGNED_PRIVATE_RECORD_BYTES
+} from './private/index.ts'
+export type {
+  PrivateKeys, PrivateLookup, PrivateLookupOptions, SealPrivateInit, PrivateTombstoneInit, PrivateEnvelope, VerifyPrivateOptions, OpenPrivateOptions
+} from './private/index.ts'
+export { PrivateRecordOpenError } from './errors.ts'
+export {
+  PRIVATE_PERIOD_MS, PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_KDF_SALT, PRIVATE_LOOKUP_INFO, PRIVATE_ENCRYPT_INFO, PRIVATE_WRITER_INFO,
+  PRIVATE_KEY_BYTES, PRIVATE_NONCE_BYTES, PRIVATE_TAG_BYTES, MAX_PRIVATE_RECORD_BYTES
+} from './constants.ts'
+export { dhtRendezvous } from './dht/rendezvous.ts'
+export type { DhtRendezvousInit } from './dht/rendezvous.ts'
+export { dhtService, dhtServiceOf } from './dht/service.ts'
+export type { DhtService, DhtServiceInit, DhtServiceComponents } from './dht/service.ts'
+export { dhtKey } from './dht/records.ts'
+export { DHT_PROTOCOL, DHT_NAMESPACE, DHT_SERVICE_NAME, DEFAULT_DHT_TIMEOUT_MS, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_K } from './dht/constants.ts'

@@ -1,5 +1,6 @@
 import { RecordStore } from './store.ts'
-import { assertServiceName } from './record.ts'
+import { InvalidRecordError } from './errors.ts'
+import { assertLookupKey, assertServiceName } from './record.ts'
 import type { RecordStoreInit } from './store.ts'
 import type { Rendezvous, RendezvousFactory } from './rendezvous.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -34,6 +35,28 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
     async unregister (tombstone, options) {
       check(options)
       await store.remove(tombstone)
+    },
+    async registerPrivate (record, options) {
+      check(options)
+      await store.putPrivate(record)
+    },
+    async resolvePrivate (lookupKey, options) {
+      assertLookupKey(lookupKey)
+      check(options)
+      return store.getPrivate(lookupKey)
+    },
+    async unregisterPrivate (tombstone, options) {
+      check(options)
+      await store.removePrivate(tombstone)
+    },
+    async revoke (revocation, options) {
+      check(options)
+      try {
+        await store.revoke(revocation)
+      } catch (err) {
+        if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
+        throw err
+      }
     }
   }
   return () => rendezvous

@@ -1,11 +1,14 @@
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { APP_NAME_PATTERN, signDomain, verifyDomain } from '@fara/identity'
+import {
+  decodeSignedCertificate, encodeSignedCertificate, isServiceName, isSelfCertifyingName, nameMatchesKey, signDomain, verifyCertificate, verifyDomain
+} from '@fara/identity'
+import type { Certificate, SignedCertificate, SignedRevocation } from '@fara/identity'
 import {
   DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
 } from './constants.ts'
-import { ExpiredRecordError, InvalidRecordError, InvalidSignatureError, RecordTooLargeError } from './errors.ts'
+import { ExpiredRecordError, InvalidRecordError, InvalidSignatureError, RecordTooLargeError, RevokedError } from './errors.ts'
 import { RecordType, SignedRecordType, bytesOf, tryDecode } from './internal/codec.ts'
 import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -16,7 +19,7 @@ export interface SignedRecord {
   signature: Uint8Array
 }
 
-/** The bytes of a PrivateRecord and its writer's signature (spec/rendezvous.md#private-names). */
+/** The bytes of a PrivateRecord and its writer's signature (spec/private-names.md). */
 export interface SignedPrivateRecord {
   record: Uint8Array
   signature: Uint8Array
@@ -34,6 +37,10 @@ export interface ServiceRecord {
   seq: number
   /** Expiry, ms since the Unix epoch. */
   expires: number
+  /** The key the name belongs to: the device key of a certified record, else `publicKey`. */
+  owner: PublicKey
+  /** The verified device certificate of `publicKey`, if the record carries one. */
+  certificate?: Certificate
   /** The signed bytes this was verified from, to pass on verbatim. */
   signed: SignedRecord
 }
@@ -47,6 +54,12 @@ export interface RecordInit {
   ttl?: number
   /** Signing time and seq, ms since the epoch (default {@link monotonicNow}); tests inject one. */
   now?: number
+  /**
+   * The device certificate of the signing key (an `AppIdentity`'s
+   * `certificate`): the name then belongs to the device key, so the service
+   * can rotate its application key and keep its name.
+   */
+  certificate?: SignedCertificate
 }
 
 /** Options for {@link verifyRecord}. */
@@ -55,6 +68,8 @@ export interface VerifyOptions {
   now?: number
   /** Verify a tombstone (an unregister) rather than a live record. */
   tombstone?: boolean
+  /** Revocations known to the verifier; a certificate they cover is refused with `RevokedError`. */
+  revocations?: Iterable<SignedRevocation>
 }
 
 let lastSeq = 0
@@ -69,14 +84,24 @@ export function monotonicNow (): number {
   return lastSeq
 }
 
-/** Throw a RangeError unless `name` is a valid service name. */
+/** Throw a TypeError/RangeError unless `lookupKey` is a 32-byte private lookup key. */
+export function assertLookupKey (lookupKey: unknown): asserts lookupKey is Uint8Array {
+  if (!(lookupKey instanceof Uint8Array)) throw new TypeError(`lookupKey must be a Uint8Array, got ${typeof lookupKey}`)
+  if (lookupKey.byteLength !== 32) throw new RangeError(`lookupKey must be 32 bytes, got ${lookupKey.byteLength}`)
+}
+
+/**
+ * Throw a RangeError unless `name` is a valid service name: a human-friendly
+ * name (1-63 characters of `[a-z0-9._-]`) or a self-certifying name
+ * (`label.<56 base32 characters>` with a valid checksum, spec/identity.md).
+ */
 export function assertServiceName (name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !APP_NAME_PATTERN.test(name)) {
-    throw new RangeError(`service name must match ${String(APP_NAME_PATTERN)}, got ${JSON.stringify(name)}`)
+  if (!isServiceName(name)) {
+    throw new RangeError(`service name must be a human-friendly or a self-certifying name (spec/identity.md), got ${JSON.stringify(name)}`)
   }
 }
 
-async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number }): Promise<SignedRecord> {
+async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number, certificate?: Uint8Array }): Promise<SignedRecord> {
   const record = RecordType.encode({ ...fields, publicKey: publicKeyToProtobuf(key.publicKey) }).finish()
   if (record.byteLength > MAX_RECORD_BYTES) {
     throw new RecordTooLargeError(`record is ${record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
@@ -99,16 +124,27 @@ export async function createRecord (key: PrivateKey, init: RecordInit): Promise<
   }
   const now = init.now ?? monotonicNow()
   const addrs = init.addrs.map(a => multiaddr(a.toString()).bytes)
-  return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl })
+  const certificate = init.certificate == null ? {} : { certificate: encodeSignedCertificate(init.certificate) }
+  return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl, ...certificate })
 }
 
-/** Create a signed tombstone: the proof that the key holder withdraws `name`. */
-export async function createTombstone (key: PrivateKey, name: string, now = monotonicNow()): Promise<SignedRecord> {
+/** Create a signed tombstone: the proof that the key holder withdraws `name` (pass the certificate for a certified name). */
+export async function createTombstone (key: PrivateKey, name: string, now = monotonicNow(), options: { certificate?: SignedCertificate } = {}): Promise<SignedRecord> {
   assertServiceName(name)
-  return sign(key, { name, addrs: [], aid: new Uint8Array(0), seq: now, expires: now })
+  const certificate = options.certificate == null ? {} : { certificate: encodeSignedCertificate(options.certificate) }
+  return sign(key, { name, addrs: [], aid: new Uint8Array(0), seq: now, expires: now, ...certificate })
 }
 
-interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: unknown, seq: number, expires: number }
+interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: unknown, seq: number, expires: number, certificate: unknown }
+
+/** Map the identity package's certificate errors onto this package's wire errors. */
+function certificateError (err: Error): Error {
+  switch (err?.name) {
+    case 'CertificateRevokedError': return new RevokedError(err.message)
+    case 'CertificateExpiredError': return new ExpiredRecordError(`record certificate: ${err.message}`)
+    default: return new InvalidRecordError(`record certificate: ${err?.message ?? String(err)}`)
+  }
+}
 
 /**
  * Verify a signed record and return its fields. Every reader calls this on
@@ -128,7 +164,7 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
   }
   const raw = tryDecode<RawRecord>(RecordType, signed.record)
   if (raw == null) throw new InvalidRecordError('record does not decode')
-  if (!APP_NAME_PATTERN.test(raw.name)) throw new InvalidRecordError(`invalid service name ${JSON.stringify(raw.name)}`)
+  if (!isServiceName(raw.name)) throw new InvalidRecordError(`invalid service name ${JSON.stringify(raw.name)}`)
   let publicKey: PublicKey
   try {
     publicKey = publicKeyFromProtobuf(bytesOf(raw.publicKey))
@@ -162,9 +198,28 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
     if (raw.expires - raw.seq < MIN_TTL_MS) throw new InvalidRecordError(`record lifetime is under ${MIN_TTL_MS} ms`)
     if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${new Date(raw.expires).toISOString()}`)
   }
+  let certificate: Certificate | undefined
+  const certBytes = bytesOf(raw.certificate)
+  if (certBytes.byteLength > 0) {
+    try {
+      certificate = await verifyCertificate(decodeSignedCertificate(certBytes), {
+        now, ...(options.revocations == null ? {} : { revocations: options.revocations })
+      })
+    } catch (err) {
+      throw certificateError(err as Error)
+    }
+    if (!certificate.appPublicKey.equals(publicKey)) throw new InvalidRecordError('record certificate is for another key')
+  }
+  const owner: PublicKey = certificate?.devicePublicKey ?? publicKey
+  // a self-certifying name can only be held by the key it names: no directory can hand out another
+  if (isSelfCertifyingName(raw.name) && !nameMatchesKey(raw.name, owner)) {
+    throw new InvalidRecordError(`self-certifying name ${JSON.stringify(raw.name)} does not match the record's ${certificate == null ? 'key' : 'device key'}`)
+  }
   return {
     name: raw.name,
     publicKey,
+    owner,
+    ...(certificate == null ? {} : { certificate }),
     peerId: peerIdFromPublicKey(publicKey),
     addrs,
     aid,

@@ -1,4 +1,5 @@
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
+import type { SignedRevocation } from '@fara/identity'
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 
 /**
@@ -13,10 +14,12 @@ export interface Rendezvous {
   resolve (name: string, options?: AbortOptions): Promise<ServiceRecord>
   /** Withdraw a name with a signed tombstone (`createTombstone`). */
   unregister (tombstone: SignedRecord, options?: AbortOptions): Promise<void>
-  /** Private names (spec/rendezvous.md#private-names): store a sealed record under its lookup key. Optional. */
+  /** Private names (spec/private-names.md): store a sealed record under its lookup key. Optional. */
   registerPrivate?: (record: SignedPrivateRecord, options?: AbortOptions) => Promise<void>
   /** The sealed record stored under a 32-byte lookup key; `NameNotFoundError` if none. Optional. */
   resolvePrivate?: (lookupKey: Uint8Array, options?: AbortOptions) => Promise<SignedPrivateRecord>
+  /** Publish a device key's revocation of application-key certificates (spec/identity.md). Optional. */
+  revoke?: (revocation: SignedRevocation, options?: AbortOptions) => Promise<void>
   /** Withdraw a private record with a signed private tombstone. Optional. */
   unregisterPrivate?: (tombstone: SignedPrivateRecord, options?: AbortOptions) => Promise<void>
 }

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { createNode, openStream } from '@fara/transport'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { RENDEZVOUS_PROTOCOL, Status, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
 import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
 import type { RendezvousPointHandle } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
@@ -43,8 +43,28 @@ describe('rendezvous point wire', () => {
 
   it('reports a request the point drops (too large) as RendezvousUnavailableError', async () => {
     // a record within its own bound, but a request over MAX_MESSAGE_BYTES
-    const huge = { record: new Uint8Array(4000), signature: new Uint8Array(5000) }
+    const huge = { record: new Uint8Array(4000), signature: new Uint8Array(MAX_MESSAGE_BYTES) }
     await expect(rendezvousPoint(point.multiaddrs)({ node }).register(huge)).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
+  })
+
+  it('answers a peer over its request rate with RATE_LIMITED and a retry delay, and other peers are served', async () => {
+    const limited = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'], peerRate: 0.001, peerBurst: 2 })
+    try {
+      const rv = rendezvousPoint(limited.multiaddrs)({ node })
+      for (let i = 0; i < 2; i++) await expect(rv.resolve('nobody')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+      const err = await rv.resolve('nobody').catch((e: unknown) => e)
+      expect(err).toMatchObject({ name: 'RateLimitedError', code: Status.RATE_LIMITED })
+      expect((err as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0)
+      const other = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+      try {
+        await expect(rendezvousPoint(limited.multiaddrs)({ node: other }).resolve('nobody')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+      } finally {
+        await other.stop()
+      }
+      expect(limited.server.stats.rateLimited).toBe(1)
+    } finally {
+      await limited.close()
+    }
   })
 
   it('reports an unreachable point as RendezvousUnavailableError', async () => {

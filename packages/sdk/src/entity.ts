@@ -1,10 +1,12 @@
-import { createIdentity, ephemeralIdentity, loadOrCreateIdentity } from '@fara/identity'
+import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
 import { ASSOCIATION_PROTOCOL, createDemux } from '@fara/demux'
 import { createNode, openStream } from '@fara/transport'
-import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous } from '@fara/rendezvous'
+import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
+import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
+import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
 import { MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
-import type { Identity } from '@fara/identity'
+import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit } from '@fara/demux'
 import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
 import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey } from '@libp2p/interface'
@@ -21,8 +23,14 @@ export interface EntityInit {
   rendezvous?: RendezvousFactory
   /** The entity's identity (default: loaded from / created in `keystore`, else fresh and unsaved). */
   identity?: Identity
-  /** Keystore directory: the key is kept in `<keystore>/<app>.key` with mode 0600. */
-  keystore?: string
+  /**
+   * Where the application's key lives. `{ dir, passphrase }`: an encrypted
+   * keystore (scrypt + AEAD, spec/identity.md), created on first use; the
+   * application key is derived from the device key and carries its
+   * certificate, so the name survives a key rotation. A plain string: an
+   * unencrypted key directory (`<dir>/<app>.key`, mode 0600), for development.
+   */
+  keystore?: string | { dir: string, passphrase: string | Uint8Array }
   /** TCP listen multiaddrs, port 0 (default `/ip4/0.0.0.0/tcp/0`). */
   listen?: string[]
   /** Demultiplexer limits. */
@@ -38,6 +46,13 @@ export interface ServeOptions extends AbortOptions {
    * port-forward or middlebox in front of the entity. Noise still proves the key.
    */
   addrs?: Array<Multiaddr | string>
+  /**
+   * Register privately (spec/private-names.md): the record is sealed under a
+   * blinded lookup key that rotates every period, and registered through a
+   * throwaway node, so the rendezvous learns neither the name, nor the key,
+   * nor the addresses. `true`, or `{ secret }` to require an invite as well.
+   */
+  private?: boolean | PrivateNameOptions
 }
 
 /** Options for {@link Entity.connect}. */
@@ -48,6 +63,8 @@ export interface ConnectOptions extends AbortOptions {
    * services cannot link a client's associations by key).
    */
   stableIdentity?: boolean
+  /** Look the name up privately (with the same `secret` the service used). */
+  private?: boolean | PrivateNameOptions
 }
 
 /** A name this entity serves. */
@@ -78,8 +95,8 @@ export interface Entity {
    * round trip: a refusal arrives as a typed error on the first read.
    */
   connect (name: string, options?: ConnectOptions): Promise<Association>
-  /** The verified record for `name`. */
-  resolve (name: string, options?: AbortOptions): Promise<ServiceRecord>
+  /** The verified record for `name` (`{ private }` as in {@link ConnectOptions}). */
+  resolve (name: string, options?: AbortOptions & Pick<ConnectOptions, 'private'>): Promise<ServiceRecord>
   /** Withdraw every name, close every association and stop the node. */
   close (): Promise<void>
 }
@@ -161,42 +178,67 @@ class FaraEntity implements Entity {
   }
 
   /** @internal */
-  async publish (name: string, aid: Uint8Array, publish: Pick<ServeOptions, 'ttl' | 'addrs'>, options: AbortOptions): Promise<ServiceRecord> {
+  async publish (name: string, aid: Uint8Array, publish: Pick<ServeOptions, 'ttl' | 'addrs' | 'private'>, options: AbortOptions): Promise<ServiceRecord> {
     const addrs = (publish.addrs ?? this.multiaddrs).slice(0, MAX_ADDRS)
     const ttl = publish.ttl
-    const signed = await createRecord(this.identity.privateKey, { name, addrs, aid, ...(ttl == null ? {} : { ttl }) })
+    const certificate = (this.identity as Partial<AppIdentity>).certificate
+    const signed = await createRecord(this.identity.privateKey, {
+      name, addrs, aid, ...(ttl == null ? {} : { ttl }), ...(certificate == null ? {} : { certificate })
+    })
+    const privately = privateOf(publish.private)
+    if (privately != null) {
+      const record = await verifyRecord(signed)
+      await publishPrivate(this.#rendezvousFactory, this.identity.privateKey, signed, record, { ...privately, ...options })
+      return record
+    }
     await this.#rendezvous.register(signed, options)
     return this.#rendezvous.resolve(name, options)
   }
 
   /** @internal */
-  async withdraw (name: string, options: AbortOptions): Promise<void> {
-    await this.#rendezvous.unregister(await createTombstone(this.identity.privateKey, name), options)
+  async withdraw (name: string, publish: Pick<ServeOptions, 'private'>, options: AbortOptions): Promise<void> {
+    const privately = privateOf(publish.private)
+    if (privately != null) {
+      await withdrawPrivate(this.#rendezvousFactory, this.identity.privateKey, name, { ...privately, ...options })
+      return
+    }
+    const certificate = (this.identity as Partial<AppIdentity>).certificate
+    await this.#rendezvous.unregister(await createTombstone(this.identity.privateKey, name, undefined, certificate == null ? {} : { certificate }), options)
   }
 
-  async resolve (name: string, options: AbortOptions = {}): Promise<ServiceRecord> {
+  async resolve (name: string, options: AbortOptions & Pick<ConnectOptions, 'private'> = {}): Promise<ServiceRecord> {
     this.#assertOpen()
-    return this.#rendezvous.resolve(name, options)
+    return this.#resolveWith(this.#rendezvous, name, options)
+  }
+
+  async #resolveWith (rv: Rendezvous, name: string, options: AbortOptions & Pick<ConnectOptions, 'private'>): Promise<ServiceRecord> {
+    const signal = options.signal == null ? {} : { signal: options.signal }
+    const privately = privateOf(options.private)
+    return privately != null ? resolvePrivate(rv, name, { ...privately, ...signal }) : rv.resolve(name, signal)
   }
 
   async connect (name: string, options: ConnectOptions = {}): Promise<Association> {
     this.#assertOpen()
     const signal = options.signal == null ? {} : { signal: options.signal }
     if (options.stableIdentity === true) {
-      const record = await this.#rendezvous.resolve(name, signal)
+      const record = await this.#resolveWith(this.#rendezvous, name, options)
       const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       return this.#demux.open(stream, record.aid, record.peerId)
     }
     // a fresh identity and a dial-only node for this one association
     const identity = await ephemeralIdentity()
-    const node = await createNode({ privateKey: identity.privateKey, listen: [] })
+    const node = await createNode({
+      privateKey: identity.privateKey,
+      listen: [],
+      ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
+    })
     this.#clientNodes.add(node)
     const stop = (): void => {
       this.#clientNodes.delete(node)
       Promise.resolve(node.stop()).catch((err: unknown) => { this.#log.error('stopping client node failed - %e', err) })
     }
     try {
-      const record = await this.#rendezvousFactory({ node }).resolve(name, signal)
+      const record = await this.#resolveWith(this.#rendezvousFactory({ node }), name, options)
       const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       const association = this.#demux.open(stream, record.aid, record.peerId)
       stream.addEventListener('close', stop, { once: true })
@@ -222,7 +264,7 @@ class FaraService implements Service {
   readonly aid: Uint8Array
   record: ServiceRecord | undefined
   readonly #entity: FaraEntity
-  readonly #publish: Pick<ServeOptions, 'ttl' | 'addrs'>
+  readonly #publish: Pick<ServeOptions, 'ttl' | 'addrs' | 'private'>
   readonly #release: () => void
   #timer: ReturnType<typeof setTimeout> | undefined
   #closed = false
@@ -231,7 +273,11 @@ class FaraService implements Service {
     this.#entity = entity
     this.name = name
     this.aid = aid
-    this.#publish = { ...(options.ttl == null ? {} : { ttl: options.ttl }), ...(options.addrs == null ? {} : { addrs: options.addrs }) }
+    this.#publish = {
+      ...(options.ttl == null ? {} : { ttl: options.ttl }),
+      ...(options.addrs == null ? {} : { addrs: options.addrs }),
+      ...(options.private == null ? {} : { private: options.private })
+    }
     this.#release = release
   }
 
@@ -262,8 +308,26 @@ class FaraService implements Service {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#release()
-    await this.#entity.withdraw(this.name, options)
+    await this.#entity.withdraw(this.name, this.#publish, options)
   }
+}
+
+async function identityFor (app: string, keystore: EntityInit['keystore']): Promise<Identity> {
+  if (keystore == null) return createIdentity({ app })
+  if (typeof keystore === 'string') return loadOrCreateIdentity(keystore, app)
+  let store
+  try {
+    store = await openKeystore(keystore.dir, { passphrase: keystore.passphrase })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    store = await createKeystore(keystore.dir, { passphrase: keystore.passphrase })
+  }
+  return store.app(app)
+}
+
+function privateOf (value: boolean | PrivateNameOptions | undefined): PrivateNameOptions | undefined {
+  if (value == null || value === false) return undefined
+  return value === true ? {} : value
 }
 
 /**
@@ -272,13 +336,17 @@ class FaraService implements Service {
  */
 export async function createEntity (init: EntityInit): Promise<Entity> {
   if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')
-  const identity = init.identity ??
-    (init.keystore != null ? await loadOrCreateIdentity(init.keystore, init.app) : await createIdentity({ app: init.app }))
+  const identity = init.identity ?? await identityFor(init.app, init.keystore)
   if (identity.app !== init.app && !identity.ephemeral) {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
   }
-  const node = await createNode({ privateKey: identity.privateKey, ...(init.listen == null ? {} : { listen: init.listen }) })
-  const entity = new FaraEntity(identity, node, init.rendezvous ?? defaultRendezvous(), createDemux<Served>(init.demux))
+  const rendezvous = init.rendezvous ?? defaultRendezvous()
+  const node = await createNode({
+    privateKey: identity.privateKey,
+    ...(init.listen == null ? {} : { listen: init.listen }),
+    ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
+  })
+  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux))
   try {
     await entity.start()
   } catch (err) {

@@ -1,4 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createKeystore, openKeystore } from '@fara/identity'
 import { pipeline } from 'node:stream/promises'
 import { Readable, Writable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -188,6 +192,37 @@ describe('sdk', () => {
     const now = await inner({ node: server.node }).resolve('refresh')
     expect(now.seq).toBeGreaterThan(first.seq)
     expect(now.expires).toBeGreaterThan(first.expires)
+  })
+
+  it('keeps its name across an application key rotation with an encrypted keystore', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fara-sdk-keystore-'))
+    try {
+      rendezvous ??= memoryRendezvous()
+      const keystore = { dir, passphrase: 'pw' }
+      await createKeystore(dir, { passphrase: 'pw', kdf: { N: 2 ** 10, r: 8, p: 1 } })
+      const first = await createEntity({ app: 'mail', rendezvous, keystore, listen: LOOPBACK })
+      await first.serve('mail', echo)
+      // the entity stops without withdrawing (a crash); its record stays live until it expires
+      await first.node.stop()
+      await (await openKeystore(dir, { passphrase: 'pw' })).rotate('mail')
+      const second = await createEntity({ app: 'mail', rendezvous, keystore, listen: LOOPBACK })
+      entities.push(second)
+      expect(second.peerId.equals(first.peerId)).toBe(false)
+      const service = await second.serve('mail', echo)
+      const client = await entity('client', [])
+      const a = await client.connect('mail')
+      await a.close()
+      await collect(a)
+      expect(a.remotePeer.equals(second.peerId)).toBe(true)
+      // another device cannot take the name
+      const intruder = await entity('mail')
+      await expect(intruder.serve('mail', echo)).rejects.toMatchObject({ name: 'NameTakenError' })
+      // the certified key withdraws the name with a certified tombstone
+      await service.close()
+      await expect(client.resolve('mail')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('throws EntityClosedError after close and validates its arguments', async () => {

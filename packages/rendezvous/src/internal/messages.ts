@@ -4,18 +4,23 @@ import { RequestType, ResponseType, bytesOf, tryDecode } from './codec.ts'
 import type { SignedRecord } from '../record.ts'
 
 /** Request types (spec/proto/rendezvous.proto `Request.Type`). */
-export const RequestKind = { REGISTER: 0, RESOLVE: 1, UNREGISTER: 2 } as const
+export const RequestKind = { REGISTER: 0, RESOLVE: 1, UNREGISTER: 2, REGISTER_PRIVATE: 3, RESOLVE_PRIVATE: 4, UNREGISTER_PRIVATE: 5, REVOKE: 6 } as const
 
 export interface Request {
   type: number
   record?: SignedRecord
   name: string
+  privateRecord?: SignedRecord
+  lookupKey?: Uint8Array
+  revocation?: Uint8Array
 }
 
 export interface Response {
   status: number
   message: string
   record?: SignedRecord
+  privateRecord?: SignedRecord
+  retryAfterMs?: number
 }
 
 interface RawSigned { record: unknown, signature: unknown }
@@ -30,10 +35,18 @@ export function encodeRequest (req: Request): Uint8Array {
 
 export function decodeRequest (bytes: Uint8Array): Request {
   if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new RecordTooLargeError(`request of ${bytes.byteLength} bytes; at most ${MAX_MESSAGE_BYTES}`)
-  const raw = tryDecode<{ type: number, record?: RawSigned | null, name: string }>(RequestType, bytes)
+  const raw = tryDecode<{ type: number, record?: RawSigned | null, name: string, privateRecord?: RawSigned | null, lookupKey: unknown, revocation: unknown }>(RequestType, bytes)
   if (raw == null) throw new InvalidRequestError('request does not decode')
+  const req: Request = { type: raw.type, name: raw.name }
   const record = signedOf(raw.record)
-  return record == null ? { type: raw.type, name: raw.name } : { type: raw.type, name: raw.name, record }
+  if (record != null) req.record = record
+  const privateRecord = signedOf(raw.privateRecord)
+  if (privateRecord != null) req.privateRecord = privateRecord
+  const lookupKey = bytesOf(raw.lookupKey)
+  if (lookupKey.byteLength > 0) req.lookupKey = lookupKey
+  const revocation = bytesOf(raw.revocation)
+  if (revocation.byteLength > 0) req.revocation = revocation
+  return req
 }
 
 export function encodeResponse (res: Response): Uint8Array {
@@ -41,8 +54,13 @@ export function encodeResponse (res: Response): Uint8Array {
 }
 
 export function decodeResponse (bytes: Uint8Array): Response {
-  const raw = tryDecode<{ status: number, message: string, record?: RawSigned | null }>(ResponseType, bytes)
+  const raw = tryDecode<{ status: number, message: string, record?: RawSigned | null, privateRecord?: RawSigned | null, retryAfterMs: number }>(ResponseType, bytes)
   if (raw == null) throw new RendezvousInternalError('response from the rendezvous point does not decode')
+  const res: Response = { status: raw.status, message: raw.message }
   const record = signedOf(raw.record)
-  return record == null ? { status: raw.status, message: raw.message } : { status: raw.status, message: raw.message, record }
+  if (record != null) res.record = record
+  const privateRecord = signedOf(raw.privateRecord)
+  if (privateRecord != null) res.privateRecord = privateRecord
+  if (raw.retryAfterMs > 0) res.retryAfterMs = raw.retryAfterMs
+  return res
 }

@@ -118,6 +118,10 @@ export const descriptor = {
                       "type": "bytes",
                       "id": 5,
                       "protoName": "lookup_key"
+                    },
+                    "revocation": {
+                      "type": "bytes",
+                      "id": 6
                     }
                   },
                   "nested": {
@@ -128,7 +132,8 @@ export const descriptor = {
                         "UNREGISTER": 2,
                         "REGISTER_PRIVATE": 3,
                         "RESOLVE_PRIVATE": 4,
-                        "UNREGISTER_PRIVATE": 5
+                        "UNREGISTER_PRIVATE": 5,
+                        "REVOKE": 6
                       }
                     }
                   }

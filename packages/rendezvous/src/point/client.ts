@@ -2,10 +2,13 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { openStream } from '@fara/transport'
+import { encodeSignedRevocation } from '@fara/identity'
+import type { SignedRevocation } from '@fara/identity'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
-import { RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
+import { RateLimitedError, RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
-import { assertServiceName, verifyRecord } from '../record.ts'
+import { assertLookupKey, assertServiceName, verifyRecord } from '../record.ts'
+import type { SignedPrivateRecord } from '../record.ts'
 import type { Request, Response } from '../internal/messages.ts'
 import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
 import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
@@ -68,6 +71,7 @@ class RendezvousPointClient implements Rendezvous {
       await lp.write(encodeRequest(req), { signal })
       const res = decodeResponse((await lp.read({ signal })).subarray())
       await stream.close({ signal }).catch(() => {})
+      if (res.status === Status.RATE_LIMITED) throw new RateLimitedError(res.message, res.retryAfterMs ?? 1_000)
       if (res.status !== Status.OK) throw errorForStatus(res.status, res.message)
       return res
     } catch (err) {
@@ -100,6 +104,25 @@ class RendezvousPointClient implements Rendezvous {
   async unregister (tombstone: Parameters<Rendezvous['unregister']>[0], options?: AbortOptions): Promise<void> {
     checkSize(tombstone)
     await this.#request({ type: RequestKind.UNREGISTER, record: tombstone, name: '' }, options)
+  }
+
+  async registerPrivate (record: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    await this.#request({ type: RequestKind.REGISTER_PRIVATE, privateRecord: record, name: '' }, options)
+  }
+
+  async resolvePrivate (lookupKey: Uint8Array, options?: AbortOptions): Promise<SignedPrivateRecord> {
+    assertLookupKey(lookupKey)
+    const res = await this.#request({ type: RequestKind.RESOLVE_PRIVATE, lookupKey, name: '' }, options)
+    if (res.privateRecord == null) throw new RendezvousInternalError('rendezvous point answered OK without a private record')
+    return res.privateRecord
+  }
+
+  async revoke (revocation: SignedRevocation, options?: AbortOptions): Promise<void> {
+    await this.#request({ type: RequestKind.REVOKE, revocation: encodeSignedRevocation(revocation), name: '' }, options)
+  }
+
+  async unregisterPrivate (tombstone: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    await this.#request({ type: RequestKind.UNREGISTER_PRIVATE, privateRecord: tombstone, name: '' }, options)
   }
 }
 

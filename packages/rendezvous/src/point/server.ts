@@ -1,7 +1,8 @@
 import { lpStream } from '@libp2p/utils'
-import { APP_NAME_PATTERN } from '@fara/identity'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
-import { InvalidRequestError, RendezvousError } from '../errors.ts'
+import { decodeSignedRevocation, isServiceName } from '@fara/identity'
+import { DEFAULT_PEER_BURST, DEFAULT_PEER_RATE, DEFAULT_REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TRACKED_PEERS, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
+import { RateLimiter } from '../internal/rate-limit.ts'
+import { InvalidRecordError, InvalidRequestError, RendezvousError } from '../errors.ts'
 import { RequestKind, decodeRequest, encodeResponse } from '../internal/messages.ts'
 import { RecordStore } from '../store.ts'
 import type { Response } from '../internal/messages.ts'
@@ -15,6 +16,16 @@ export interface RendezvousServerInit extends RecordStoreInit {
   requestTimeout?: number
   /** Concurrent rendezvous streams per connection (default {@link MAX_INBOUND_STREAMS}). */
   maxInboundStreams?: number
+  /** Sustained requests per second per peer (default {@link DEFAULT_PEER_RATE}). */
+  peerRate?: number
+  /** Burst of requests per peer (default {@link DEFAULT_PEER_BURST}). */
+  peerBurst?: number
+  /**
+   * Audit hook: called with every request and response exactly as the point
+   * sees them (decrypted), and the peer that sent it. For tests and audits of
+   * what an operator learns; never needed to run a point.
+   */
+  tap?: (exchange: { peer: string, request: Uint8Array, response: Uint8Array }) => void
 }
 
 /** What the server needs from its libp2p node. */
@@ -28,19 +39,23 @@ export interface RendezvousServer {
   /** The records it holds. */
   readonly store: RecordStore
   /** Requests answered, by outcome, since start. */
-  readonly stats: { requests: number, refused: number, failed: number }
+  readonly stats: { requests: number, refused: number, failed: number, rateLimited: number }
 }
 
 class RendezvousServerService implements RendezvousServer, Startable {
   readonly store: RecordStore
-  readonly stats = { requests: 0, refused: 0, failed: 0 }
+  readonly stats = { requests: 0, refused: 0, failed: 0, rateLimited: 0 }
   readonly #registrar: Registrar
   readonly #log: Logger
   readonly #timeout: number
   readonly #maxInboundStreams: number
+  readonly #limiter: RateLimiter
+  readonly #tap: RendezvousServerInit['tap']
 
   constructor (components: RendezvousServerComponents, init: RendezvousServerInit) {
     this.store = new RecordStore(init)
+    this.#tap = init.tap
+    this.#limiter = new RateLimiter(init.peerRate ?? DEFAULT_PEER_RATE, init.peerBurst ?? DEFAULT_PEER_BURST, MAX_TRACKED_PEERS, init.now)
     this.#registrar = components.registrar
     this.#log = components.logger.forComponent('fara:rendezvous:server')
     this.#timeout = init.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS
@@ -48,8 +63,9 @@ class RendezvousServerService implements RendezvousServer, Startable {
   }
 
   async start (): Promise<void> {
-    await this.#registrar.handle(RENDEZVOUS_PROTOCOL, (stream) => {
-      this.#serve(stream).catch(err => {
+    await this.store.load()
+    await this.#registrar.handle(RENDEZVOUS_PROTOCOL, (stream, connection) => {
+      this.#serve(stream, connection.remotePeer.toString()).catch(err => {
         this.stats.failed++
         this.#log.error('rendezvous stream failed - %e', err)
         stream.abort(err)
@@ -69,7 +85,7 @@ class RendezvousServerService implements RendezvousServer, Startable {
         await this.store.put(req.record)
         return { status: Status.OK, message: '' }
       case RequestKind.RESOLVE: {
-        if (!APP_NAME_PATTERN.test(req.name)) throw new InvalidRequestError(`invalid service name ${JSON.stringify(req.name.slice(0, 64))}`)
+        if (!isServiceName(req.name)) throw new InvalidRequestError(`invalid service name ${JSON.stringify(String(req.name).slice(0, 64))}`)
         const record = await this.store.get(req.name)
         return { status: Status.OK, message: '', record: record.signed }
       }
@@ -77,13 +93,42 @@ class RendezvousServerService implements RendezvousServer, Startable {
         if (req.record == null) throw new InvalidRequestError('UNREGISTER without a tombstone')
         await this.store.remove(req.record)
         return { status: Status.OK, message: '' }
+      case RequestKind.REGISTER_PRIVATE:
+        if (req.privateRecord == null) throw new InvalidRequestError('REGISTER_PRIVATE without a private record')
+        await this.store.putPrivate(req.privateRecord)
+        return { status: Status.OK, message: '' }
+      case RequestKind.RESOLVE_PRIVATE:
+        if (req.lookupKey?.byteLength !== 32) throw new InvalidRequestError('RESOLVE_PRIVATE needs a 32-byte lookup key')
+        return { status: Status.OK, message: '', privateRecord: await this.store.getPrivate(req.lookupKey) }
+      case RequestKind.REVOKE:
+        if (req.revocation == null) throw new InvalidRequestError('REVOKE without a revocation')
+        try {
+          await this.store.revoke(decodeSignedRevocation(req.revocation))
+        } catch (err) {
+          if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
+          throw err
+        }
+        return { status: Status.OK, message: '' }
+      case RequestKind.UNREGISTER_PRIVATE:
+        if (req.privateRecord == null) throw new InvalidRequestError('UNREGISTER_PRIVATE without a private tombstone')
+        await this.store.removePrivate(req.privateRecord)
+        return { status: Status.OK, message: '' }
       default:
         throw new InvalidRequestError(`unknown request type ${req.type}`)
     }
   }
 
-  async #serve (stream: Stream): Promise<void> {
+  async #serve (stream: Stream, peer: string): Promise<void> {
     const signal = AbortSignal.timeout(this.#timeout)
+    const wait = this.#limiter.take(peer)
+    if (wait > 0) {
+      // answered without reading the request: a flood costs the point one small write per stream
+      this.stats.rateLimited++
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      await lp.write(encodeResponse({ status: Status.RATE_LIMITED, message: 'too many requests', retryAfterMs: wait }), { signal })
+      await stream.close({ signal })
+      return
+    }
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
     let response: Response
     let bytes
@@ -100,16 +145,18 @@ class RendezvousServerService implements RendezvousServer, Startable {
     try {
       response = await this.#answer(bytes)
     } catch (err) {
-      if (err instanceof RendezvousError || (err as Error)?.name in Status) {
+      if (err instanceof RendezvousError) {
         this.stats.refused++
-        response = { status: (err as RendezvousError).code, message: (err as Error).message }
+        response = { status: err.code, message: err.message }
       } else {
         this.stats.failed++
         this.#log.error('rendezvous request failed - %e', err)
         response = { status: Status.INTERNAL, message: 'internal error' }
       }
     }
-    await lp.write(encodeResponse(response), { signal })
+    const encoded = encodeResponse(response)
+    this.#tap?.({ peer, request: bytes, response: encoded })
+    await lp.write(encoded, { signal })
     await stream.close({ signal })
   }
 }

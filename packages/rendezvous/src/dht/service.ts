@@ -1,0 +1,220 @@
+import { peerDiscoverySymbol, peerRoutingSymbol, serviceCapabilities, start, stop } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { multiaddr } from '@multiformats/multiaddr'
+import { InvalidRecordError } from '../errors.ts'
+import {
+  DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PROTOCOL, DHT_REQUEST_TIMEOUT_MS, DHT_SERVICE_NAME
+} from './constants.ts'
+import { dhtPinger } from './ping.ts'
+import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
+import { DhtStore } from './store.ts'
+import type { KadDHT, KadDHTComponents, SelectFn, ValidateFn } from '@libp2p/kad-dht'
+import type { AbortOptions, Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Options of the DHT service (all optional). */
+export interface DhtServiceInit {
+  /** DHT protocol id (default {@link DHT_PROTOCOL}); nodes with different ids form different DHTs. */
+  protocol?: string
+  /** Only query, never store or answer (default: a server if the node listens, a client if it is dial-only). */
+  clientMode?: boolean
+  /** DHT peers to dial when the node starts, each ending in `/p2p/<peer id>` (default none). */
+  bootstrap?: Array<string | Multiaddr>
+  /** Keep private and loopback addresses of DHT peers: for a LAN or a test (default false: public addresses only). */
+  allowPrivateAddresses?: boolean
+  /** Replication factor and k-bucket size (default {@link DEFAULT_DHT_K}). */
+  kBucketSize?: number
+  /** Most records this node stores for others (default {@link DEFAULT_DHT_MAX_RECORDS}). */
+  maxRecords?: number
+  /** Clock in ms since the epoch, for validators, selector and store (default `Date.now`). */
+  now?: () => number
+}
+
+/** What libp2p injects into the DHT service. */
+export type DhtServiceComponents = Omit<KadDHTComponents, 'ping'>
+
+/** The DHT service as seen on a node: `node.services.faraDht`. */
+export interface DhtService {
+  /** The underlying @libp2p/kad-dht instance (raw put/get: values still pass every node's validator). */
+  readonly dht: KadDHT
+  /** The DHT protocol id. */
+  readonly protocol: string
+  /** The clock the validators use. */
+  readonly now: () => number
+  /** Peers in the routing table (DHT servers that answered a PING). */
+  readonly routingTableSize: number
+  /** Whether bootstrap peers were configured (then operations wait for a routing-table peer). */
+  readonly bootstraps: boolean
+  /** 'server' answers and stores; 'client' only asks. */
+  mode (): 'client' | 'server'
+  /** Resolve once the routing table holds at least `min` peers; rejects with the signal's reason. */
+  waitForPeers (min?: number, options?: AbortOptions): Promise<void>
+  /** The current value this node itself stores for `name` (a SignedRecord encoding), if any. */
+  localValue (name: string): Uint8Array | undefined
+}
+
+/** The parts of the @libp2p/kad-dht class used here beyond its public interface. */
+interface KadInternals {
+  routingTable: EventTarget & { size: number }
+  onPeerConnect (peer: PeerInfo): Promise<void>
+}
+
+function internalsOf (dht: KadDHT): KadInternals {
+  const k = dht as unknown as Partial<KadInternals>
+  if (typeof k.onPeerConnect !== 'function' || typeof k.routingTable?.addEventListener !== 'function') {
+    throw new TypeError('@libp2p/kad-dht no longer exposes onPeerConnect/routingTable: check the DHT backend against this version')
+  }
+  return k as KadInternals
+}
+
+class FaraDhtService implements DhtService, Startable {
+  readonly [Symbol.toStringTag] = '@fara/rendezvous:dht'
+  readonly [serviceCapabilities] = ['@fara/dht', '@libp2p/peer-routing', '@libp2p/peer-discovery']
+  readonly dht: KadDHT
+  readonly protocol: string
+  readonly now: () => number
+  readonly bootstraps: boolean
+  readonly #components: DhtServiceComponents
+  readonly #internals: KadInternals
+  readonly #store: DhtStore
+  readonly #bootstrap: Multiaddr[]
+  #shutdown = new AbortController()
+  #dialing: Promise<void> | undefined
+
+  constructor (components: DhtServiceComponents, init: DhtServiceInit) {
+    this.#components = components
+    this.protocol = init.protocol ?? DHT_PROTOCOL
+    this.now = init.now ?? Date.now
+    this.#bootstrap = (init.bootstrap ?? []).map(a => multiaddr(a.toString()))
+    this.bootstraps = this.#bootstrap.length > 0
+    this.#store = new DhtStore({ prefix: DHT_DATASTORE_PREFIX, maxRecords: init.maxRecords ?? DEFAULT_DHT_MAX_RECORDS, now: this.now })
+    const now = this.now
+    const validate: ValidateFn = async (key, value) => { await verifyDhtValue(key, value, now()) }
+    const select: SelectFn = async (key, values) => (await selectBest(key, values, now()))?.index ?? 0
+    const refuse: ValidateFn = () => { throw new InvalidRecordError(`a Fara DHT stores only /${DHT_NAMESPACE}/ records`) }
+    const clientMode = init.clientMode ?? components.addressManager.getListenAddrs().length === 0
+    this.dht = kadDHT({
+      protocol: this.protocol,
+      clientMode,
+      kBucketSize: init.kBucketSize ?? DEFAULT_DHT_K,
+      // 'pk' is @libp2p/kad-dht's built-in namespace: overridden so that nothing but /fara/ records is accepted
+      validators: { [DHT_NAMESPACE]: validate, pk: refuse },
+      selectors: { [DHT_NAMESPACE]: select, pk: () => 0 },
+      // never block a query on an empty routing table: a lone node works alone, and
+      // operations wait for peers themselves when bootstrap peers are configured
+      allowQueryWithZeroPeers: true,
+      peerInfoMapper: init.allowPrivateAddresses === true ? passthroughMapper : removePrivateAddressesMapper,
+      networkDialTimeout: { maxTimeout: DHT_REQUEST_TIMEOUT_MS },
+      datastorePrefix: DHT_DATASTORE_PREFIX,
+      logPrefix: 'fara:dht',
+      metricsPrefix: 'fara_dht'
+    })({
+      // named one by one: libp2p's components object is a Proxy that a spread would not copy
+      peerId: components.peerId,
+      privateKey: components.privateKey,
+      registrar: components.registrar,
+      addressManager: components.addressManager,
+      peerStore: components.peerStore,
+      connectionManager: components.connectionManager,
+      events: components.events,
+      logger: components.logger,
+      ...(components.metrics == null ? {} : { metrics: components.metrics }),
+      datastore: this.#store,
+      ping: dhtPinger(components.connectionManager, this.protocol)
+    })
+    this.#internals = internalsOf(this.dht)
+  }
+
+  get [peerDiscoverySymbol] (): unknown {
+    return (this.dht as unknown as Record<symbol, unknown>)[peerDiscoverySymbol]
+  }
+
+  get [peerRoutingSymbol] (): unknown {
+    return (this.dht as unknown as Record<symbol, unknown>)[peerRoutingSymbol]
+  }
+
+  get routingTableSize (): number {
+    return this.#internals.routingTable.size
+  }
+
+  mode (): 'client' | 'server' {
+    return this.dht.getMode()
+  }
+
+  async start (): Promise<void> {
+    this.#shutdown = new AbortController()
+    await start(this.dht)
+    this.#components.events.addEventListener('peer:connect', this.#onConnect)
+  }
+
+  afterStart (): void {
+    if (this.bootstraps) void this.#dialBootstrap()
+  }
+
+  async stop (): Promise<void> {
+    this.#components.events.removeEventListener('peer:connect', this.#onConnect)
+    this.#shutdown.abort()
+    await stop(this.dht)
+  }
+
+  async waitForPeers (min = 1, options: AbortOptions = {}): Promise<void> {
+    const table = this.#internals.routingTable
+    if (table.size >= min) return
+    options.signal?.throwIfAborted()
+    if (this.bootstraps) void this.#dialBootstrap()
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        table.removeEventListener('peer:add', check)
+        options.signal?.removeEventListener('abort', onAbort)
+      }
+      const check = (): void => { if (table.size >= min) { done(); resolve() } }
+      const onAbort = (): void => { done(); reject(options.signal?.reason) }
+      table.addEventListener('peer:add', check)
+      options.signal?.addEventListener('abort', onAbort, { once: true })
+      check()
+    })
+  }
+
+  localValue (name: string): Uint8Array | undefined {
+    return this.#store.storedValue(dhtKey(name))
+  }
+
+  /**
+   * Without identify a node never learns which protocols a peer speaks, so
+   * @libp2p/kad-dht's topology never fires: offer every newly connected peer
+   * to the routing table instead. The table PINGs it on the DHT protocol
+   * first ({@link dhtPinger}), so only DHT servers get in.
+   */
+  readonly #onConnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail
+    void (async () => {
+      const known = await this.#components.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
+      // an inbound peer has no known listen address; the connection's address still lets the mapper judge public/private
+      const multiaddrs = known.length > 0 ? known : this.#components.connectionManager.getConnections(id).map(c => c.remoteAddr)
+      await this.#internals.onPeerConnect({ id, multiaddrs })
+    })().catch(() => {})
+  }
+
+  async #dialBootstrap (): Promise<void> {
+    this.#dialing ??= (async () => {
+      const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(DHT_REQUEST_TIMEOUT_MS)])
+      // a failed dial is not fatal: operations that need peers wait for them, bounded by their deadline
+      await Promise.allSettled(this.#bootstrap.map(async addr => this.#components.connectionManager.openConnection(addr, { signal })))
+    })().finally(() => { this.#dialing = undefined })
+    return this.#dialing
+  }
+}
+
+/** The DHT service factory, for a node's `services` map under {@link DHT_SERVICE_NAME}. */
+export function dhtService (init: DhtServiceInit = {}): (components: DhtServiceComponents) => DhtService {
+  return (components) => new FaraDhtService(components, init)
+}
+
+/** The DHT service of `node`; TypeError if the node was created without it. */
+export function dhtServiceOf (node: Libp2p): DhtService {
+  const service = (node?.services as Record<string, unknown> | undefined)?.[DHT_SERVICE_NAME] as DhtService | undefined
+  if (service == null || Object.prototype.toString.call(service) !== '[object @fara/rendezvous:dht]') {
+    throw new TypeError(`node has no ${DHT_SERVICE_NAME} service: create it with { services: dhtRendezvous(init).nodeServices }`)
+  }
+  return service
+}
