@@ -32,3 +32,9 @@ export const DHT_DATASTORE_PREFIX = '/fara-dht'
 
 /** Longest answer to a liveness PING on the DHT protocol (bytes). */
 export const MAX_PING_REPLY_BYTES = 64
+
+/** Longest answer to the FIND_NODE a node sends to learn where a peer listens (bytes). */
+export const MAX_FIND_NODE_REPLY_BYTES = 128 * 1024
+
+/** Most claimed addresses of one peer that are dialled back to verify them. */
+export const MAX_VERIFIED_ADDRS = 4

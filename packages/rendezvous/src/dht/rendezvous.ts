@@ -100,6 +100,7 @@ class DhtRendezvous implements Rendezvous {
       if (!deadline.timeout.aborted) throw new RendezvousUnavailableError(`DHT put for ${JSON.stringify(name)} failed: ${(err as Error)?.message}`, { cause: err })
       // past the deadline: keep what was stored so far
     }
+    deadline.caller?.throwIfAborted()
     if (stored.size > 0) return
     if (asked.size === 0 && this.#service.routingTableSize === 0 && !this.#service.bootstraps && this.#service.mode() === 'server') {
       return // a lone DHT server: the record lives in its own store, where peers that join will find it
@@ -139,6 +140,7 @@ class DhtRendezvous implements Rendezvous {
       deadline.caller?.throwIfAborted()
       complete = !deadline.timeout.aborted // a failed read-repair ends the lookup with an error, but the values stand
     }
+    deadline.caller?.throwIfAborted()
     const best = await selectBest(key, values, this.#service.now())
     if (best == null && !complete) throw new RendezvousUnavailableError(`DHT lookup of ${JSON.stringify(name)} got no answer within ${this.#timeout} ms`)
     return best?.entry

@@ -5,6 +5,7 @@ import { InvalidRecordError } from '../errors.ts'
 import {
   DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PROTOCOL, DHT_REQUEST_TIMEOUT_MS, DHT_SERVICE_NAME
 } from './constants.ts'
+import { askListenAddrs, verifiedListenAddr } from './addresses.ts'
 import { dhtPinger } from './ping.ts'
 import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
 import { DhtStore } from './store.ts'
@@ -30,8 +31,8 @@ export interface DhtServiceInit {
   now?: () => number
 }
 
-/** What libp2p injects into the DHT service. */
-export type DhtServiceComponents = Omit<KadDHTComponents, 'ping'>
+/** What libp2p injects into the DHT service (its DHT keeps records in a store of its own, and pings on the DHT protocol). */
+export type DhtServiceComponents = Omit<KadDHTComponents, 'ping' | 'datastore'>
 
 /** The DHT service as seen on a node: `node.services.faraDht`. */
 export interface DhtService {
@@ -78,6 +79,8 @@ class FaraDhtService implements DhtService, Startable {
   readonly #internals: KadInternals
   readonly #store: DhtStore
   readonly #bootstrap: Multiaddr[]
+  readonly #allowPrivate: boolean
+  readonly #joining = new Set<string>()
   #shutdown = new AbortController()
   #dialing: Promise<void> | undefined
 
@@ -87,6 +90,7 @@ class FaraDhtService implements DhtService, Startable {
     this.now = init.now ?? Date.now
     this.#bootstrap = (init.bootstrap ?? []).map(a => multiaddr(a.toString()))
     this.bootstraps = this.#bootstrap.length > 0
+    this.#allowPrivate = init.allowPrivateAddresses === true
     this.#store = new DhtStore({ prefix: DHT_DATASTORE_PREFIX, maxRecords: init.maxRecords ?? DEFAULT_DHT_MAX_RECORDS, now: this.now })
     const now = this.now
     const validate: ValidateFn = async (key, value) => { await verifyDhtValue(key, value, now()) }
@@ -103,7 +107,7 @@ class FaraDhtService implements DhtService, Startable {
       // never block a query on an empty routing table: a lone node works alone, and
       // operations wait for peers themselves when bootstrap peers are configured
       allowQueryWithZeroPeers: true,
-      peerInfoMapper: init.allowPrivateAddresses === true ? passthroughMapper : removePrivateAddressesMapper,
+      peerInfoMapper: this.#allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
       networkDialTimeout: { maxTimeout: DHT_REQUEST_TIMEOUT_MS },
       datastorePrefix: DHT_DATASTORE_PREFIX,
       logPrefix: 'fara:dht',
@@ -180,19 +184,37 @@ class FaraDhtService implements DhtService, Startable {
   }
 
   /**
-   * Without identify a node never learns which protocols a peer speaks, so
-   * @libp2p/kad-dht's topology never fires: offer every newly connected peer
-   * to the routing table instead. The table PINGs it on the DHT protocol
-   * first ({@link dhtPinger}), so only DHT servers get in.
+   * Without identify a node never learns which protocols a peer speaks or
+   * where it listens, so @libp2p/kad-dht's topology never fires: offer every
+   * newly connected peer to the routing table instead (spec/dht.md#peers).
    */
   readonly #onConnect = (evt: CustomEvent<PeerId>): void => {
     const id = evt.detail
-    void (async () => {
-      const known = await this.#components.peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
-      // an inbound peer has no known listen address; the connection's address still lets the mapper judge public/private
-      const multiaddrs = known.length > 0 ? known : this.#components.connectionManager.getConnections(id).map(c => c.remoteAddr)
-      await this.#internals.onPeerConnect({ id, multiaddrs })
-    })().catch(() => {})
+    const key = id.toString()
+    if (this.#joining.has(key)) return
+    this.#joining.add(key)
+    void this.#join(id).catch(() => {}).finally(() => this.#joining.delete(key))
+  }
+
+  async #join (id: PeerId): Promise<void> {
+    const { connectionManager, peerStore } = this.#components
+    const known = await peerStore.get(id).then(p => p.addresses.map(a => a.multiaddr), () => [])
+    // a connection we dialled reached a listening address (libp2p records it only after 'peer:connect')
+    const dialled = connectionManager.getConnections(id).filter(c => c.direction === 'outbound').map(c => c.remoteAddr)
+    let multiaddrs = [...known, ...dialled]
+    if (multiaddrs.length === 0) {
+      // it dialled us: learn where it listens, and keep only what a dial-back proves (without
+      // identify nobody else would ever learn its address, and lookups would miss it)
+      const signal = AbortSignal.any([this.#shutdown.signal, AbortSignal.timeout(2 * DHT_REQUEST_TIMEOUT_MS)])
+      const claimed = await askListenAddrs(connectionManager, this.protocol, id, { signal })
+      const verified = await verifiedListenAddr(connectionManager, id, claimed, this.#allowPrivate, { signal })
+      // not reachable by others: it could not be handed out, so it stays out of the table too
+      if (verified == null) return
+      multiaddrs = [verified]
+      await peerStore.merge(id, { multiaddrs })
+    }
+    // the table PINGs it on the DHT protocol before adding it, so only DHT servers get in
+    await this.#internals.onPeerConnect({ id, multiaddrs })
   }
 
   async #dialBootstrap (): Promise<void> {
@@ -205,8 +227,19 @@ class FaraDhtService implements DhtService, Startable {
   }
 }
 
+function checkInit (init: DhtServiceInit): void {
+  if (init.protocol != null && (typeof init.protocol !== 'string' || !init.protocol.startsWith('/'))) {
+    throw new TypeError(`protocol must be a protocol id starting with '/', got ${JSON.stringify(init.protocol)}`)
+  }
+  for (const [name, value] of [['kBucketSize', init.kBucketSize], ['maxRecords', init.maxRecords]] as const) {
+    if (value != null && (!Number.isSafeInteger(value) || value < 1)) throw new RangeError(`${name} must be a positive integer, got ${value}`)
+  }
+  if (init.bootstrap != null && !Array.isArray(init.bootstrap)) throw new TypeError('bootstrap must be an array of multiaddrs')
+}
+
 /** The DHT service factory, for a node's `services` map under {@link DHT_SERVICE_NAME}. */
 export function dhtService (init: DhtServiceInit = {}): (components: DhtServiceComponents) => DhtService {
+  checkInit(init)
   return (components) => new FaraDhtService(components, init)
 }
 
