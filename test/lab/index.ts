@@ -1,0 +1,27 @@
+/**
+ * A NAT lab for real-network tests: network namespaces joined by veths and bridges, with
+ * iptables/ipset NAT routers of four behaviours (full cone, address-restricted,
+ * port-restricted, symmetric), single or carrier-grade double. spec/nat-lab.md describes the
+ * topology, the address plan, the rules and the cleanup. Needs root, iproute2, iptables, ipset.
+ *
+ * @example
+ * ```ts
+ * import { withLab, startProbe } from './lab/index.ts'
+ *
+ * await withLab({ nats: [{ name: 'home', type: 'port-restricted' }] }, async (lab) => {
+ *   const server = await startProbe(lab, lab.public.ns)
+ *   const port = await server.udp('s')
+ *   const client = await startProbe(lab, lab.hosts['home-1']!.ns)
+ *   await client.udp('c')
+ *   await client.send('c', { address: lab.publicAddress, port }, 'hello')
+ *   const from = await server.received('s', 'hello') // { address: lab.nats.home.publicAddress, port: … }
+ * })
+ * ```
+ */
+export { createLab, withLab, labPrerequisites } from './lab.ts'
+export { sweepStaleLabs, labNamespaces } from './internal/registry.ts'
+export { startProbe } from './probe.ts'
+export { LabCommandError, LabDestroyedError, LabUnavailableError } from './errors.ts'
+export { NAT_TYPES, PUBLIC_ADDRESSES, PUBLIC_SUBNET, MARKER_DIR, MAPPING_TIMEOUT_S } from './constants.ts'
+export type { Lab, LabHost, LabNat, LabPublic, LabSpec, NatSpec, NatType, ExecResult } from './types.ts'
+export type { Probe, ProbeLine, Endpoint } from './probe.ts'
