@@ -34,11 +34,15 @@ export function startFixture (name: string, args: unknown = {}): Fixture {
     }
     for (const w of waiters) w()
   })
-  const exited = new Promise<number | null>(resolve => {
-    child.on('exit', (code) => { resolve(code); for (const w of waiters) w() })
-  })
   let exitCode: number | null | undefined
-  void exited.then(code => { exitCode = code })
+  const exited = new Promise<number | null>(resolve => {
+    child.on('exit', (code) => {
+      // set before waking waiters, so a wait in progress sees the exit at once
+      exitCode = code
+      resolve(code)
+      for (const w of waiters) w()
+    })
+  })
 
   const fixture: Fixture = {
     child,

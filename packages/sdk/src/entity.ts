@@ -8,6 +8,7 @@ import { AlreadyServingError, EntityClosedError } from './errors.ts'
 import { MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit } from '@fara/demux'
+import type { RelayReservations } from '@fara/transport'
 import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
 import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -31,8 +32,15 @@ export interface EntityInit {
    * unencrypted key directory (`<dir>/<app>.key`, mode 0600), for development.
    */
   keystore?: string | { dir: string, passphrase: string | Uint8Array }
-  /** TCP listen multiaddrs, port 0 (default `/ip4/0.0.0.0/tcp/0`). */
+  /** TCP listen multiaddrs, port 0 (default `/ip4/0.0.0.0/tcp/0`); `[]` with `relays` to be reachable only through them. */
   listen?: string[]
+  /**
+   * Relays to hold a slot on (multiaddrs ending in `/p2p/<relay id>`, e.g. a
+   * rendezvous point started with `relay: true`): the published record then
+   * also carries `<relay>/p2p-circuit/p2p/<entity>`, and is re-registered
+   * whenever a slot appears, is lost or is restored (spec/transport.md#relays).
+   */
+  relays?: string[]
   /** Demultiplexer limits. */
   demux?: DemuxInit
 }
@@ -84,7 +92,7 @@ export interface Entity {
   readonly identity: Identity
   readonly peerId: PeerId
   readonly publicKey: PublicKey
-  /** The node's listening addresses (random ports). */
+  /** The node's addresses: where it listens (random ports) and, with `relays`, its relayed addresses. */
   readonly multiaddrs: Multiaddr[]
   readonly node: Libp2p
   /** Register `name` at the rendezvous and hand every association opened to it to `handler`. */
@@ -138,6 +146,11 @@ class FaraEntity implements Entity {
   get multiaddrs (): Multiaddr[] { return this.node.getMultiaddrs() }
 
   async start (): Promise<void> {
+    // Fara relays grant unlimited slots, so a connection through them is not
+    // "limited" and associations open on it as on a direct one. A connection
+    // through a relay that limits data or duration is: no association is
+    // accepted on it (runOnLimitedConnection stays false), rather than one
+    // cut after 128 KiB or 2 minutes (spec/transport.md#relays).
     await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
       this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
         try {
@@ -151,6 +164,22 @@ class FaraEntity implements Entity {
         this.#log('refused association from %p - %s', connection.remotePeer, err.message)
       })
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
+    // re-register promptly when the addresses change; on a new or restored
+    // slot even if they look the same (the relay may be the rendezvous point, restarted)
+    this.node.addEventListener('self:peer:update', this.#onAddrs)
+    this.#relays()?.addEventListener('relay:reserved', this.#onReserved)
+  }
+
+  #relays (): RelayReservations | undefined {
+    return (this.node.services as { relays?: RelayReservations }).relays
+  }
+
+  readonly #onAddrs = (): void => {
+    for (const service of this.#services.values()) service.addressesChanged(false)
+  }
+
+  readonly #onReserved = (): void => {
+    for (const service of this.#services.values()) service.addressesChanged(true)
   }
 
   #assertOpen (): void {
@@ -230,6 +259,7 @@ class FaraEntity implements Entity {
     const node = await createNode({
       privateKey: identity.privateKey,
       listen: [],
+      dialRelayed: true,
       ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
     })
     this.#clientNodes.add(node)
@@ -252,6 +282,8 @@ class FaraEntity implements Entity {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.node.removeEventListener('self:peer:update', this.#onAddrs)
+    this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)
     await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: AbortSignal.timeout(5_000) })))
     await Promise.allSettled([...this.#clientNodes].map(async n => n.stop()))
     this.#clientNodes.clear()
@@ -268,6 +300,10 @@ class FaraService implements Service {
   readonly #release: () => void
   #timer: ReturnType<typeof setTimeout> | undefined
   #closed = false
+  /** The addresses of the last registration, as compared by {@link addrsKey}. */
+  #published = ''
+  #registering = false
+  #again = false
 
   constructor (entity: FaraEntity, name: string, aid: Uint8Array, options: ServeOptions, release: () => void) {
     this.#entity = entity
@@ -282,8 +318,40 @@ class FaraService implements Service {
   }
 
   async register (options: AbortOptions): Promise<void> {
-    this.record = await this.#entity.publish(this.name, this.aid, this.#publish, options)
-    this.#schedule((this.record.expires - this.record.seq) * REFRESH_FRACTION, 0)
+    this.#registering = true
+    let record: ServiceRecord
+    try {
+      record = await this.#entity.publish(this.name, this.aid, this.#publish, options)
+    } finally {
+      this.#registering = false
+    }
+    this.record = record
+    this.#published = addrsKey(record.addrs)
+    if (this.#again) {
+      // the addresses changed while registering: register them now
+      this.#again = false
+      this.#schedule(0, 0)
+    } else {
+      this.#schedule((record.expires - record.seq) * REFRESH_FRACTION, 0)
+    }
+  }
+
+  /**
+   * The node's addresses may have changed: re-register at once if they
+   * differ from the record's (or, with `force`, anyway), unless the record's
+   * addresses were given by the caller, or the node has none left (the last
+   * record stays: a lost relay slot is being restored).
+   */
+  addressesChanged (force: boolean): void {
+    if (this.#closed || this.#publish.addrs != null) return
+    const current = this.#entity.multiaddrs
+    if (current.length === 0) return
+    if (!force && addrsKey(current) === this.#published) return
+    if (this.#registering) {
+      this.#again = true
+      return
+    }
+    this.#schedule(0, 0)
   }
 
   /**
@@ -325,6 +393,11 @@ async function identityFor (app: string, keystore: EntityInit['keystore']): Prom
   return store.app(app)
 }
 
+/** Compare address lists as the record holds them: the first MAX_ADDRS, in any order. */
+function addrsKey (addrs: Multiaddr[]): string {
+  return addrs.slice(0, MAX_ADDRS).map(String).sort().join(' ')
+}
+
 function privateOf (value: boolean | PrivateNameOptions | undefined): PrivateNameOptions | undefined {
   if (value == null || value === false) return undefined
   return value === true ? {} : value
@@ -332,7 +405,7 @@ function privateOf (value: boolean | PrivateNameOptions | undefined): PrivateNam
 
 /**
  * Create an entity: an application with its own key and its own libp2p node
- * listening on a random port.
+ * listening on a random port, and holding a slot on each of `relays`.
  */
 export async function createEntity (init: EntityInit): Promise<Entity> {
   if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')
@@ -344,6 +417,9 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
   const node = await createNode({
     privateKey: identity.privateKey,
     ...(init.listen == null ? {} : { listen: init.listen }),
+    ...(init.relays == null ? {} : { relays: init.relays }),
+    // every entity can reach a service that is only reachable through a relay
+    dialRelayed: true,
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
   const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux))

@@ -30,3 +30,50 @@ export const RENDEZVOUS_CONNECTION_LIMITS = {
   maxIncomingPendingConnections: 256,
   inboundConnectionThreshold: 1000
 } as const
+
+/**
+ * How long direct addresses are tried before relayed ones, when a record has
+ * both (ms): a direct address behind a NAT may drop the connection attempt
+ * silently, and the relayed path should not wait a whole `dialTimeout` for it.
+ */
+export const DIRECT_DIAL_HEAD_START = 3_000
+
+/** Most relays one node reserves a slot on (`relays` of createNode); each adds at least one address to the record, which holds 16. */
+export const MAX_RELAYS = 8
+
+/**
+ * Limits of an entity's slot keeping on its relays (spec/transport.md#relays).
+ */
+export const RELAY_CLIENT_LIMITS = {
+  /** One attempt to reserve a slot: dial the relay, send RESERVE, read the answer (ms). */
+  reservationTimeout: 10_000,
+  /** First retry after a failed or lost reservation (ms); doubled after each failure. */
+  retryMin: 1_000,
+  /** Longest wait between two attempts (ms). */
+  retryMax: 60_000
+} as const
+
+/**
+ * Limits of a Fara relay (circuit relay v2 server), set on purpose
+ * (spec/transport.md#relay-limits). A relayed connection is never cut by
+ * size or age: data and duration limits are off, and what is bounded is how
+ * many entities and connections the relay carries.
+ */
+export const RELAY_SERVER_LIMITS = {
+  /** Entities holding a slot at once (libp2p default 15); a slot is freed when its entity disconnects or lets it expire. */
+  maxReservations: 256,
+  /** Lifetime of a slot unless renewed (ms); entities renew 5 minutes before it ends (libp2p default 2 h). */
+  reservationTtl: 30 * 60_000,
+  /** Relayed connections open at once to one reserving entity (STOP streams; libp2p default 300). */
+  maxCircuitsPerEntity: 256,
+  /** Circuit and reservation requests (HOP streams) open at once on one connection to the relay (libp2p default 32). */
+  maxHopStreamsPerConnection: 32,
+  /** A HOP request (reserve or connect) must be answered within this time (ms; libp2p default 30 s). */
+  hopTimeout: 10_000,
+  /**
+   * libp2p's default per-connection limits (128 KiB, 2 minutes) are not
+   * applied: an association is never cut by size or age, and a relayed
+   * connection is not "limited", so associations open on it as on a direct one.
+   */
+  applyDefaultLimit: false
+} as const

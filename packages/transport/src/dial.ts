@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { DIRECT_DIAL_HEAD_START } from './constants.ts'
 import { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -23,37 +24,30 @@ function findMismatch (err: unknown, depth = 0): Error | undefined {
 }
 
 /**
- * Strip any `/p2p/` part: the key is checked against the Noise-authenticated
- * remote after the handshake, so a mismatch is always reported as
- * {@link PeerMismatchError} (libp2p's upgrader would turn Noise's own check
- * into an untyped EncryptionFailedError). Either way no byte of ours reaches
- * the wrong peer: streams are opened only after the check.
+ * Strip any `/p2p/` part of a direct address: the key is checked against the
+ * Noise-authenticated remote after the handshake, so a mismatch is always
+ * reported as {@link PeerMismatchError} (libp2p's upgrader would turn Noise's
+ * own check into an untyped EncryptionFailedError). Either way no byte of
+ * ours reaches the wrong peer: streams are opened only after the check.
+ *
+ * A relayed address keeps (or gains) its final `/p2p/<peer>`: the relay is
+ * asked for that peer, and libp2p then pins the key in the Noise handshake.
  */
-function withoutPeer (addr: Multiaddr | string, peer: PeerId): Multiaddr {
+function target (addr: Multiaddr | string, peer: PeerId): { addr: Multiaddr, relayed: boolean } {
   const ma = multiaddr(addr.toString())
-  const named = ma.getComponents().find(c => c.name === 'p2p')?.value
+  const components = ma.getComponents()
+  const circuit = components.findLastIndex(c => c.name === 'p2p-circuit')
+  const named = (circuit < 0 ? components : components.slice(circuit + 1)).find(c => c.name === 'p2p')?.value
   if (named != null && named !== peer.toString()) {
     throw new PeerMismatchError(`Address ${ma.toString()} names ${named}, expected ${peer.toString()}`)
   }
-  return named == null ? ma : ma.decapsulateCode(421)
+  if (circuit >= 0) {
+    return { addr: named == null ? ma.encapsulate(`/p2p/${peer.toString()}`) : ma, relayed: true }
+  }
+  return { addr: named == null ? ma : ma.decapsulateCode(421), relayed: false }
 }
 
-/**
- * Connect to `peer` at `addrs`, authenticating it with Noise: the connection
- * is made only if the remote proves it holds `peer`'s key. Every failure is a
- * typed error ({@link DialFailedError}, {@link PeerMismatchError}); nothing is thrown raw.
- */
-export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multiaddr | string>, options: DialOptions = {}): Promise<Connection> {
-  if (addrs.length === 0) {
-    throw new DialFailedError(`No addresses to dial ${peer.toString()}`)
-  }
-  let targets
-  try {
-    targets = addrs.map(a => withoutPeer(a, peer))
-  } catch (err) {
-    if ((err as Error).name === 'PeerMismatchError') throw err
-    throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
-  }
+async function dial (node: Libp2p, peer: PeerId, targets: Multiaddr[], options: DialOptions): Promise<Connection> {
   try {
     const connection = await node.dial(targets, options.signal == null ? {} : { signal: options.signal })
     if (!connection.remotePeer.equals(peer)) {
@@ -68,6 +62,49 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
       throw new PeerMismatchError(`Remote at ${targets.join(', ')} is not ${peer.toString()}: ${mismatch.message}`, { cause: err })
     }
     throw new DialFailedError(`Could not reach ${peer.toString()}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  }
+}
+
+/**
+ * Connect to `peer` at `addrs`, authenticating it with Noise: the connection
+ * is made only if the remote proves it holds `peer`'s key. Direct addresses
+ * are tried first (for at most {@link DIRECT_DIAL_HEAD_START} ms when there
+ * are relayed ones too), relayed ones (`…/p2p/<relay>/p2p-circuit`, which
+ * need a node created with `dialRelayed`) only if no direct one answers. Every
+ * failure is a typed error ({@link DialFailedError}, {@link PeerMismatchError}); nothing is thrown raw.
+ */
+export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multiaddr | string>, options: DialOptions = {}): Promise<Connection> {
+  if (addrs.length === 0) {
+    throw new DialFailedError(`No addresses to dial ${peer.toString()}`)
+  }
+  let targets
+  try {
+    targets = addrs.map(a => target(a, peer))
+  } catch (err) {
+    if ((err as Error).name === 'PeerMismatchError') throw err
+    throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
+  }
+  const direct = targets.filter(t => !t.relayed).map(t => t.addr)
+  const relayed = targets.filter(t => t.relayed).map(t => t.addr)
+  // libp2p dials a list only if every address names the same peer or none does
+  if (relayed.length === 0) return dial(node, peer, direct, options)
+  if (direct.length === 0) return dial(node, peer, relayed, options)
+  let first: Error
+  try {
+    // a direct address that drops SYNs (behind NAT) must not hold the relayed path back for a whole dialTimeout
+    const headStart = AbortSignal.timeout(DIRECT_DIAL_HEAD_START)
+    return await dial(node, peer, direct, { ...options, signal: options.signal == null ? headStart : AbortSignal.any([options.signal, headStart]) })
+  } catch (err) {
+    first = err as Error
+  }
+  if (options.signal?.aborted === true) throw first
+  try {
+    return await dial(node, peer, relayed, options)
+  } catch (err) {
+    // a key mismatch says more than an unreachable address
+    if (first.name === 'PeerMismatchError') throw first
+    if ((err as Error).name === 'PeerMismatchError') throw err
+    throw new DialFailedError(`Could not reach ${peer.toString()} directly (${first.message}) nor through a relay (${(err as Error).message})`, { cause: err })
   }
 }
 

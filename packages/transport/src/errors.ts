@@ -18,3 +18,22 @@ export class StreamOpenError extends Error {
   override name = 'StreamOpenError'
   constructor (message = 'Could not open a stream', options?: ErrorOptions) { super(message, options) }
 }
+
+/** Thrown (and reported by the relay keeper) when a relay answered a reservation request with a refusal: it is full, or does not serve this peer. */
+export class ReservationRefusedError extends Error {
+  static override name = 'ReservationRefusedError'
+  override name = 'ReservationRefusedError'
+  /** The relay's status, as named by circuit relay v2 (`RESERVATION_REFUSED`, `PERMISSION_DENIED`, …). */
+  readonly status: string
+  constructor (message = 'The relay refused the reservation', options?: ErrorOptions & { status?: string }) {
+    super(message, options)
+    this.status = options?.status ?? 'RESERVATION_REFUSED'
+  }
+}
+
+/** Thrown (and reported by the relay keeper) when no reservation could be made on a relay: unreachable, timed out, or the exchange failed. */
+export class ReservationFailedError extends Error {
+  static override name = 'ReservationFailedError'
+  override name = 'ReservationFailedError'
+  constructor (message = 'Could not reserve a slot on the relay', options?: ErrorOptions) { super(message, options) }
+}

@@ -1,26 +1,35 @@
 /**
  * The substrate of a Fara entity: one libp2p node per entity, with TCP on a
  * random OS-assigned port (never a fixed or well-known one), Noise, Yamux,
- * and connection-manager limits set on purpose. Dial errors are always
- * caught and turned into typed errors.
+ * and connection-manager limits set on purpose; optionally reachable through
+ * circuit relays whose slots it keeps, restoring them after a relay restart.
+ * Dial errors are always caught and turned into typed errors.
  *
  * @example
  * ```ts
- * import { createNode, dialEntity } from '@fara/transport'
+ * import { createNode, dialEntity, relayServer } from '@fara/transport'
  * import { generateKeyPair } from '@libp2p/crypto/keys'
  *
  * const a = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'] })
- * const b = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+ * const b = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], dialRelayed: true })
  * const connection = await dialEntity(b, a.peerId, a.getMultiaddrs()) // Noise checks a's key
  * console.log(connection.remoteAddr.toString())
- * await Promise.all([a.stop(), b.stop()])
+ *
+ * // an entity that listens nowhere, reached through a relay (Noise still runs end to end)
+ * const relay = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], services: { relay: relayServer() } })
+ * const hidden = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], relays: [relay.getMultiaddrs()[0].toString()] })
+ * const relayed = await dialEntity(b, hidden.peerId, hidden.getMultiaddrs())
+ * console.log(relayed.remoteAddr.toString()) // …/p2p/<relay>/p2p-circuit/p2p/<hidden>
+ * await Promise.all([a, b, hidden, relay].map(async n => n.stop()))
  * ```
  *
  * @packageDocumentation
  */
 export { createNode, checkListenAddrs } from './node.ts'
-export type { NodeInit } from './node.ts'
+export type { NodeInit, RelayNodeServices } from './node.ts'
 export { dialEntity, openStream } from './dial.ts'
 export type { DialOptions } from './dial.ts'
-export { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
-export { DEFAULT_LISTEN, WELL_KNOWN_PORT_LIMIT, ENTITY_CONNECTION_LIMITS, RENDEZVOUS_CONNECTION_LIMITS } from './constants.ts'
+export { relayServer, checkRelayAddrs } from './relay.ts'
+export type { RelayServer, RelayServerInit, RelayServerComponents, RelayReservations, RelayReservationEvents, RelayStatus, RelayState } from './relay.ts'
+export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefusedError, ReservationFailedError } from './errors.ts'
+export { DEFAULT_LISTEN, WELL_KNOWN_PORT_LIMIT, ENTITY_CONNECTION_LIMITS, RENDEZVOUS_CONNECTION_LIMITS, MAX_RELAYS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, DIRECT_DIAL_HEAD_START } from './constants.ts'

@@ -1,10 +1,18 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { relayIdOf } from './internal/addrs.ts'
+import { quietIdentify } from './internal/identify.ts'
+import { relayKeeper } from './internal/relay-keeper.ts'
+import { checkRelayAddrs } from './relay.ts'
+import type { RelayReservations } from './relay.ts'
+import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionManagerInit, Libp2pOptions } from 'libp2p'
 
 /** Options for {@link createNode}. */
@@ -19,6 +27,23 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
   connectionManager?: ConnectionManagerInit
   /** libp2p services to run on this node (the rendezvous point is one). */
   services?: Libp2pOptions<S>['services']
+  /**
+   * Relays to hold a slot on, each a multiaddr ending in `/p2p/<relay id>`
+   * (at most {@link MAX_RELAYS}): the node is then also reachable at
+   * `<relay>/p2p-circuit/p2p/<self>`, even with `listen: []`. Slots are
+   * renewed, and restored after a loss (spec/transport.md#relays). Implies `dialRelayed`.
+   */
+  relays?: string[]
+  /** Dial relayed addresses (`…/p2p/<relay>/p2p-circuit/p2p/<peer>`) (default: true with `relays`, else false). */
+  dialRelayed?: boolean
+}
+
+/** Services {@link createNode} adds to a node with `relays` or `dialRelayed`. */
+export interface RelayNodeServices {
+  /** This node's slots on its relays. */
+  relays: RelayReservations
+  /** Identify as a capability only: it answers nobody and never runs by itself (spec/transport.md#identify). */
+  identify: Identify
 }
 
 /**
@@ -48,12 +73,17 @@ export function checkListenAddrs (addrs: string[], allowPinnedPort = false): voi
   }
 }
 
+type TransportFactory = NonNullable<Libp2pOptions['transports']>[number]
+
 /**
  * Create and start one libp2p node for one entity: TCP on an OS-assigned
- * port, Noise, Yamux, and connection limits set on purpose. No identify, no
- * ping, no discovery: the node says nothing it does not have to.
+ * port, Noise, Yamux, and connection limits set on purpose. No ping, no
+ * discovery, no identify answers: the node says nothing it does not have to.
+ * With `relays` or `dialRelayed` it also runs the circuit relay v2 transport
+ * (spec/transport.md#relays); with `relays` it resolves once each relay has
+ * granted a slot or failed a first attempt (failed ones are retried).
  */
-export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeInit<S>): Promise<Libp2p<S>> {
+export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeInit<S>): Promise<Libp2p<S & Partial<RelayNodeServices>>> {
   if (init?.privateKey == null) {
     throw new TypeError('privateKey is required: every entity has its own key')
   }
@@ -62,17 +92,47 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     throw new TypeError('listen must be an array of multiaddr strings')
   }
   checkListenAddrs(listen, init.allowPinnedPort)
+  const relays = init.relays == null ? [] : checkRelayAddrs(init.relays)
+  if (init.dialRelayed != null && typeof init.dialRelayed !== 'boolean') {
+    throw new TypeError(`dialRelayed must be a boolean, got ${typeof init.dialRelayed}`)
+  }
+  const relayed = relays.length > 0 || init.dialRelayed === true
+
+  // one list per kind, so that a further transport (WebRTC) is one more entry
+  const transports: TransportFactory[] = [tcp()]
+  const services: Record<string, unknown> = {}
+  const addresses: NonNullable<Libp2pOptions['addresses']> = { listen }
+  if (relayed) {
+    transports.push(circuitRelayTransport({
+      reservationConcurrency: Math.max(1, relays.length),
+      reservationCompletionTimeout: RELAY_CLIENT_LIMITS.reservationTimeout,
+      maxInboundStopStreams: RELAY_SERVER_LIMITS.maxCircuitsPerEntity
+    }) as TransportFactory)
+    services.identify = quietIdentify()
+    services.relays = relayKeeper({ relays, ...RELAY_CLIENT_LIMITS })
+    // announce relayed addresses only through the configured relays
+    const configured = new Set(relays.map(r => r.id))
+    addresses.announceFilter = (addrs: Multiaddr[]) => addrs.filter(a => {
+      const relay = relayIdOf(a)
+      return relay == null || configured.has(relay)
+    })
+  }
   const options: Libp2pOptions<S> = {
     privateKey: init.privateKey,
-    addresses: { listen },
-    transports: [tcp()],
+    addresses,
+    transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
     connectionMonitor: { enabled: false }
   }
-  if (init.services != null) {
-    options.services = init.services
+  if (relayed || init.services != null) {
+    // the caller's services win, so a caller may bring its own identify
+    options.services = { ...services, ...init.services } as NonNullable<Libp2pOptions<S>['services']>
   }
-  return createLibp2p(options)
+  const node = await createLibp2p(options) as Libp2p<S & Partial<RelayNodeServices>>
+  if (relays.length > 0) {
+    await (node.services.relays as (RelayReservations & { settled?: () => Promise<void> }) | undefined)?.settled?.()
+  }
+  return node
 }

@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { loadOrCreateIdentity } from '@fara/identity'
-import { RENDEZVOUS_CONNECTION_LIMITS, createNode } from '@fara/transport'
+import { RENDEZVOUS_CONNECTION_LIMITS, createNode, relayServer } from '@fara/transport'
+import type { RelayServer, RelayServerInit } from '@fara/transport'
 import { LevelDatastore } from 'datastore-level'
 import { rendezvousServer } from './server.ts'
 import type { RendezvousServer, RendezvousServerInit } from './server.ts'
@@ -23,18 +24,28 @@ export interface RendezvousPointServerInit extends RendezvousServerInit {
    * keeps its identity and loses no live registration. Default: memory only.
    */
   dataDir?: string
+  /**
+   * Also run a circuit relay v2 server on the point's node, so entities
+   * behind NAT can reserve a slot and be reached through it
+   * (spec/transport.md#relays). `true` for Fara's limits
+   * (`RELAY_SERVER_LIMITS`: no data or duration cut, bounded slots and
+   * connections), or some of them overridden. Default false.
+   */
+  relay?: boolean | RelayServerInit
 }
 
 /** A running rendezvous point. */
 export interface RendezvousPointHandle {
-  readonly node: Libp2p<{ rendezvous: RendezvousServer }>
+  readonly node: Libp2p<{ rendezvous: RendezvousServer, relay?: RelayServer }>
   readonly server: RendezvousServer
+  /** The relay server, when the point was started with `relay`. */
+  readonly relay: RelayServer | undefined
   /** Addresses to hand to clients, each ending in `/p2p/<peer id>`. */
   readonly multiaddrs: Multiaddr[]
   close (): Promise<void>
 }
 
-/** Start a rendezvous point on its own libp2p node, with connection limits sized for many clients. */
+/** Start a rendezvous point on its own libp2p node, with connection limits sized for many clients, and optionally a relay. */
 export async function createRendezvousPoint (init: RendezvousPointServerInit = {}): Promise<RendezvousPointHandle> {
   let datastore = init.datastore
   let level: LevelDatastore | undefined
@@ -50,12 +61,17 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   }
   let node
   try {
-    node = await createNode({
+    // checked before the node starts, so a bad option leaves nothing running
+    const relay = init.relay == null || init.relay === false ? undefined : relayServer(init.relay === true ? {} : init.relay)
+    node = await createNode<{ rendezvous: RendezvousServer, relay?: RelayServer }>({
       privateKey: privateKey ?? await generateKeyPair('Ed25519'),
       listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       allowPinnedPort: init.allowPinnedPort ?? false,
       connectionManager: { ...RENDEZVOUS_CONNECTION_LIMITS },
-      services: { rendezvous: rendezvousServer({ ...init, ...(datastore == null ? {} : { datastore }) }) }
+      services: {
+        rendezvous: rendezvousServer({ ...init, ...(datastore == null ? {} : { datastore }) }),
+        ...(relay == null ? {} : { relay })
+      }
     })
   } catch (err) {
     await level?.close()
@@ -64,6 +80,7 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   return {
     node,
     server: node.services.rendezvous,
+    relay: node.services.relay,
     get multiaddrs () { return node.getMultiaddrs() },
     async close () {
       await node.stop()
