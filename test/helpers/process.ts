@@ -18,10 +18,18 @@ export interface Fixture {
 
 const running = new Set<Fixture>()
 
+/** Options for {@link startFixture}. */
+export interface FixtureOptions {
+  /** Run inside this network namespace (`ip netns exec`), e.g. a NAT lab host. */
+  netns?: string
+}
+
 /** Start `test/fixtures/<name>.ts` with Node (type stripping) and `args` as one JSON argument. */
-export function startFixture (name: string, args: unknown = {}): Fixture {
+export function startFixture (name: string, args: unknown = {}, options: FixtureOptions = {}): Fixture {
   const file = fileURLToPath(new URL(`../fixtures/${name}.ts`, import.meta.url))
-  const child = spawn(process.execPath, [file, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, file, JSON.stringify(args)]
+  const [command, ...rest] = options.netns == null ? argv : ['ip', 'netns', 'exec', options.netns, ...argv]
+  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: Array<Record<string, unknown>> = []
   const waiters = new Set<() => void>()
   let stderr = ''

@@ -40,7 +40,8 @@ export class StreamReader {
     this.#queue.append(evt.data)
     if (!this.#paused && this.#queue.byteLength > HIGH_WATER) {
       this.#paused = true
-      this.#stream.pause()
+      // a stream that is already closing cannot be paused (nor needs to be)
+      try { this.#stream.pause() } catch { /* closing: nothing more will arrive */ }
     }
     this.#wake?.()
   }
@@ -78,7 +79,8 @@ export class StreamReader {
     this.#queue.consume(n)
     if (this.#paused && this.#queue.byteLength < LOW_WATER) {
       this.#paused = false
-      this.#stream.resume()
+      // the remote may have closed while we were paused: the buffered bytes are still ours to deliver
+      try { this.#stream.resume() } catch { /* closed: nothing more will arrive */ }
     }
     return out
   }
