@@ -1,0 +1,89 @@
+// Direct paths across real NATs: for every pair of NAT types in the lab, a
+// peer behind one NAT dials a peer behind another over the relay, then
+// upgrades to a direct WebRTC (ICE/UDP) connection, found with a STUN server
+// (coturn) on the public segment. Each path carries 8 MiB with equal SHA-256.
+// Plain ICE cannot punch a symmetric NAT against a port-restricted one (or
+// another symmetric one): those pairs must stay relayed, and still work.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLab, labPrerequisites } from './lab/index.ts'
+import { startFixture, stopAll } from './helpers/process.ts'
+import type { ChildProcess } from 'node:child_process'
+import type { Lab, NatType } from './lab/index.ts'
+
+const missing = [...labPrerequisites(), ...(spawnSync('turnserver', ['--help']).error == null ? [] : ['turnserver (apt-get install coturn)'])]
+const canRun = missing.length === 0
+if (!canRun) {
+  if (process.env.FARA_REQUIRE_LAB === '1') throw new Error(`direct-path NAT test required (FARA_REQUIRE_LAB=1) but ${missing.join(' and ')} missing`)
+  console.warn(`SKIPPING direct-path NAT test: needs ${missing.join(' and ')}`)
+}
+
+const MiB = 1024 * 1024
+interface Kind { name: string, type: NatType, double?: boolean, label: string }
+const KINDS: Kind[] = [
+  { name: 'fc', type: 'full-cone', label: 'full-cone' },
+  { name: 'ar', type: 'address-restricted', label: 'address-restricted' },
+  { name: 'pr', type: 'port-restricted', label: 'port-restricted' },
+  { name: 'sym', type: 'symmetric', label: 'symmetric' },
+  { name: 'cg', type: 'port-restricted', double: true, label: 'carrier-grade (port-restricted x2)' }
+]
+// plain ICE cannot punch these: the symmetric side's port for the peer is unknowable, and the other side filters by port
+const NO_DIRECT = new Set(['sym>pr', 'pr>sym', 'sym>sym', 'sym>cg', 'cg>sym'])
+
+describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` — skipped: needs ${missing.join(' and ')}`}`, () => {
+  let lab: Lab
+  let dir: string
+  let stun: ChildProcess
+  let relay: string
+  let stunUrl: string
+  const table: string[] = []
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fara-direct-'))
+    // two NATs of each kind, so every pair (same kind included) is two different routers
+    lab = await createLab({ nats: KINDS.flatMap(k => [1, 2].map(i => ({ name: `${k.name}${i}`, type: k.type, ...(k.double === true ? { double: true, carrierType: 'port-restricted' as const } : {}) }))) })
+    stun = spawn('ip', ['netns', 'exec', lab.public.ns, 'turnserver', '-n', '--listening-ip', lab.publicAddress, '--listening-port', '3478',
+      '--stun-only', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', join(dir, 'turnserver.pid')], { stdio: 'ignore' })
+    stunUrl = `stun:${lab.publicAddress}:3478`
+    const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
+    relay = ((await point.next(l => l.event === 'ready')).multiaddrs as string[])[0]!
+  }, 60_000)
+
+  afterAll(async () => {
+    if (table.length > 0) console.log(['| from \\ to | path | relayed TTFB ms | relayed Mbit/s | upgrade ms | direct TTFB ms | direct Mbit/s |', '|---|---|---|---|---|---|---|', ...table].join('\n'))
+    await stopAll()
+    stun?.kill()
+    lab?.destroy()
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+
+  for (const from of KINDS) {
+    for (const to of KINDS) {
+      const pair = `${from.name}>${to.name}`
+      const expectDirect = !NO_DIRECT.has(pair)
+      it(`${from.label} -> ${to.label}: ${expectDirect ? 'direct' : 'stays relayed'}, 8 MiB intact`, async () => {
+        const listener = startFixture('direct-peer', { role: 'listen', relay, stun: stunUrl }, { netns: lab.nats[`${to.name}2`]!.hosts[0]!.ns })
+        const ready = await listener.next(l => l.event === 'ready', 30_000)
+        const dialer = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, target: ready.peerId, bytes: 8 * MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
+        const r = await dialer.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+        await listener.stop()
+        const d = r.direct as Record<string, unknown> | null
+        table.push(`| ${from.label} \\ ${to.label} | ${d == null ? 'relayed' : 'direct'} | ${r.relayed?.ttfbMs} | ${r.relayed?.mbps} | ${r.upgradeMs ?? '-'} | ${d?.ttfbMs ?? '-'} | ${d?.mbps ?? '-'} |`)
+        expect(r.error, JSON.stringify(r)).toBeUndefined()
+        expect(r.relayed.sha256Equal).toBe(true)
+        expect(String(r.relayed.addr)).toContain('/p2p-circuit')
+        if (expectDirect) {
+          expect(d, JSON.stringify(r)).not.toBeNull()
+          expect(d!.sha256Equal).toBe(true)
+          expect(String(d!.addr)).toContain('/webrtc')
+        } else {
+          expect(d, JSON.stringify(r)).toBeNull()
+        }
+      }, 120_000)
+    }
+  }
+})
