@@ -1,11 +1,12 @@
 import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
 import { ASSOCIATION_PROTOCOL, createDemux } from '@fara/demux'
-import { createNode, openStream } from '@fara/transport'
+import { createNode, openStream, upgradeToDirect } from '@fara/transport'
+import type { DirectPathsInit } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
-import { MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
+import { DIRECT_UPGRADE_TIMEOUT_MS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit } from '@fara/demux'
 import type { RelayReservations } from '@fara/transport'
@@ -41,6 +42,14 @@ export interface EntityInit {
    * whenever a slot appears, is lost or is restored (spec/transport.md#relays).
    */
   relays?: string[]
+  /**
+   * Direct paths: WebRTC (ICE over UDP) with these STUN servers. A connection
+   * made through a relay is upgraded to a direct one in the background where
+   * the two NATs allow it (spec/nat-lab.md); the association that was opened
+   * on the relayed connection continues there, and later associations use the
+   * direct connection. `true` for no STUN server (host candidates only).
+   */
+  direct?: boolean | DirectPathsInit
   /** Demultiplexer limits. */
   demux?: DemuxInit
 }
@@ -129,9 +138,11 @@ class FaraEntity implements Entity {
   readonly #services = new Map<string, FaraService>()
   readonly #clientNodes = new Set<Libp2p>()
   readonly #log: Logger
+  readonly #direct: DirectPathsInit | undefined
   #closed = false
 
-  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>) {
+  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, direct?: DirectPathsInit) {
+    this.#direct = direct
     this.app = identity.app
     this.identity = identity
     this.node = node
@@ -252,6 +263,7 @@ class FaraEntity implements Entity {
     if (options.stableIdentity === true) {
       const record = await this.#resolveWith(this.#rendezvous, name, options)
       const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+      this.#upgrade(this.node, record.peerId)
       return this.#demux.open(stream, record.aid, record.peerId)
     }
     // a fresh identity and a dial-only node for this one association
@@ -260,6 +272,7 @@ class FaraEntity implements Entity {
       privateKey: identity.privateKey,
       listen: [],
       dialRelayed: true,
+      ...(this.#direct == null ? {} : { direct: this.#direct }),
       ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
     })
     this.#clientNodes.add(node)
@@ -272,11 +285,27 @@ class FaraEntity implements Entity {
       const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       const association = this.#demux.open(stream, record.aid, record.peerId)
       stream.addEventListener('close', stop, { once: true })
+      this.#upgrade(node, record.peerId)
       return association
     } catch (err) {
       stop()
       throw err
     }
+  }
+
+  /**
+   * If `node` reached `peer` only through a relay, try a direct WebRTC path in
+   * the background. The open association stays on the relayed connection
+   * (which stays open); new streams to `peer` prefer the direct one.
+   */
+  #upgrade (node: Libp2p, peer: PeerId): void {
+    if (this.#direct == null) return
+    const relayedOnly = node.getConnections(peer).every(c => c.remoteAddr.getComponents().some(x => x.name === 'p2p-circuit'))
+    if (!relayedOnly) return
+    upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) }).then(
+      (connection) => { this.#log('direct path to %p: %a', peer, connection.remoteAddr) },
+      (err: Error) => { this.#log('no direct path to %p - %s', peer, err.message) }
+    )
   }
 
   async close (): Promise<void> {
@@ -414,15 +443,17 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
   }
   const rendezvous = init.rendezvous ?? defaultRendezvous()
+  const direct = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
   const node = await createNode({
     privateKey: identity.privateKey,
     ...(init.listen == null ? {} : { listen: init.listen }),
     ...(init.relays == null ? {} : { relays: init.relays }),
     // every entity can reach a service that is only reachable through a relay
     dialRelayed: true,
+    ...(direct == null ? {} : { direct }),
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
-  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux))
+  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), direct)
   try {
     await entity.start()
   } catch (err) {

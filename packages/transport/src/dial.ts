@@ -65,6 +65,12 @@ async function dial (node: Libp2p, peer: PeerId, targets: Multiaddr[], options: 
   }
 }
 
+/** True unless the connection runs through a relay (a WebRTC connection signalled over a relay is direct). */
+function isDirectPath (connection: Connection): boolean {
+  const names = connection.remoteAddr.getComponents().map(c => c.name)
+  return !names.includes('p2p-circuit') || names.includes('webrtc')
+}
+
 /**
  * Connect to `peer` at `addrs`, authenticating it with Noise: the connection
  * is made only if the remote proves it holds `peer`'s key. Direct addresses
@@ -74,6 +80,9 @@ async function dial (node: Libp2p, peer: PeerId, targets: Multiaddr[], options: 
  * failure is a typed error ({@link DialFailedError}, {@link PeerMismatchError}); nothing is thrown raw.
  */
 export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multiaddr | string>, options: DialOptions = {}): Promise<Connection> {
+  // an open direct connection (TCP, or WebRTC after an upgrade) beats any new dial and any relayed one
+  const direct = node.getConnections(peer).find(c => c.status === 'open' && isDirectPath(c))
+  if (direct != null) return direct
   if (addrs.length === 0) {
     throw new DialFailedError(`No addresses to dial ${peer.toString()}`)
   }
@@ -84,16 +93,16 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
     if ((err as Error).name === 'PeerMismatchError') throw err
     throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
   }
-  const direct = targets.filter(t => !t.relayed).map(t => t.addr)
+  const directAddrs = targets.filter(t => !t.relayed).map(t => t.addr)
   const relayed = targets.filter(t => t.relayed).map(t => t.addr)
   // libp2p dials a list only if every address names the same peer or none does
-  if (relayed.length === 0) return dial(node, peer, direct, options)
-  if (direct.length === 0) return dial(node, peer, relayed, options)
+  if (relayed.length === 0) return dial(node, peer, directAddrs, options)
+  if (directAddrs.length === 0) return dial(node, peer, relayed, options)
   let first: Error
   try {
     // a direct address that drops SYNs (behind NAT) must not hold the relayed path back for a whole dialTimeout
     const headStart = AbortSignal.timeout(DIRECT_DIAL_HEAD_START)
-    return await dial(node, peer, direct, { ...options, signal: options.signal == null ? headStart : AbortSignal.any([options.signal, headStart]) })
+    return await dial(node, peer, directAddrs, { ...options, signal: options.signal == null ? headStart : AbortSignal.any([options.signal, headStart]) })
   } catch (err) {
     first = err as Error
   }

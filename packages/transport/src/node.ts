@@ -7,6 +7,8 @@ import { createLibp2p } from 'libp2p'
 import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
+import { directPaths } from './webrtc.ts'
+import type { DirectPathsInit } from './webrtc.ts'
 import { relayKeeper } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
 import type { RelayReservations } from './relay.ts'
@@ -34,8 +36,15 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
    * renewed, and restored after a loss (spec/transport.md#relays). Implies `dialRelayed`.
    */
   relays?: string[]
-  /** Dial relayed addresses (`…/p2p/<relay>/p2p-circuit/p2p/<peer>`) (default: true with `relays`, else false). */
+  /** Dial relayed addresses (`…/p2p/<relay>/p2p-circuit/p2p/<peer>`) (default: true with `relays` or `direct`, else false). */
   dialRelayed?: boolean
+  /**
+   * Direct paths (spec/nat-lab.md): add WebRTC (ICE over UDP, with these STUN
+   * servers) so a relayed connection can be upgraded to a direct one with
+   * `upgradeToDirect`; with `relays`, the node also listens for WebRTC behind
+   * its relay slots. Implies `dialRelayed`.
+   */
+  direct?: boolean | DirectPathsInit
 }
 
 /** Services {@link createNode} adds to a node with `relays` or `dialRelayed`. */
@@ -96,12 +105,18 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
   if (init.dialRelayed != null && typeof init.dialRelayed !== 'boolean') {
     throw new TypeError(`dialRelayed must be a boolean, got ${typeof init.dialRelayed}`)
   }
-  const relayed = relays.length > 0 || init.dialRelayed === true
+  const direct = init.direct == null || init.direct === false ? undefined : directPaths(init.direct === true ? {} : init.direct)
+  const relayed = relays.length > 0 || init.dialRelayed === true || direct != null
 
   // one list per kind, so that a further transport (WebRTC) is one more entry
   const transports: TransportFactory[] = [tcp()]
   const services: Record<string, unknown> = {}
-  const addresses: NonNullable<Libp2pOptions['addresses']> = { listen }
+  const addresses: NonNullable<Libp2pOptions['addresses']> = { listen: [...listen] }
+  if (direct != null) {
+    transports.push(...(direct.transports as TransportFactory[]))
+    // WebRTC is signalled over a relayed connection: it listens only behind relay slots
+    if (relays.length > 0) addresses.listen!.push(...direct.listen)
+  }
   if (relayed) {
     transports.push(circuitRelayTransport({
       reservationConcurrency: Math.max(1, relays.length),

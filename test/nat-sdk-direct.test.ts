@@ -1,0 +1,72 @@
+// The SDK across NATs with direct paths on: a service behind a port-restricted
+// NAT holds a relay slot and publishes relayed and WebRTC addresses; clients
+// connect by name. Where the NATs allow it the association runs on a direct
+// WebRTC connection (ICE with a STUN server on the public segment), otherwise
+// on the relay; either way 8 MiB arrive intact, and a second association
+// reuses the best path.
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLab, labPrerequisites } from './lab/index.ts'
+import { startFixture, stopAll } from './helpers/process.ts'
+import type { ChildProcess } from 'node:child_process'
+import type { Lab } from './lab/index.ts'
+
+const missing = [...labPrerequisites(), ...(spawnSync('turnserver', ['--help']).error == null ? [] : ['turnserver (apt-get install coturn)'])]
+const canRun = missing.length === 0
+if (!canRun) {
+  if (process.env.FARA_REQUIRE_LAB === '1') throw new Error(`SDK direct-path NAT test required (FARA_REQUIRE_LAB=1) but ${missing.join(' and ')} missing`)
+  console.warn(`SKIPPING SDK direct-path NAT test: needs ${missing.join(' and ')}`)
+}
+
+const MiB = 1024 * 1024
+
+describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` — skipped: needs ${missing.join(' and ')}`}`, () => {
+  let lab: Lab
+  let dir: string
+  let stun: ChildProcess
+  let pointAddrs: string[]
+  let stunUrl: string
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fara-sdk-direct-'))
+    lab = await createLab({ nats: [{ name: 'home', type: 'port-restricted' }, { name: 'cafe', type: 'full-cone' }, { name: 'mobile', type: 'symmetric' }] })
+    stun = spawn('ip', ['netns', 'exec', lab.public.ns, 'turnserver', '-n', '--listening-ip', lab.publicAddress, '--listening-port', '3478',
+      '--stun-only', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', join(dir, 'turnserver.pid')], { stdio: 'ignore' })
+    stunUrl = `stun:${lab.publicAddress}:3478`
+    const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
+    pointAddrs = (await point.next(l => l.event === 'ready')).multiaddrs as string[]
+    const service = startFixture('service', {
+      point: pointAddrs, name: 'media', relays: pointAddrs, listen: ['/ip4/0.0.0.0/tcp/0'], direct: { stunServers: [stunUrl] }
+    }, { netns: lab.nats.home!.hosts[0]!.ns })
+    // reachable once the record carries the WebRTC address behind the relay slot
+    await service.next(l => l.event === 'registered' && JSON.stringify(service.lines).includes('/webrtc/'), 60_000)
+  }, 90_000)
+
+  afterAll(async () => {
+    await stopAll()
+    stun?.kill()
+    lab?.destroy()
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+
+  const cases = [
+    { from: 'cafe', label: 'full-cone', direct: true },
+    { from: 'mobile', label: 'symmetric', direct: false }
+  ]
+  for (const c of cases) {
+    it(`from behind a ${c.label} NAT to a port-restricted one: ${c.direct ? 'a direct WebRTC path' : 'the relay'}, 8 MiB intact`, async () => {
+      const client = startFixture('upgrade-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { stunServers: [stunUrl] } }, { netns: lab.nats[c.from]!.hosts[0]!.ns })
+      const r = await client.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+      expect(r.error, JSON.stringify(r)).toBeUndefined()
+      expect(r.continued).toMatchObject({ sentBytes: 8 * MiB, receivedBytes: 8 * MiB, sha256Equal: true })
+      expect(r.second.echoed).toBe('after the upgrade')
+      const onWebrtc = (path: unknown): boolean => String(path).includes('/webrtc')
+      expect(onWebrtc(r.second.path), JSON.stringify(r)).toBe(c.direct)
+      expect(r.upgraded).toBe(c.direct)
+      if (!c.direct) expect(String(r.firstPath)).toContain('/p2p-circuit')
+    }, 120_000)
+  }
+})
