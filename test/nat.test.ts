@@ -2,13 +2,19 @@
 // rendezvous point (also the relay) on the public segment, one service behind
 // each NAT holding a relay slot, and a client behind every NAT connecting by
 // name to every service. Each pair moves 8 MiB with equal SHA-256 at both ends.
+import { spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { captureContains, readPcap } from './helpers/pcap.ts'
 import { createLab, labPrerequisites } from './lab/index.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
 import type { Lab, NatSpec } from './lab/index.ts'
 import type { Fixture } from './helpers/process.ts'
 
-const missing = labPrerequisites()
+const missing = [...labPrerequisites(), ...(spawnSync('tcpdump', ['--version']).status === 0 ? [] : ['tcpdump'])]
 const canRun = missing.length === 0
 if (!canRun) {
   if (process.env.FARA_REQUIRE_LAB === '1') {
@@ -75,4 +81,35 @@ describe.skipIf(!canRun)(`reach by name across NATs (relayed)${canRun ? '' : ` â
       }, 120_000)
     }
   }
+
+  it('shows the relay only encrypted bytes: no payload and no service name on its wire', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fara-relay-capture-'))
+    try {
+      const file = join(dir, 'relay.pcap')
+      // tcpdump on the relay's own interface: everything the relay receives and forwards
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.public.ns, 'tcpdump', '-i', 'eth0', '-n', '-U', '-B', '32768', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] })
+      const stopped = new Promise<void>(resolve => tcpdump.on('exit', () => { resolve() }))
+      await new Promise<void>((resolve, reject) => {
+        let err = ''
+        tcpdump.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('listening on')) resolve() })
+        tcpdump.on('exit', (code) => { reject(new Error(`tcpdump exited (${code}): ${err}`)) })
+      })
+      const marker = `RELAYED-${randomBytes(6).toString('hex')}`
+      const client = startFixture('client', { point: pointAddrs, name: 'svc-pr', bytes: MiB, marker, stableIdentity: true }, { netns: lab.nats.sym!.hosts[1]!.ns })
+      const done = await client.next(l => l.event === 'done' || l.event === 'error', 60_000)
+      tcpdump.kill('SIGINT')
+      await stopped
+      expect(done).toMatchObject({ event: 'done', receivedBytes: MiB })
+      expect((done.remoteAddrs as string[]).some(a => a.includes('/p2p-circuit'))).toBe(true)
+      const bytes = await readFile(file)
+      const capture = readPcap(bytes)
+      const seen = [...capture.flows.values()].reduce((n, f) => n + f.payload.byteLength, 0)
+      // the relay carried the megabyte in and out (minus whatever the kernel dropped before tcpdump)
+      expect(seen).toBeGreaterThan(MiB)
+      expect(captureContains(bytes, capture, Buffer.from(marker))).toBe(false)
+      expect(captureContains(bytes, capture, Buffer.from('svc-pr'))).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
