@@ -94,7 +94,11 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
     throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
   }
   const directAddrs = targets.filter(t => !t.relayed).map(t => t.addr)
-  const relayed = targets.filter(t => t.relayed).map(t => t.addr)
+  const viaRelay = targets.filter(t => t.relayed).map(t => t.addr)
+  // a WebRTC address waits for ICE, which may never succeed (symmetric NATs): reach the peer
+  // through the relay first, and let the caller upgrade to WebRTC in the background (upgradeToDirect)
+  const plainCircuits = viaRelay.filter(a => !a.getComponents().some(c => c.name === 'webrtc'))
+  const relayed = plainCircuits.length > 0 ? plainCircuits : viaRelay
   // libp2p dials a list only if every address names the same peer or none does
   if (relayed.length === 0) return dial(node, peer, directAddrs, options)
   if (directAddrs.length === 0) return dial(node, peer, relayed, options)
