@@ -20,11 +20,25 @@ export const WEBRTC_LISTEN = '/webrtc'
  */
 export const DEFAULT_STUN_SERVERS: readonly string[] = []
 
-/** Largest data-channel message, framing included: @libp2p/webrtc's own default (spec/direct-paths.md#limits). */
+/** Largest data-channel message, framing included: @libp2p/webrtc's own default; larger ones measured no faster (spec/direct-paths.md#measured-on-loopback). */
 export const DEFAULT_MAX_MESSAGE_SIZE = 16_384
 
 /** Highest `maxMessageSize` accepted: libdatachannel announces `a=max-message-size:262144` (RFC 8841 §6). */
 export const MAX_MAX_MESSAGE_SIZE = 262_144
+
+/**
+ * Attempts of one upgrade. Two peers that can reach each other fail an
+ * attempt in about one case in ten on loopback (a DTLS race in
+ * libdatachannel 0.24, spec/direct-paths.md#defects); three make that rare.
+ */
+export const UPGRADE_ATTEMPTS = 3
+
+/**
+ * Time one upgrade attempt may take (ms). Across the NAT lab a successful
+ * upgrade took at most 1.2 s (spec/nat-lab.md); a failed attempt is only
+ * noticed when this runs out (spec/direct-paths.md#defects).
+ */
+export const UPGRADE_ATTEMPT_TIMEOUT = 5_000
 
 // RFC 7064 §3.1: stun-URI = scheme ":" host [ ":" port ]; no path, no query
 const STUN_URI = /^stuns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(\d{1,5}))?$/
@@ -40,8 +54,9 @@ export interface DirectPathsInit {
 /**
  * What {@link directPaths} adds to a libp2p config. It needs, in the same
  * node, `circuitRelayTransport()` (the SDP offer and answer travel over a
- * relayed connection) and the `identify` service: without them createLibp2p
- * throws `UnmetServiceDependenciesError`.
+ * relayed connection) and an identify capability (Fara's quiet identify is
+ * enough: the upgrade never runs identify); without them createLibp2p throws
+ * `UnmetServiceDependenciesError`.
  */
 export interface DirectPaths {
   /** Add to `transports`. */
@@ -131,15 +146,46 @@ function isRelayed (connection: Connection): boolean {
     !connection.remoteAddr.getComponents().some(c => c.name === 'webrtc')
 }
 
+/** Options for {@link upgradeToDirect}. */
+export interface UpgradeOptions extends AbortOptions {
+  /** Attempts before giving up, 1 to 10 (default {@link UPGRADE_ATTEMPTS}). */
+  attempts?: number
+  /** Time one attempt may take in ms before it is abandoned, 1000 to 60000 (default {@link UPGRADE_ATTEMPT_TIMEOUT}). */
+  attemptTimeout?: number
+}
+
+function checkCount (name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`${name} must be an integer, got ${typeof value === 'number' ? value : typeof value}`)
+  }
+  if (value < min || value > max) {
+    throw new RangeError(`${name} must be ${min} to ${max}, got ${value}`)
+  }
+  return value
+}
+
 /**
  * Upgrade to a direct WebRTC connection to `peer`, negotiated over a relayed
  * connection: an open one, or one made on `relayed` addresses if there is
- * none. The relayed connection stays open; streams already on it are not
- * moved (spec/direct-paths.md#associations). Fails with
- * {@link DialFailedError} when ICE finds no path (a symmetric NAT on either
- * side, see spec/direct-paths.md#nat-pairs) or nothing is relayed to upgrade.
+ * none. Returns an existing direct connection if there is one. The relayed
+ * connection stays open; streams already on it are not moved
+ * (spec/direct-paths.md#associations).
+ *
+ * Each attempt is bounded by `attemptTimeout` and a failed one is retried:
+ * @libp2p/webrtc 6.0 does not report a failed DTLS handshake but waits for
+ * the dial timeout (spec/direct-paths.md#defects). Fails with
+ * {@link DialFailedError} when every attempt failed (ICE finds no path when a
+ * symmetric NAT faces a port-restricted or symmetric one,
+ * spec/direct-paths.md#nat-pairs), the caller's signal aborts, or nothing is
+ * relayed to upgrade; with {@link PeerMismatchError} when a relayed address
+ * names another peer.
  */
-export async function upgradeToDirect (node: Libp2p, peer: PeerId, relayed: Array<Multiaddr | string> = [], options: AbortOptions = {}): Promise<Connection> {
+export async function upgradeToDirect (node: Libp2p, peer: PeerId, relayed: Array<Multiaddr | string> = [], options: UpgradeOptions = {}): Promise<Connection> {
+  if (!Array.isArray(relayed)) {
+    throw new TypeError(`relayed must be an array of multiaddrs, got ${typeof relayed}`)
+  }
+  const attempts = checkCount('attempts', options.attempts ?? UPGRADE_ATTEMPTS, 1, 10)
+  const attemptTimeout = checkCount('attemptTimeout', options.attemptTimeout ?? UPGRADE_ATTEMPT_TIMEOUT, 1000, 60_000)
   const sources = [
     ...node.getConnections(peer).filter(c => c.status === 'open' && isRelayed(c)).map(c => c.remoteAddr),
     ...relayed
@@ -157,11 +203,20 @@ export async function upgradeToDirect (node: Libp2p, peer: PeerId, relayed: Arra
   if (targets.size === 0) {
     throw new DialFailedError(`No relayed connection or address to upgrade for ${peer.toString()}`)
   }
-  let connection: Connection
-  try {
-    connection = await node.dial([...targets.values()], options.signal == null ? {} : { signal: options.signal })
-  } catch (err) {
-    throw new DialFailedError(`No direct path to ${peer.toString()}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  const errors: unknown[] = []
+  let connection: Connection | undefined
+  for (let attempt = 1; connection == null; attempt++) {
+    const timeout = AbortSignal.timeout(attemptTimeout)
+    const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
+    try {
+      connection = await node.dial([...targets.values()], { signal })
+    } catch (err) {
+      errors.push(err)
+      if (attempt >= attempts || options.signal?.aborted === true) {
+        const why = errors.map((e, i) => `attempt ${i + 1}: ${(e as Error)?.message ?? String(e)}`).join('; ')
+        throw new DialFailedError(`No direct path to ${peer.toString()} (${why})`, { cause: errors.length === 1 ? err : new AggregateError(errors) })
+      }
+    }
   }
   if (!connection.remotePeer.equals(peer)) {
     await connection.close().catch(() => {})
