@@ -1,5 +1,4 @@
 import { RecordStore } from './store.ts'
-import { InvalidRecordError } from './errors.ts'
 import { assertLookupKey, assertServiceName } from './record.ts'
 import type { RecordStoreInit } from './store.ts'
 import type { Rendezvous, RendezvousFactory } from './rendezvous.ts'
@@ -51,12 +50,7 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
     },
     async revoke (revocation, options) {
       check(options)
-      try {
-        await store.revoke(revocation)
-      } catch (err) {
-        if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
-        throw err
-      }
+      await store.revoke(revocation)
     }
   }
   return () => rendezvous

@@ -1,6 +1,6 @@
 import { Key } from 'interface-datastore'
 import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_KEY, MAX_TTL_MS } from './constants.ts'
-import { NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
+import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
 import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from './record.ts'
 import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation } from '@fara/identity'
 import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnvelope } from './private/index.ts'
@@ -35,6 +35,8 @@ interface Slot {
   seq: number
   expires: number
   signed: SignedRecord | SignedPrivateRecord
+  /** The verified public record (public slots only), kept so a put need not verify twice. */
+  record?: ServiceRecord
 }
 
 /** A withdrawal, remembered until every record signed before it has expired. */
@@ -115,7 +117,7 @@ export class RecordStore {
   async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false): Promise<Slot> {
     if (kind === 'public') {
       const r = await verifyRecord(signed, { now, tombstone, revocations: this.#revocations.values() })
-      return { kind, id: r.name, owner: r.owner, seq: r.seq, expires: r.expires, signed: r.signed }
+      return { kind, id: r.name, owner: r.owner, seq: r.seq, expires: r.expires, signed: r.signed, record: r }
     }
     const e = await verifyPrivateEnvelope(signed, { now, tombstone })
     return { kind, id: hex(e.lookupKey), owner: e.writerPublicKey, seq: e.seq, expires: e.expires, signed: e.signed }
@@ -219,7 +221,13 @@ export class RecordStore {
    * now on, and live records that carry one are dropped.
    */
   async revoke (signed: SignedRevocation): Promise<void> {
-    await this.#addRevocation(signed, true)
+    try {
+      await this.#addRevocation(signed, true)
+    } catch (err) {
+      // a revocation that does not verify is refused like any bad record, with a wire code
+      if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
+      throw err
+    }
     const now = this.#now()
     for (const [key, slot] of [...this.#slots]) {
       if (slot.kind !== 'public') continue
@@ -236,7 +244,7 @@ export class RecordStore {
   /** Verify and store a public record. */
   async put (signed: SignedRecord): Promise<ServiceRecord> {
     const slot = await this.#put('public', signed)
-    return verifyRecord(slot.signed, { now: this.#now(), revocations: this.#revocations.values() })
+    return slot.record!
   }
 
   /** The live, verified record for `name`; {@link NameNotFoundError} if none. */

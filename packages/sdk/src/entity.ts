@@ -232,7 +232,8 @@ class FaraEntity implements Entity {
       return record
     }
     await this.#rendezvous.register(signed, options)
-    return this.#rendezvous.resolve(name, options)
+    // the record just accepted: no second round trip to read it back
+    return verifyRecord(signed)
   }
 
   /** @internal */

@@ -100,15 +100,17 @@ class RendezvousServerService implements RendezvousServer, Startable {
       case RequestKind.RESOLVE_PRIVATE:
         if (req.lookupKey?.byteLength !== 32) throw new InvalidRequestError('RESOLVE_PRIVATE needs a 32-byte lookup key')
         return { status: Status.OK, message: '', privateRecord: await this.store.getPrivate(req.lookupKey) }
-      case RequestKind.REVOKE:
+      case RequestKind.REVOKE: {
         if (req.revocation == null) throw new InvalidRequestError('REVOKE without a revocation')
+        let revocation
         try {
-          await this.store.revoke(decodeSignedRevocation(req.revocation))
+          revocation = decodeSignedRevocation(req.revocation)
         } catch (err) {
-          if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
-          throw err
+          throw new InvalidRecordError((err as Error).message)
         }
+        await this.store.revoke(revocation)
         return { status: Status.OK, message: '' }
+      }
       case RequestKind.UNREGISTER_PRIVATE:
         if (req.privateRecord == null) throw new InvalidRequestError('UNREGISTER_PRIVATE without a private tombstone')
         await this.store.removePrivate(req.privateRecord)
