@@ -1,6 +1,6 @@
 // What an on-path observer sees: a real tcpdump capture of loopback while two
 // services talk, each entity and the rendezvous point in its own process.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readPcap, captureContains } from './helpers/pcap.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
+import { startTcpdump } from './helpers/tools.ts'
 import type { Capture } from './helpers/pcap.ts'
-import type { ChildProcess } from 'node:child_process'
 
 const isRoot = process.getuid?.() === 0
 const hasTcpdump = spawnSync('tcpdump', ['--version']).status === 0
@@ -21,21 +21,6 @@ if (!canCapture) {
     throw new Error(`capture test required (FARA_REQUIRE_CAPTURE=1) but ${missing} missing`)
   }
   console.warn(`SKIPPING capture test: needs ${missing}`)
-}
-
-interface Tcpdump { child: ChildProcess, file: string, stop: () => Promise<void> }
-
-async function startTcpdump (dir: string): Promise<Tcpdump> {
-  const file = join(dir, 'loopback.pcap')
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-U', '-B', '32768', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] })
-  const exited = new Promise<void>(resolve => child.on('exit', () => { resolve() }))
-  // tcpdump says "listening on lo" once the capture is active: only then is it an observer
-  await new Promise<void>((resolve, reject) => {
-    let err = ''
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('listening on')) resolve() })
-    child.on('exit', (code) => { reject(new Error(`tcpdump exited (${code}): ${err}`)) })
-  })
-  return { child, file, stop: async () => { child.kill('SIGINT'); await exited } }
 }
 
 const hex = (s: unknown): Buffer => Buffer.from(String(s), 'hex')
@@ -52,7 +37,7 @@ describe.skipIf(!canCapture)(`on-path observer (tcpdump on lo)${canCapture ? '' 
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fara-capture-'))
-    const tcpdump = await startTcpdump(dir)
+    const tcpdump = await startTcpdump({ file: join(dir, 'loopback.pcap'), iface: 'lo' })
     try {
       const point = startFixture('point')
       const pointAddrs = (await point.next(l => l.event === 'ready')).multiaddrs as string[]

@@ -4,7 +4,6 @@
 // (coturn) on the public segment. Each path carries 8 MiB with equal SHA-256.
 // Plain ICE cannot punch a symmetric NAT against a port-restricted one (or
 // another symmetric one): those pairs must stay relayed, and still work.
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +11,8 @@ import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLab, labPrerequisites } from './lab/index.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
-import type { ChildProcess } from 'node:child_process'
+import { startStun } from './helpers/tools.ts'
+import type { Stun } from './helpers/tools.ts'
 import type { Lab, NatType } from './lab/index.ts'
 
 const missing = [...labPrerequisites(), ...(spawnSync('turnserver', ['--help']).error == null ? [] : ['turnserver (apt-get install coturn)'])]
@@ -37,7 +37,7 @@ const NO_DIRECT = new Set(['sym>pr', 'pr>sym', 'sym>sym', 'sym>cg', 'cg>sym'])
 describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` — skipped: needs ${missing.join(' and ')}`}`, () => {
   let lab: Lab
   let dir: string
-  let stun: ChildProcess
+  let stun: Stun | undefined
   let relay: string
   let stunUrl: string
   const table: string[] = []
@@ -46,9 +46,8 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
     dir = await mkdtemp(join(tmpdir(), 'fara-direct-'))
     // two NATs of each kind, so every pair (same kind included) is two different routers
     lab = await createLab({ nats: KINDS.flatMap(k => [1, 2].map(i => ({ name: `${k.name}${i}`, type: k.type, ...(k.double === true ? { double: true, carrierType: 'port-restricted' as const } : {}) }))) })
-    stun = spawn('ip', ['netns', 'exec', lab.public.ns, 'turnserver', '-n', '--listening-ip', lab.publicAddress, '--listening-port', '3478',
-      '--stun-only', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', join(dir, 'turnserver.pid')], { stdio: 'ignore' })
-    stunUrl = `stun:${lab.publicAddress}:3478`
+    stun = await startStun({ address: lab.publicAddress, dir, netns: lab.public.ns })
+    stunUrl = stun.url
     const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
     relay = ((await point.next(l => l.event === 'ready')).multiaddrs as string[])[0]!
   }, 60_000)
@@ -56,7 +55,7 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
   afterAll(async () => {
     if (table.length > 0) console.log(['| from \\ to | path | relayed TTFB ms | relayed Mbit/s | upgrade ms | direct TTFB ms | direct Mbit/s |', '|---|---|---|---|---|---|---|', ...table].join('\n'))
     await stopAll()
-    stun?.kill()
+    await stun?.stop()
     lab?.destroy()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })

@@ -5,14 +5,15 @@
 // with a STUN server on the public segment). The association opened on the
 // relay continues across the upgrade with 8 MiB intact, and the next
 // association uses the direct path.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLab, labPrerequisites } from './lab/index.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
-import type { ChildProcess } from 'node:child_process'
+import { startStun } from './helpers/tools.ts'
+import type { Stun } from './helpers/tools.ts'
 import type { Lab } from './lab/index.ts'
 
 const missing = [...labPrerequisites(), ...(spawnSync('turnserver', ['--help']).error == null ? [] : ['turnserver (apt-get install coturn)'])]
@@ -27,16 +28,15 @@ const MiB = 1024 * 1024
 describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` — skipped: needs ${missing.join(' and ')}`}`, () => {
   let lab: Lab
   let dir: string
-  let stun: ChildProcess
+  let stun: Stun | undefined
   let pointAddrs: string[]
   let stunUrl: string
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fara-sdk-direct-'))
     lab = await createLab({ nats: [{ name: 'home', type: 'port-restricted' }, { name: 'cafe', type: 'full-cone' }, { name: 'mobile', type: 'symmetric' }] })
-    stun = spawn('ip', ['netns', 'exec', lab.public.ns, 'turnserver', '-n', '--listening-ip', lab.publicAddress, '--listening-port', '3478',
-      '--stun-only', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', join(dir, 'turnserver.pid')], { stdio: 'ignore' })
-    stunUrl = `stun:${lab.publicAddress}:3478`
+    stun = await startStun({ address: lab.publicAddress, dir, netns: lab.public.ns })
+    stunUrl = stun.url
     const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
     pointAddrs = (await point.next(l => l.event === 'ready')).multiaddrs as string[]
     const service = startFixture('service', {
@@ -48,7 +48,7 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
 
   afterAll(async () => {
     await stopAll()
-    stun?.kill()
+    await stun?.stop()
     lab?.destroy()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })

@@ -2,7 +2,7 @@
 // rendezvous point (also the relay) on the public segment, one service behind
 // each NAT holding a relay slot, and a client behind every NAT connecting by
 // name to every service. Each pair moves 8 MiB with equal SHA-256 at both ends.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { captureContains, readPcap } from './helpers/pcap.ts'
 import { createLab, labPrerequisites } from './lab/index.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
+import { startTcpdump } from './helpers/tools.ts'
 import type { Lab, NatSpec } from './lab/index.ts'
 import type { Fixture } from './helpers/process.ts'
 
@@ -87,18 +88,11 @@ describe.skipIf(!canRun)(`reach by name across NATs (relayed)${canRun ? '' : ` â
     try {
       const file = join(dir, 'relay.pcap')
       // tcpdump on the relay's own interface: everything the relay receives and forwards
-      const tcpdump = spawn('ip', ['netns', 'exec', lab.public.ns, 'tcpdump', '-i', 'eth0', '-n', '-U', '-B', '32768', '-s', '0', '-w', file, 'tcp'], { stdio: ['ignore', 'ignore', 'pipe'] })
-      const stopped = new Promise<void>(resolve => tcpdump.on('exit', () => { resolve() }))
-      await new Promise<void>((resolve, reject) => {
-        let err = ''
-        tcpdump.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.includes('listening on')) resolve() })
-        tcpdump.on('exit', (code) => { reject(new Error(`tcpdump exited (${code}): ${err}`)) })
-      })
+      const tcpdump = await startTcpdump({ file, iface: 'eth0', netns: lab.public.ns })
       const marker = `RELAYED-${randomBytes(6).toString('hex')}`
       const client = startFixture('client', { point: pointAddrs, name: 'svc-pr', bytes: MiB, marker, stableIdentity: true }, { netns: lab.nats.sym!.hosts[1]!.ns })
       const done = await client.next(l => l.event === 'done' || l.event === 'error', 60_000)
-      tcpdump.kill('SIGINT')
-      await stopped
+      await tcpdump.stop()
       expect(done).toMatchObject({ event: 'done', receivedBytes: MiB })
       expect((done.remoteAddrs as string[]).some(a => a.includes('/p2p-circuit'))).toBe(true)
       const bytes = await readFile(file)
