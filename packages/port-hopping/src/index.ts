@@ -1,0 +1,6 @@
+/**
+ * @fara/port-hopping (work in progress).
+ *
+ * @packageDocumentation
+ */
+export const PLACEHOLDER = true

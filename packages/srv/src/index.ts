@@ -1,0 +1,6 @@
+/**
+ * @fara/srv (work in progress).
+ *
+ * @packageDocumentation
+ */
+export const PLACEHOLDER = true

@@ -1,0 +1,6 @@
+/**
+ * @fara/tcpmux (work in progress).
+ *
+ * @packageDocumentation
+ */
+export const PLACEHOLDER = true
