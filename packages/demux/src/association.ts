@@ -20,10 +20,20 @@ export interface Association extends AsyncIterable<Uint8Array> {
   /** The Noise-authenticated key (PeerId) of the other entity. */
   readonly remotePeer: PeerId
   /**
-   * The underlying libp2p stream, for its metadata and for writing. Read
-   * through the association itself: it holds the stream's only reader.
+   * The underlying libp2p stream (of a resumable association: the current
+   * path's), for its metadata. Read and write through the association itself:
+   * it holds the stream's only reader, and a resumable one frames its data.
    */
   readonly stream: Stream
+  /** True if the association survives the loss of its path (spec/resumption.md). */
+  readonly resumable: boolean
+  /** How many times the association moved to a new path. */
+  readonly resumptions: number
+  /**
+   * Resolves when the association is over: both ends closed and (resumable)
+   * everything sent was acknowledged. Rejects with the error that ended it otherwise.
+   */
+  readonly finished: Promise<void>
   /**
    * Resolves when the responder accepted; rejects with
    * `AssociationRejectedError` (or another typed error) otherwise. The first
@@ -64,6 +74,9 @@ export class StreamAssociation implements Association {
   readonly remotePeer: PeerId
   readonly stream: Stream
   readonly accepted: Promise<void>
+  readonly finished: Promise<void>
+  readonly resumable = false
+  readonly resumptions = 0
   #remoteAid: Uint8Array | undefined
   readonly #reader: StreamReader
 
@@ -77,6 +90,12 @@ export class StreamAssociation implements Association {
     this.accepted = init.established.then(aid => { this.#remoteAid = aid })
     // a refusal is reported on the first read; never as an unhandled rejection
     this.accepted.catch(() => {})
+    this.finished = new Promise<void>((resolve, reject) => {
+      const onClose = (evt: Event & { error?: Error }): void => { if (evt.error == null) resolve(); else reject(evt.error) }
+      if (init.stream.status !== 'open') resolve()
+      else init.stream.addEventListener('close', onClose as never, { once: true })
+    })
+    this.finished.catch(() => {})
   }
 
   get remoteAid (): Uint8Array | undefined {

@@ -7,8 +7,61 @@ export const AID_BYTES = 8
  */
 export const ASSOCIATION_PROTOCOL = '/fara/a/1'
 
-/** Version of the open/accept framing (spec/wire.md#open). */
+/** Version of the open/accept framing with raw bytes after it (spec/wire.md#open). */
 export const FRAMING_VERSION = 1
+
+/**
+ * Version of the open/accept framing of a resumable association: the Open and
+ * Reply carry resumption nonces and data travels in data frames (spec/resumption.md).
+ */
+export const RESUMABLE_FRAMING_VERSION = 2
+
+/**
+ * The libp2p protocol id on which an association continues over a new path
+ * (spec/resumption.md). Like {@link ASSOCIATION_PROTOCOL}, it names no service.
+ */
+export const RESUME_PROTOCOL = '/fara/r/1'
+
+/** Version of the Resume frame (spec/resumption.md#resume). */
+export const RESUME_VERSION = 1
+
+/** Length of each end's resumption nonce, in bytes (spec/resumption.md#keys). */
+export const RESUME_NONCE_BYTES = 32
+
+/** Length of a resumption token, in bytes (spec/resumption.md#keys). */
+export const RESUME_TOKEN_BYTES = 16
+
+/** Length of a resumption proof (HMAC-SHA256), in bytes (spec/resumption.md#proofs). */
+export const RESUME_PROOF_BYTES = 32
+
+/** Largest encoded Resume frame accepted (spec/resumption.md#resume). */
+export const MAX_RESUME_FRAME_BYTES = 128
+
+/** Largest encoded ResumeReply frame accepted (spec/resumption.md#resume). */
+export const MAX_RESUME_REPLY_FRAME_BYTES = 256
+
+/**
+ * Largest payload of one data frame (spec/resumption.md#data-frames); larger
+ * sends are split. Small enough that a whole frame always fits under the
+ * reader's pause threshold.
+ */
+export const MAX_DATA_PAYLOAD_BYTES = 256 * 1024
+
+/** Default limit on bytes sent but not yet acknowledged: `send` returns false above it. */
+export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024
+
+/** A receiver acknowledges at once after this many new bytes; otherwise after {@link ACK_DELAY_MS}. */
+export const ACK_EVERY_BYTES = 256 * 1024
+
+/** Longest delay before received bytes are acknowledged. */
+export const ACK_DELAY_MS = 20
+
+/**
+ * How long a resumable association waits for a new path after losing one
+ * (the initiator keeps re-dialling, the responder keeps its state) before it
+ * fails with `ResumeFailedError`.
+ */
+export const DEFAULT_RESUME_TIMEOUT_MS = 30_000
 
 /** Largest encoded Open frame accepted (spec/wire.md#open). */
 export const MAX_OPEN_FRAME_BYTES = 64
@@ -39,3 +92,14 @@ export const ReplyCode = {
 
 /** A reply code. */
 export type ReplyCode = typeof ReplyCode[keyof typeof ReplyCode]
+
+/** ResumeReply codes (spec/proto/association.proto `ResumeReply.Code`). */
+export const ResumeCode = {
+  ACCEPTED: 0,
+  REFUSED: 1,
+  UNSUPPORTED_VERSION: 2,
+  MALFORMED: 3
+} as const
+
+/** A resume reply code. */
+export type ResumeCode = typeof ResumeCode[keyof typeof ResumeCode]

@@ -1,10 +1,17 @@
+import { randomBytes } from 'node:crypto'
 import { StreamReader, lengthPrefixed } from './internal/reader.ts'
-import { AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, ReplyCode } from './constants.ts'
-import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError } from './errors.ts'
-import { decodeOpen, decodeReply, encodeOpen, encodeReply } from './framing.ts'
+import {
+  AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RESUME_TIMEOUT_MS, DEFAULT_SEND_WINDOW_BYTES, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES,
+  MAX_RESUME_FRAME_BYTES, RESUMABLE_FRAMING_VERSION, RESUME_NONCE_BYTES, RESUME_VERSION, ReplyCode, ResumeCode
+} from './constants.ts'
+import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, ResumeRefusedError } from './errors.ts'
+import { decodeOpen, decodeReply, decodeResume, encodeOpen, encodeReply, encodeResumeReply } from './framing.ts'
 import { StreamAssociation } from './association.ts'
+import { ResumableAssociation } from './resumable.ts'
+import { resumeKey } from './internal/resume-keys.ts'
 import { AssociationTable } from './table.ts'
 import type { Association } from './association.ts'
+import type { Reconnect, ResumableHooks } from './resumable.ts'
 import type { AssociationTableInit } from './table.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 
@@ -12,6 +19,22 @@ import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 export interface DemuxInit extends AssociationTableInit {
   /** How long to wait for the Open (responder) or the Reply (initiator), in ms (default {@link DEFAULT_OPEN_TIMEOUT_MS}). */
   openTimeout?: number
+  /** Accept resumable associations when an initiator asks (default true). */
+  resumable?: boolean
+  /** Resumable associations: bytes sent but not acknowledged before `send` returns false (default {@link DEFAULT_SEND_WINDOW_BYTES}). */
+  sendWindow?: number
+  /** Resumable associations: how long to wait for a new path after losing one, in ms (default {@link DEFAULT_RESUME_TIMEOUT_MS}). */
+  resumeTimeout?: number
+}
+
+/** Options for {@link Demux.open}. */
+export interface OpenOptions {
+  /**
+   * Make the association resumable (spec/resumption.md): when its path is
+   * lost, `reconnect` is called for a new stream on `RESUME_PROTOCOL` to the
+   * same peer, and the association continues there.
+   */
+  resume?: { reconnect: Reconnect }
 }
 
 /** What an accepted association was opened for. */
@@ -37,7 +60,7 @@ export interface Demux<S> {
    * first data) and return the association at once. A refusal surfaces as a
    * typed error on the first read and on `accepted`.
    */
-  open (stream: Stream, serviceAid: Uint8Array, remotePeer: PeerId): Association
+  open (stream: Stream, serviceAid: Uint8Array, remotePeer: PeerId, options?: OpenOptions): Association
   /**
    * Responder: read the Open, look up the service, reply, and return the
    * association. Throws a typed error (after replying, where the frame allowed
@@ -45,6 +68,12 @@ export interface Demux<S> {
    * frame, or a stream that sent nothing within the open timeout.
    */
   accept (stream: Stream, remotePeer: PeerId, options?: AbortOptions): Promise<Accepted<S>>
+  /**
+   * Responder, on a `RESUME_PROTOCOL` stream: read the Resume frame and carry
+   * the association it names over this stream. Refuses (one answer for an
+   * unknown token, a wrong proof or another peer) with `ResumeRefusedError`.
+   */
+  resume (stream: Stream, remotePeer: PeerId, options?: AbortOptions): Promise<Association>
   /** Number of live associations. */
   readonly associations: number
   /** Number of listening services. */
@@ -53,16 +82,34 @@ export interface Demux<S> {
 
 type Entry<S> = { kind: 'service', service: S } | { kind: 'association' }
 
+function positive (value: number | undefined, fallback: number, name: string): number {
+  const out = value ?? fallback
+  if (!Number.isFinite(out) || out <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`)
+  return out
+}
+
 class DefaultDemux<S> implements Demux<S> {
   readonly #table: AssociationTable<Entry<S>>
   readonly #openTimeout: number
+  readonly #resumable: boolean
+  readonly #sendWindow: number
+  readonly #resumeTimeout: number
+  /** Resumable associations this end accepted, by current resumption token (hex). */
+  readonly #tokens = new Map<string, ResumableAssociation>()
+  readonly #hooks: ResumableHooks
   #services = 0
 
   constructor (init: DemuxInit = {}) {
     this.#table = new AssociationTable(init)
-    this.#openTimeout = init.openTimeout ?? DEFAULT_OPEN_TIMEOUT_MS
-    if (!Number.isFinite(this.#openTimeout) || this.#openTimeout <= 0) {
-      throw new RangeError(`openTimeout must be a positive number of ms, got ${init.openTimeout}`)
+    this.#openTimeout = positive(init.openTimeout, DEFAULT_OPEN_TIMEOUT_MS, 'openTimeout')
+    this.#sendWindow = positive(init.sendWindow, DEFAULT_SEND_WINDOW_BYTES, 'sendWindow')
+    this.#resumeTimeout = positive(init.resumeTimeout, DEFAULT_RESUME_TIMEOUT_MS, 'resumeTimeout')
+    this.#resumable = init.resumable ?? true
+    this.#hooks = {
+      newAid: () => this.#table.register({ kind: 'association' }),
+      releaseAid: (aid) => { this.#table.release(aid) },
+      registerToken: (token, association) => { this.#tokens.set(Buffer.from(token).toString('hex'), association) },
+      unregisterToken: (token) => { this.#tokens.delete(Buffer.from(token).toString('hex')) }
     }
   }
 
@@ -101,20 +148,25 @@ class DefaultDemux<S> implements Demux<S> {
     }
   }
 
-  open (stream: Stream, serviceAid: Uint8Array, remotePeer: PeerId): Association {
+  open (stream: Stream, serviceAid: Uint8Array, remotePeer: PeerId, options: OpenOptions = {}): Association {
     if (serviceAid?.byteLength !== AID_BYTES) {
       throw new RangeError(`serviceAid must be ${AID_BYTES} bytes, got ${serviceAid?.byteLength}`)
     }
+    if (options.resume != null && typeof options.resume.reconnect !== 'function') {
+      throw new TypeError('resume.reconnect must be a function')
+    }
     const localAid = this.#table.register({ kind: 'association' })
-    this.#track(stream, localAid)
+    const nonce = options.resume == null ? undefined : new Uint8Array(randomBytes(RESUME_NONCE_BYTES))
+    if (nonce == null) this.#track(stream, localAid)
     const reader = new StreamReader(stream)
     // queued now, before any data the caller sends next: the Open leaves with the first data
     try {
-      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid })))
+      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid, ...(nonce == null ? {} : { resumeNonce: nonce }) })))
     } catch (err) {
       this.#table.release(localAid)
       throw new AssociationClosedError(`Cannot open an association on this stream: ${(err as Error).message}`)
     }
+    let replyNonce: Uint8Array | undefined
     const established = (async (): Promise<Uint8Array> => {
       const signal = AbortSignal.timeout(this.#openTimeout)
       let reply
@@ -130,9 +182,33 @@ class DefaultDemux<S> implements Demux<S> {
         stream.abort(err)
         throw err
       }
+      if ((nonce == null) !== (reply.resumeNonce == null)) {
+        const err = new AssociationClosedError('Reply does not match the Open: resumption asked for and not granted, or the reverse')
+        stream.abort(err)
+        throw err
+      }
+      replyNonce = reply.resumeNonce
       return reply.responderAid
     })()
-    return new StreamAssociation({ stream, reader, direction: 'outbound', localAid, remotePeer, established })
+    if (nonce == null || options.resume == null) {
+      return new StreamAssociation({ stream, reader, direction: 'outbound', localAid, remotePeer, established })
+    }
+    return new ResumableAssociation({
+      direction: 'outbound',
+      remotePeer,
+      localAid,
+      stream,
+      reader,
+      hooks: this.#hooks,
+      window: this.#sendWindow,
+      resumeTimeout: this.#resumeTimeout,
+      openTimeout: this.#openTimeout,
+      reconnect: options.resume.reconnect,
+      established: established.then(remoteAid => ({ remoteAid, key: resumeKey(nonce, replyNonce!, localAid, remoteAid) }), (err: Error) => {
+        this.#table.release(localAid)
+        throw err
+      })
+    })
   }
 
   async accept (stream: Stream, remotePeer: PeerId, options: AbortOptions = {}): Promise<Accepted<S>> {
@@ -152,8 +228,9 @@ class DefaultDemux<S> implements Demux<S> {
       }
       throw typed
     }
-    if (open.version !== FRAMING_VERSION) {
-      const message = `framing version ${open.version} not supported; this end speaks ${FRAMING_VERSION}`
+    const resumable = open.version === RESUMABLE_FRAMING_VERSION && this.#resumable
+    if (open.version !== FRAMING_VERSION && !resumable) {
+      const message = `framing version ${open.version} not supported; this end speaks ${this.#resumable ? `${FRAMING_VERSION} and ${RESUMABLE_FRAMING_VERSION}` : FRAMING_VERSION}`
       await refuse(stream, ReplyCode.UNSUPPORTED_VERSION, message, this.#openTimeout)
       throw new AssociationRejectedError(ReplyCode.UNSUPPORTED_VERSION, message)
     }
@@ -169,12 +246,69 @@ class DefaultDemux<S> implements Demux<S> {
       await refuse(stream, ReplyCode.BUSY, 'busy', this.#openTimeout)
       throw err instanceof AssociationTableFullError ? new AssociationRejectedError(ReplyCode.BUSY, err.message) : err
     }
+    if (resumable) {
+      const nonce = new Uint8Array(randomBytes(RESUME_NONCE_BYTES))
+      stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '', resumeNonce: nonce })))
+      const key = resumeKey(open.resumeNonce!, nonce, open.initiatorAid, localAid)
+      const association = new ResumableAssociation({
+        direction: 'inbound',
+        remotePeer,
+        localAid,
+        remoteAid: open.initiatorAid,
+        stream,
+        reader,
+        hooks: this.#hooks,
+        window: this.#sendWindow,
+        resumeTimeout: this.#resumeTimeout,
+        openTimeout: this.#openTimeout,
+        established: Promise.resolve({ remoteAid: open.initiatorAid, key })
+      })
+      return { association, service: entry.service }
+    }
     this.#track(stream, localAid)
     stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '' })))
     const association = new StreamAssociation({
       stream, reader, direction: 'inbound', localAid, remoteAid: open.initiatorAid, remotePeer, established: Promise.resolve(open.initiatorAid)
     })
     return { association, service: entry.service }
+  }
+
+  async resume (stream: Stream, remotePeer: PeerId, options: AbortOptions = {}): Promise<Association> {
+    const reader = new StreamReader(stream)
+    const signal = options.signal == null
+      ? AbortSignal.timeout(this.#openTimeout)
+      : AbortSignal.any([options.signal, AbortSignal.timeout(this.#openTimeout)])
+    const answer = async (code: ResumeCode, message: string): Promise<void> => {
+      await refuseWith(stream, lengthPrefixed(encodeResumeReply({ code, responderAid: new Uint8Array(0), received: 0, proof: new Uint8Array(0), message })), this.#openTimeout)
+    }
+    let frame
+    try {
+      frame = decodeResume(await reader.readFrame(MAX_RESUME_FRAME_BYTES, 'Resume', signal))
+    } catch (err) {
+      const typed = typedReadError(err, 'Resume')
+      if (typed.name === 'MalformedFrameError' || typed.name === 'FrameTooLargeError') await answer(ResumeCode.MALFORMED, typed.message)
+      else stream.abort(typed)
+      throw typed
+    }
+    if (frame.version !== RESUME_VERSION) {
+      const message = `resume version ${frame.version} not supported; this end speaks ${RESUME_VERSION}`
+      await answer(ResumeCode.UNSUPPORTED_VERSION, message)
+      throw new ResumeRefusedError(message)
+    }
+    const association = this.#tokens.get(Buffer.from(frame.token).toString('hex'))
+    let accepted = false
+    try {
+      accepted = association?.acceptResume(stream, reader, frame, remotePeer) ?? false
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+    if (!accepted || association == null) {
+      // one answer for an unknown token, a wrong proof and another peer
+      await answer(ResumeCode.REFUSED, 'refused')
+      throw new ResumeRefusedError('Resume refused: unknown association or wrong proof')
+    }
+    return association
   }
 }
 
@@ -206,11 +340,15 @@ function typedReadError (err: unknown, what: string): Error {
 
 /** Send a refusal, half-close, and make sure the stream is gone within the timeout. */
 async function refuse (stream: Stream, code: ReplyCode, message: string, timeout: number): Promise<void> {
+  await refuseWith(stream, lengthPrefixed(encodeReply({ code, responderAid: new Uint8Array(0), message })), timeout)
+}
+
+async function refuseWith (stream: Stream, frame: Uint8Array, timeout: number): Promise<void> {
   const deadline = setTimeout(() => { stream.abort(new AssociationClosedError('refused association not closed by the initiator')) }, timeout)
   deadline.unref()
   stream.addEventListener('close', () => { clearTimeout(deadline) }, { once: true })
   try {
-    stream.send(lengthPrefixed(encodeReply({ code, responderAid: new Uint8Array(0), message })))
+    stream.send(frame)
     await stream.close({ signal: AbortSignal.timeout(timeout) })
   } catch (err) {
     stream.abort(err as Error)

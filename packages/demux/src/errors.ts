@@ -46,3 +46,22 @@ export class AssociationResetError extends Error {
   override name = 'AssociationResetError'
   constructor (message = 'Association reset by the remote end', options?: ErrorOptions) { super(message, options) }
 }
+
+/** Thrown by the responder's `resume` when a Resume frame is refused (unknown token, wrong proof, another peer), and on the initiator's attempt that got the refusal. */
+export class ResumeRefusedError extends Error {
+  static override name = 'ResumeRefusedError'
+  override name = 'ResumeRefusedError'
+  constructor (message = 'Resumption refused') { super(message) }
+}
+
+/**
+ * Thrown on read, send and `finished` when a resumable association lost its
+ * path and no new one was established within the resume timeout (or the other
+ * end refused the resumption). Bytes not acknowledged by then may not have
+ * arrived; none were delivered twice or out of order.
+ */
+export class ResumeFailedError extends Error {
+  static override name = 'ResumeFailedError'
+  override name = 'ResumeFailedError'
+  constructor (message = 'Association lost its path and could not be resumed', options?: ErrorOptions) { super(message, options) }
+}

@@ -23,16 +23,19 @@
  * @packageDocumentation
  */
 export { createDemux } from './demux.ts'
-export type { Demux, DemuxInit, Accepted } from './demux.ts'
+export type { Demux, DemuxInit, Accepted, OpenOptions } from './demux.ts'
+export type { Reconnect } from './resumable.ts'
 export type { Association } from './association.ts'
 export { AssociationTable } from './table.ts'
 export type { AssociationTableInit } from './table.ts'
 export { randomAid, isAid, aidToHex, aidFromHex, csprng } from './aid.ts'
 export type { RandomSource } from './aid.ts'
-export { encodeOpen, decodeOpen, encodeReply, decodeReply } from './framing.ts'
-export type { OpenFrame, ReplyFrame } from './framing.ts'
-export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError } from './errors.ts'
+export { encodeOpen, decodeOpen, encodeReply, decodeReply, encodeResume, decodeResume, encodeResumeReply, decodeResumeReply } from './framing.ts'
+export type { OpenFrame, ReplyFrame, ResumeFrame, ResumeReplyFrame } from './framing.ts'
+export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError, ResumeRefusedError, ResumeFailedError } from './errors.ts'
 export {
   AID_BYTES, ASSOCIATION_PROTOCOL, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_REASON_BYTES,
-  DEFAULT_MAX_ENTRIES, DEFAULT_AID_ATTEMPTS, DEFAULT_OPEN_TIMEOUT_MS, ReplyCode
+  DEFAULT_MAX_ENTRIES, DEFAULT_AID_ATTEMPTS, DEFAULT_OPEN_TIMEOUT_MS, ReplyCode,
+  RESUMABLE_FRAMING_VERSION, RESUME_PROTOCOL, RESUME_VERSION, RESUME_NONCE_BYTES, RESUME_TOKEN_BYTES, RESUME_PROOF_BYTES, MAX_RESUME_FRAME_BYTES,
+  MAX_RESUME_REPLY_FRAME_BYTES, MAX_DATA_PAYLOAD_BYTES, DEFAULT_SEND_WINDOW_BYTES, ACK_EVERY_BYTES, ACK_DELAY_MS, DEFAULT_RESUME_TIMEOUT_MS, ResumeCode
 } from './constants.ts'

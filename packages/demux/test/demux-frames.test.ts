@@ -35,7 +35,7 @@ describe('demux: bad frames', () => {
     const { responder, serviceAid } = setup()
     const [out, inb] = await pair()
     const raw = lpStream(out)
-    await raw.write(encodeOpen({ version: 2, aid: serviceAid, initiatorAid: randomAid() }))
+    await raw.write(encodeOpen({ version: 7, aid: serviceAid, initiatorAid: randomAid() }))
     const err = await rejection(responder.accept(inb, peers.alice))
     expect(err.name).toBe('AssociationRejectedError')
     expect(err.code).toBe(ReplyCode.UNSUPPORTED_VERSION)

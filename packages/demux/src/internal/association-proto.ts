@@ -21,6 +21,11 @@ export const descriptor = {
                       "type": "bytes",
                       "id": 3,
                       "protoName": "initiator_aid"
+                    },
+                    "resumeNonce": {
+                      "type": "bytes",
+                      "id": 4,
+                      "protoName": "resume_nonce"
                     }
                   }
                 },
@@ -38,6 +43,11 @@ export const descriptor = {
                     "message": {
                       "type": "string",
                       "id": 3
+                    },
+                    "resumeNonce": {
+                      "type": "bytes",
+                      "id": 4,
+                      "protoName": "resume_nonce"
                     }
                   },
                   "nested": {
@@ -48,6 +58,66 @@ export const descriptor = {
                         "UNSUPPORTED_VERSION": 2,
                         "MALFORMED": 3,
                         "BUSY": 4
+                      }
+                    }
+                  }
+                },
+                "Resume": {
+                  "fields": {
+                    "version": {
+                      "type": "uint32",
+                      "id": 1
+                    },
+                    "token": {
+                      "type": "bytes",
+                      "id": 2
+                    },
+                    "initiatorAid": {
+                      "type": "bytes",
+                      "id": 3,
+                      "protoName": "initiator_aid"
+                    },
+                    "received": {
+                      "type": "uint64",
+                      "id": 4
+                    },
+                    "proof": {
+                      "type": "bytes",
+                      "id": 5
+                    }
+                  }
+                },
+                "ResumeReply": {
+                  "fields": {
+                    "code": {
+                      "type": "Code",
+                      "id": 1
+                    },
+                    "responderAid": {
+                      "type": "bytes",
+                      "id": 2,
+                      "protoName": "responder_aid"
+                    },
+                    "received": {
+                      "type": "uint64",
+                      "id": 3
+                    },
+                    "proof": {
+                      "type": "bytes",
+                      "id": 4
+                    },
+                    "message": {
+                      "type": "string",
+                      "id": 5
+                    }
+                  },
+                  "nested": {
+                    "Code": {
+                      "values": {
+                        "ACCEPTED": 0,
+                        "REFUSED": 1,
+                        "UNSUPPORTED_VERSION": 2,
+                        "MALFORMED": 3
                       }
                     }
                   }

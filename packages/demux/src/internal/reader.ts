@@ -36,6 +36,15 @@ export class StreamReader {
     }
   }
 
+  /** Stop listening to the stream: it is no longer this association's path. */
+  detach (): void {
+    this.#stream.removeEventListener('message', this.#onMessage as never)
+    this.#stream.removeEventListener('close', this.#onClose as never)
+    this.#stream.removeEventListener('remoteCloseWrite', this.#onEnd)
+    this.#failure ??= new AssociationClosedError('path detached')
+    this.#onEnd()
+  }
+
   readonly #onMessage = (evt: { data: Uint8Array | Uint8ArrayList }): void => {
     this.#queue.append(evt.data)
     if (!this.#paused && this.#queue.byteLength > HIGH_WATER) {

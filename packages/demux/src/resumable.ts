@@ -1,0 +1,523 @@
+import { Uint8ArrayList } from 'uint8arraylist'
+import { ACK_DELAY_MS, ACK_EVERY_BYTES, MAX_RESUME_REPLY_FRAME_BYTES, ResumeCode } from './constants.ts'
+import { AssociationClosedError, AssociationResetError, MalformedFrameError, ResumeFailedError, ResumeRefusedError } from './errors.ts'
+import { decodeResumeReply, encodeResume, encodeResumeReply } from './framing.ts'
+import { associationToDuplex } from './internal/duplex.ts'
+import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, dataFrame, decodeDataPhaseFrame, finFrame } from './internal/data-frames.ts'
+import { StreamReader, lengthPrefixed } from './internal/reader.ts'
+import { initiatorProof, proofsEqual, responderProof, resumeToken } from './internal/resume-keys.ts'
+import { MAX_DATA_PAYLOAD_BYTES } from './constants.ts'
+import type { Association } from './association.ts'
+import type { ResumeFrame } from './framing.ts'
+import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
+import type { Duplex } from 'node:stream'
+
+/** Above this many bytes waiting for the application, no more frames are read from the path. */
+const RECEIVE_HIGH_WATER = 1 << 20
+
+/**
+ * Opens a new stream to the same peer on `RESUME_PROTOCOL`, by whatever path
+ * works now (the same address, a new port, a relay, a re-resolved record).
+ */
+export type Reconnect = (options: { signal: AbortSignal }) => Promise<Stream>
+
+/** What the demux lends a resumable association. */
+export interface ResumableHooks {
+  newAid: () => Uint8Array
+  releaseAid: (aid: Uint8Array) => void
+  registerToken: (token: Uint8Array, association: ResumableAssociation) => void
+  unregisterToken: (token: Uint8Array) => void
+}
+
+export interface ResumableInit {
+  direction: 'outbound' | 'inbound'
+  remotePeer: PeerId
+  localAid: Uint8Array
+  remoteAid?: Uint8Array
+  stream: Stream
+  reader: StreamReader
+  /** Resolves with the remote AId and the resumption key once the open/accept exchange completed. */
+  established: Promise<{ remoteAid: Uint8Array, key: Uint8Array }>
+  hooks: ResumableHooks
+  window: number
+  resumeTimeout: number
+  openTimeout: number
+  /** Initiator only: how to reach the responder again. */
+  reconnect?: Reconnect
+}
+
+interface Path { stream: Stream, reader: StreamReader }
+
+/**
+ * An association that outlives its path (spec/resumption.md). Data travels in
+ * DATA frames; the receiver acknowledges what it holds; the sender keeps every
+ * byte until it is acknowledged. When the path is lost, the initiator opens a
+ * new stream and resumes with an authenticated Resume frame; both ends then
+ * retransmit from the other's received count: nothing is lost, duplicated or
+ * reordered.
+ */
+export class ResumableAssociation implements Association {
+  readonly direction: 'outbound' | 'inbound'
+  readonly remotePeer: PeerId
+  readonly accepted: Promise<void>
+  readonly finished: Promise<void>
+  readonly resumable = true
+  #localAid: Uint8Array
+  #remoteAid: Uint8Array | undefined
+  #lastStream: Stream
+  #path: Path | undefined
+  #pathBlocked = false
+  #key: Uint8Array | undefined
+  #tokenIndex = 0
+  #token: Uint8Array | undefined
+  #resumptions = 0
+  readonly #hooks: ResumableHooks
+  readonly #window: number
+  readonly #resumeTimeout: number
+  readonly #openTimeout: number
+  readonly #reconnect: Reconnect | undefined
+  // send side: bytes [#acked, #acked + #unacked.byteLength) are kept until acknowledged
+  readonly #unacked = new Uint8ArrayList()
+  #acked = 0
+  #written = 0
+  #finQueued = false
+  #finWritten = false
+  #finAcked = false
+  // receive side
+  readonly #received = new Uint8ArrayList()
+  #receivedCount = 0
+  #ackedCount = 0
+  #remoteFin = false
+  #ackTimer: ReturnType<typeof setTimeout> | undefined
+  // life
+  #state: 'open' | 'done' | 'failed' = 'open'
+  #failure: Error | undefined
+  #resumeTimer: ReturnType<typeof setTimeout> | undefined
+  #resumeAbort: AbortController | undefined
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #waiters = new Set<() => void>()
+  #finish!: { resolve: () => void, reject: (err: Error) => void }
+
+  constructor (init: ResumableInit) {
+    this.direction = init.direction
+    this.remotePeer = init.remotePeer
+    this.#localAid = init.localAid
+    this.#remoteAid = init.remoteAid
+    this.#lastStream = init.stream
+    this.#hooks = init.hooks
+    this.#window = init.window
+    this.#resumeTimeout = init.resumeTimeout
+    this.#openTimeout = init.openTimeout
+    this.#reconnect = init.reconnect
+    this.finished = new Promise<void>((resolve, reject) => { this.#finish = { resolve, reject } })
+    this.finished.catch(() => {})
+    const path = { stream: init.stream, reader: init.reader }
+    this.#path = path
+    this.accepted = init.established.then(({ remoteAid, key }) => {
+      this.#remoteAid = remoteAid
+      this.#key = key
+      this.#token = resumeToken(key, 0)
+      if (this.direction === 'inbound') this.#hooks.registerToken(this.#token, this)
+      if (this.#path === path) void this.#readPath(path)
+    }, (err: Error) => {
+      this.#fail(err)
+      throw err
+    })
+    this.accepted.catch(() => {})
+  }
+
+  get localAid (): Uint8Array { return this.#localAid }
+  get remoteAid (): Uint8Array | undefined { return this.#remoteAid }
+  /** The current path's stream (the last one, while a new path is being established). */
+  get stream (): Stream { return this.#path?.stream ?? this.#lastStream }
+  get resumptions (): number { return this.#resumptions }
+
+  // ---- application side -------------------------------------------------
+
+  send (data: Uint8Array | Uint8ArrayList): boolean {
+    if (this.#failure != null) throw this.#failure
+    if (this.#finQueued || this.#state !== 'open') throw new AssociationClosedError('Cannot send after close()')
+    if (data.byteLength === 0) return this.#writable()
+    if (data instanceof Uint8Array) this.#unacked.append(data)
+    else this.#unacked.append(...data)
+    this.#pump()
+    return this.#writable()
+  }
+
+  #writable (): boolean {
+    return this.#unacked.byteLength < this.#window && !this.#pathBlocked
+  }
+
+  async onDrain (options: AbortOptions = {}): Promise<void> {
+    await this.#until(() => this.#writable(), options.signal)
+  }
+
+  async close (options: AbortOptions = {}): Promise<void> {
+    if (this.#state !== 'open' || this.#finQueued) return
+    this.#finQueued = true
+    this.#pump()
+    // like a libp2p stream's close: resolves once the end is handed to the path
+    await this.#until(() => this.#finWritten || this.#state !== 'open', options.signal)
+  }
+
+  abort (err: Error): void {
+    if (this.#state !== 'open') return
+    try { this.#path?.stream.send(abortFrame(err.message)) } catch { /* the path is going anyway */ }
+    this.#fail(err)
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array, void, undefined> {
+    await this.accepted
+    while (true) {
+      if (this.#received.byteLength > 0) {
+        const chunk = this.#received.subarray()
+        this.#received.consume(chunk.byteLength)
+        this.#wake()
+        yield chunk
+        continue
+      }
+      if (this.#remoteFin) return
+      if (this.#failure != null) throw this.#failure
+      await this.#until(() => this.#received.byteLength > 0 || this.#remoteFin || this.#failure != null)
+    }
+  }
+
+  toDuplex (): Duplex { return associationToDuplex(this) }
+
+  get source (): AsyncGenerator<Uint8Array, void, undefined> { return this[Symbol.asyncIterator]() }
+
+  readonly sink = async (source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>): Promise<void> => {
+    try {
+      for await (const chunk of source) {
+        if (!this.send(chunk)) await this.onDrain()
+      }
+      await this.close()
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
+  }
+
+  // ---- waiting ------------------------------------------------------------
+
+  #wake (): void {
+    for (const w of [...this.#waiters]) w()
+  }
+
+  /** Resolve when `ready()` holds; reject with the failure, or on abort. */
+  async #until (ready: () => boolean, signal?: AbortSignal): Promise<void> {
+    while (!ready()) {
+      if (this.#failure != null) throw this.#failure
+      signal?.throwIfAborted()
+      await new Promise<void>((resolve) => {
+        const done = (): void => { this.#waiters.delete(done); signal?.removeEventListener('abort', done); resolve() }
+        this.#waiters.add(done)
+        signal?.addEventListener('abort', done, { once: true })
+      })
+    }
+  }
+
+  // ---- the path -----------------------------------------------------------
+
+  /** Write what the current path has not carried yet: DATA frames, then the FIN. */
+  #pump (): void {
+    const path = this.#path
+    if (path == null || this.#pathBlocked) return
+    try {
+      const total = this.#acked + this.#unacked.byteLength
+      while (this.#written < total) {
+        const start = this.#written - this.#acked
+        const length = Math.min(MAX_DATA_PAYLOAD_BYTES, total - this.#written)
+        const ok = path.stream.send(dataFrame(this.#unacked.sublist(start, start + length)))
+        this.#written += length
+        if (!ok) {
+          this.#pathBlocked = true
+          path.stream.onDrain().then(() => {
+            if (this.#path !== path) return
+            this.#pathBlocked = false
+            this.#pump()
+            this.#wake()
+          }, (err: Error) => { this.#pathLost(path, err) })
+          return
+        }
+      }
+      if (this.#finQueued && !this.#finWritten) {
+        path.stream.send(finFrame(total))
+        this.#finWritten = true
+        this.#wake()
+      }
+    } catch (err) {
+      this.#pathLost(path, err as Error)
+    }
+  }
+
+  async #readPath (path: Path): Promise<void> {
+    try {
+      while (this.#path === path) {
+        if (this.#received.byteLength >= RECEIVE_HIGH_WATER) {
+          // the application is behind: stop reading, and the path's flow control pushes back
+          await this.#until(() => this.#received.byteLength < RECEIVE_HIGH_WATER || this.#path !== path)
+          continue
+        }
+        const frame = decodeDataPhaseFrame(await path.reader.readFrame(MAX_DATA_FRAME_BYTES, 'data'))
+        if (this.#path !== path) return
+        this.#onFrame(frame)
+      }
+    } catch (err) {
+      if ((err as Error).name === 'MalformedFrameError' || (err as Error).name === 'FrameTooLargeError') {
+        this.abort(err as Error)
+        return
+      }
+      this.#pathLost(path, err as Error)
+    }
+  }
+
+  #onFrame (frame: ReturnType<typeof decodeDataPhaseFrame>): void {
+    switch (frame.type) {
+      case FrameType.DATA:
+        if (this.#remoteFin) throw new MalformedFrameError('DATA after FIN')
+        this.#received.append(frame.payload.slice())
+        this.#receivedCount += frame.payload.byteLength
+        this.#scheduleAck()
+        this.#wake()
+        return
+      case FrameType.ACK: {
+        const inFlight = this.#acked + this.#unacked.byteLength
+        if (frame.received < this.#acked || frame.received > inFlight) {
+          throw new MalformedFrameError(`ACK for ${frame.received} bytes; ${this.#acked}..${inFlight} possible`)
+        }
+        this.#unacked.consume(frame.received - this.#acked)
+        this.#acked = frame.received
+        if (frame.fin) {
+          if (!this.#finWritten) throw new MalformedFrameError('ACK of a FIN that was not sent')
+          this.#finAcked = true
+        }
+        this.#wake()
+        this.#maybeDone()
+        return
+      }
+      case FrameType.FIN:
+        if (frame.total !== this.#receivedCount) throw new MalformedFrameError(`FIN at ${frame.total} bytes, ${this.#receivedCount} received`)
+        this.#remoteFin = true
+        this.#sendAck()
+        this.#wake()
+        this.#maybeDone()
+        return
+      case FrameType.ABORT:
+        this.#fail(new AssociationResetError(`Association reset by the remote end${frame.reason === '' ? '' : `: ${frame.reason}`}`))
+    }
+  }
+
+  #scheduleAck (): void {
+    if (this.#receivedCount - this.#ackedCount >= ACK_EVERY_BYTES) {
+      this.#sendAck()
+    } else if (this.#ackTimer == null) {
+      this.#ackTimer = setTimeout(() => { this.#ackTimer = undefined; this.#sendAck() }, ACK_DELAY_MS)
+      this.#ackTimer.unref?.()
+    }
+  }
+
+  #sendAck (): void {
+    clearTimeout(this.#ackTimer)
+    this.#ackTimer = undefined
+    const path = this.#path
+    if (path == null) return
+    try {
+      path.stream.send(ackFrame(this.#receivedCount, this.#remoteFin))
+      this.#ackedCount = this.#receivedCount
+    } catch (err) {
+      this.#pathLost(path, err as Error)
+    }
+  }
+
+  #detach (path: Path, err?: Error): void {
+    path.reader.detach()
+    if (path.stream.status === 'open') {
+      if (err == null) path.stream.close().catch(() => { path.stream.abort(new AssociationClosedError('path closed')) })
+      else path.stream.abort(err)
+    }
+  }
+
+  #pathLost (path: Path, err: Error): void {
+    if (this.#path !== path) return
+    this.#path = undefined
+    this.#pathBlocked = false
+    this.#detach(path, err)
+    if (this.#state !== 'open') return
+    if (this.#key == null) {
+      this.#fail(new AssociationClosedError(`Path lost before the association was established: ${err.message}`))
+      return
+    }
+    clearTimeout(this.#resumeTimer)
+    this.#resumeAbort = new AbortController()
+    this.#resumeTimer = setTimeout(() => {
+      this.#fail(new ResumeFailedError(`Path lost and no new one within ${this.#resumeTimeout} ms: ${err.message}`, { cause: err }))
+    }, this.#resumeTimeout)
+    this.#resumeTimer.unref?.()
+    this.#wake()
+    if (this.direction === 'outbound') void this.#reconnectLoop(this.#resumeAbort.signal)
+  }
+
+  /** Initiator: dial again until a path is resumed, the deadline passes or the responder refuses. */
+  async #reconnectLoop (signal: AbortSignal): Promise<void> {
+    if (this.#reconnect == null) {
+      this.#fail(new ResumeFailedError('Path lost and no way to reconnect was given'))
+      return
+    }
+    for (let attempt = 0; this.#path == null && this.#state === 'open' && !signal.aborted; attempt++) {
+      let stream: Stream | undefined
+      try {
+        stream = await this.#reconnect({ signal: AbortSignal.any([signal, AbortSignal.timeout(this.#openTimeout)]) })
+        await this.#resumeOn(stream)
+        return
+      } catch (err) {
+        stream?.abort(err as Error)
+        if ((err as Error).name === 'ResumeRefusedError') {
+          this.#fail(new ResumeFailedError(`The other end refused to resume: ${(err as Error).message}`, { cause: err }))
+          return
+        }
+        // backoff between attempts: 100 ms doubling to 2 s, cut short by the deadline
+        await new Promise<void>(resolve => {
+          const t = setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000))
+          signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+        })
+      }
+    }
+  }
+
+  async #resumeOn (stream: Stream): Promise<void> {
+    const key = this.#key!
+    const token = this.#token!
+    const aid = this.#hooks.newAid()
+    try {
+      const reader = new StreamReader(stream)
+      const received = this.#receivedCount
+      const proof = initiatorProof(key, token, aid, received)
+      stream.send(lengthPrefixed(encodeResume({ token, initiatorAid: aid, received, proof })))
+      const reply = decodeResumeReply(await reader.readFrame(MAX_RESUME_REPLY_FRAME_BYTES, 'ResumeReply', AbortSignal.timeout(this.#openTimeout)))
+      if (reply.code !== ResumeCode.ACCEPTED) throw new ResumeRefusedError(`Resume refused: ${reply.message || `code ${reply.code}`}`)
+      if (!proofsEqual(reply.proof, responderProof(key, token, reply.responderAid, reply.received, proof))) {
+        throw new ResumeRefusedError('ResumeReply proof does not verify')
+      }
+      if (this.#state !== 'open' || this.#path != null) throw new AssociationClosedError('association ended while resuming')
+      this.#hooks.releaseAid(this.#localAid)
+      this.#localAid = aid
+      this.#remoteAid = reply.responderAid
+      this.#nextToken()
+      this.#adopt({ stream, reader }, reply.received)
+    } catch (err) {
+      this.#hooks.releaseAid(aid)
+      throw err
+    }
+  }
+
+  /**
+   * Responder: a verified-looking Resume for this association arrived on a
+   * new stream. Checks the peer and the proof; answers; adopts the path.
+   * Returns false (having answered nothing) if the resumption is refused.
+   */
+  acceptResume (stream: Stream, reader: StreamReader, frame: ResumeFrame, remotePeer: PeerId): boolean {
+    const key = this.#key
+    const token = this.#token
+    if (key == null || token == null || this.#state === 'failed') return false
+    if (!remotePeer.equals(this.remotePeer)) return false
+    if (!proofsEqual(frame.proof, initiatorProof(key, token, frame.initiatorAid, frame.received))) return false
+    const aid = this.#hooks.newAid()
+    const proof = responderProof(key, token, aid, this.#receivedCount, frame.proof)
+    stream.send(lengthPrefixed(encodeResumeReply({ code: ResumeCode.ACCEPTED, responderAid: aid, received: this.#receivedCount, proof, message: '' })))
+    // the old path, if this end still thinks it has one, is dead to the initiator
+    const old = this.#path
+    if (old != null) {
+      this.#path = undefined
+      this.#detach(old, new AssociationClosedError('replaced by a resumed path'))
+    }
+    this.#hooks.releaseAid(this.#localAid)
+    this.#localAid = aid
+    this.#remoteAid = frame.initiatorAid
+    this.#hooks.unregisterToken(token)
+    this.#nextToken()
+    this.#hooks.registerToken(this.#token!, this)
+    this.#adopt({ stream, reader }, frame.received)
+    return true
+  }
+
+  #nextToken (): void {
+    this.#tokenIndex++
+    this.#token = resumeToken(this.#key!, this.#tokenIndex)
+  }
+
+  #adopt (path: Path, peerReceived: number): void {
+    clearTimeout(this.#resumeTimer)
+    this.#resumeAbort?.abort()
+    const inFlight = this.#acked + this.#unacked.byteLength
+    if (peerReceived < this.#acked || peerReceived > inFlight) {
+      this.#path = path
+      this.abort(new MalformedFrameError(`peer has ${peerReceived} bytes; ${this.#acked}..${inFlight} possible`))
+      return
+    }
+    this.#unacked.consume(peerReceived - this.#acked)
+    this.#acked = peerReceived
+    this.#written = peerReceived
+    if (this.#finWritten && !this.#finAcked) this.#finWritten = false
+    this.#path = path
+    this.#lastStream = path.stream
+    this.#pathBlocked = false
+    this.#resumptions++
+    if (this.#state === 'done') {
+      // the other end missed our last ACK: repeat it, then close again
+      this.#sendAck()
+      this.#closePath()
+      return
+    }
+    void this.#readPath(path)
+    this.#pump()
+    this.#sendAck()
+    this.#wake()
+  }
+
+  #maybeDone (): void {
+    if (this.#state !== 'open' || !this.#finAcked || !this.#remoteFin) return
+    this.#state = 'done'
+    this.#sendAck()
+    this.#closePath()
+    if (this.direction === 'inbound') {
+      // linger: the initiator may have missed our last ACK and come back for it
+      this.#lingerTimer = setTimeout(() => { this.#release() }, this.#resumeTimeout)
+      this.#lingerTimer.unref?.()
+    } else {
+      this.#release()
+    }
+    this.#finish.resolve()
+    this.#wake()
+  }
+
+  #closePath (): void {
+    const path = this.#path
+    if (path == null) return
+    // both ends have everything: close the path gracefully once our frames are out
+    this.#path = undefined
+    path.reader.detach()
+    path.stream.close().catch((err: Error) => { path.stream.abort(err) })
+  }
+
+  #release (): void {
+    clearTimeout(this.#lingerTimer)
+    clearTimeout(this.#resumeTimer)
+    clearTimeout(this.#ackTimer)
+    this.#resumeAbort?.abort()
+    if (this.#token != null) this.#hooks.unregisterToken(this.#token)
+    this.#hooks.releaseAid(this.#localAid)
+  }
+
+  #fail (err: Error): void {
+    if (this.#state !== 'open') return
+    this.#state = 'failed'
+    this.#failure = err
+    const path = this.#path
+    this.#path = undefined
+    if (path != null) this.#detach(path, err)
+    this.#release()
+    this.#finish.reject(err)
+    this.#wake()
+  }
+}
