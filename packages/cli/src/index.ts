@@ -1,0 +1,6 @@
+/**
+ * The `fara` command line (work in progress).
+ *
+ * @packageDocumentation
+ */
+export const PLACEHOLDER = true
