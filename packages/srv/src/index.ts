@@ -1,6 +1,51 @@
 /**
- * @fara/srv (work in progress).
+ * DNS SRV for Fara: look services up as RFC 2782 says, publish records with
+ * RFC 2136 dynamic updates signed with TSIG (RFC 8945, hmac-sha256), and keep
+ * a rendezvous in a DNS zone.
+ *
+ * - {@link resolveSrv} asks `node:dns` (any server and port) and orders the
+ *   targets by priority and weighted random choice ({@link orderSrv}).
+ * - {@link dnsClient} speaks DNS itself (bounded decoder, UDP with TCP
+ *   fallback, TCP): queries, and updates with prerequisites whose signed
+ *   answers are verified.
+ * - {@link srvRendezvous} is a `Rendezvous` backend: each name's signed record
+ *   in a TXT record at `<name>._fara._tcp.<zone>`, with SRV and A/AAAA records
+ *   for its first TCP address (spec/adapters-srv.md).
+ *
+ * A public SRV record tells everyone the host and the port of a service.
+ * Where that matters, use a private name (spec/private-names.md) instead.
+ *
+ * @example
+ * ```ts
+ * import { dnsClient, parseTsigKey, resolveSrv } from '@fara/srv'
+ *
+ * const key = parseTsigKey('key "fara-key" { algorithm hmac-sha256; secret "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ=="; };')
+ * const dns = dnsClient({ server: '127.0.0.1:5353', zone: 'fara.test', key })
+ * const name = '_echo._tcp.fara.test'
+ * await dns.replace(name, 'SRV', [{ type: 'SRV', name, ttl: 60, priority: 0, weight: 0, port: 7, target: 'ns.fara.test' }])
+ * const [first] = await resolveSrv(name, { servers: ['127.0.0.1:5353'] })
+ * console.log(first?.name, first?.port) // ns.fara.test 7
+ * ```
  *
  * @packageDocumentation
  */
-export const PLACEHOLDER = true
+export { resolveSrv, orderSrv } from './lookup.ts'
+export type { ResolveSrvOptions, RandomSource } from './lookup.ts'
+export { dnsClient } from './client.ts'
+export type { DnsClient, DnsClientInit, Prerequisite, Change, UpdateRequest } from './client.ts'
+export { parseTsigKey } from './key.ts'
+export type { TsigKey } from './key.ts'
+export type { DnsRecord, ARecord, AaaaRecord, SrvRecord, TxtRecord, OtherRecord, RecordTypeName, SrvTarget } from './records.ts'
+export { srvRendezvous, createSrvRendezvous, srvAddress } from './rendezvous.ts'
+export type { SrvRendezvousInit } from './rendezvous.ts'
+export { ownerName, hostName } from './names.ts'
+export {
+  MalformedMessageError, ServiceNotFoundError, ServiceNotAvailableError, DnsUnavailableError, DnsRcodeError, UpdateRefusedError,
+  NotAuthoritativeError, PrerequisiteFailedError, UpdateFailedError, TsigBadKeyError, TsigBadSignatureError, TsigBadTimeError,
+  TsigVerificationError, rcodeName
+} from './errors.ts'
+export {
+  RecordType, RecordClass, Opcode, Rcode, TsigErrorCode, TSIG_ALGORITHM, TSIG_MAC_BYTES, TSIG_FUDGE_SECONDS, MAX_MESSAGE_BYTES, MAX_UDP_BYTES,
+  MAX_RECORDS, MAX_NAME_BYTES, MAX_LABEL_BYTES, MAX_POINTER_HOPS, MAX_TXT_STRING_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_UDP_TRIES,
+  DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS, FARA_HOST_LABEL, FARA_SERVICE_LABEL, FARA_PROTO_LABEL, ENCODED_NAME_LABEL, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN, TXT_CHUNK_CHARS
+} from './constants.ts'

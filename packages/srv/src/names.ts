@@ -1,0 +1,62 @@
+import { assertServiceName } from '@fara/rendezvous'
+import { ENCODED_NAME_LABEL, FARA_HOST_LABEL, FARA_PROTO_LABEL, FARA_SERVICE_LABEL, MAX_LABEL_BYTES } from './constants.ts'
+import { ipv4Bytes, ipv6Bytes } from './records.ts'
+import { labelsToName, nameToLabels } from './internal/wire.ts'
+
+/** The longest owner name any Fara name can map to, under `zone`: a 63-character name in the encoded form. */
+const WORST_CASE = [ENCODED_NAME_LABEL, 'x'.repeat(MAX_LABEL_BYTES), 'x'.repeat(MAX_LABEL_BYTES)]
+
+function ownerOf (labels: string[], zone: string): string {
+  const zoneLabels = nameToLabels(zone)
+  if (zoneLabels.length === 0) throw new RangeError('zone must not be the root')
+  return `${[...labels, FARA_SERVICE_LABEL, FARA_PROTO_LABEL].join('.')}.${labelsToName(zoneLabels)}`
+}
+
+/**
+ * Throw RangeError unless every Fara name fits under `zone` (a DNS name is at
+ * most 255 octets; the longest owner name takes 142 of them).
+ */
+export function assertZone (zone: unknown): asserts zone is string {
+  if (typeof zone !== 'string') throw new TypeError(`zone must be a string, got ${typeof zone}`)
+  try {
+    nameToLabels(ownerOf(WORST_CASE, zone))
+  } catch (err) {
+    throw new RangeError(`zone ${JSON.stringify(zone)} is too long or malformed to hold every Fara name: ${(err as Error).message}`)
+  }
+}
+
+/**
+ * The DNS owner name of a Fara service name under `zone`
+ * (spec/adapters-srv.md#names): `<name>._fara._tcp.<zone>` when the name is a
+ * dot-separated list of non-empty labels (every self-certifying name and
+ * most human-friendly ones), else `_x.<hex of the name, in 63-character
+ * labels>._fara._tcp.<zone>`. The mapping is injective: the first label of the
+ * direct form starts with `[a-z0-9]` (as every Fara name does), the encoded
+ * form's is `_x`; Fara names are lowercase, so DNS's case-insensitivity merges nothing.
+ */
+export function ownerName (name: string, zone: string): string {
+  assertServiceName(name)
+  assertZone(zone)
+  const parts = name.split('.')
+  if (parts.every(p => p.length > 0 && p.length <= MAX_LABEL_BYTES)) return ownerOf(parts, zone)
+  const hex = Buffer.from(name, 'utf8').toString('hex')
+  const chunks: string[] = []
+  for (let i = 0; i < hex.length; i += MAX_LABEL_BYTES) chunks.push(hex.slice(i, i + MAX_LABEL_BYTES))
+  return ownerOf([ENCODED_NAME_LABEL, ...chunks], zone)
+}
+
+/**
+ * The host name an SRV target points to for an IP address
+ * (spec/adapters-srv.md#hosts): `192-0-2-7.fara-ip4.<zone>` or
+ * `<32 hex digits>.fara-ip6.<zone>`. It is a legal host name (letters,
+ * digits, hyphens: BIND refuses A records and SRV targets with underscores),
+ * and it is derived from the address alone, so its A/AAAA record never
+ * changes and can be shared by every name at that address.
+ */
+export function hostName (family: 4 | 6, address: string, zone: string): string {
+  assertZone(zone)
+  const label = family === 4
+    ? Array.from(ipv4Bytes(address)).join('-')
+    : Buffer.from(ipv6Bytes(address)).toString('hex')
+  return `${label}.${FARA_HOST_LABEL[family]}.${labelsToName(nameToLabels(zone))}`
+}

@@ -1,0 +1,209 @@
+import { MemoryDatastore } from 'datastore-core'
+import { Key } from 'interface-datastore'
+import {
+  RecordStore, RendezvousError, RendezvousUnavailableError, assertServiceName, verifyRecord
+} from '@fara/rendezvous'
+import { DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS } from './constants.ts'
+import { dnsClient } from './client.ts'
+import { assertZone, hostName, ownerName } from './names.ts'
+import { decodeTxt, encodeTxt } from './internal/txt.ts'
+import type { Change, DnsClient, Prerequisite } from './client.ts'
+import type { TsigKey } from './key.ts'
+import type { DnsRecord, TxtRecord } from './records.ts'
+import type { TxtEntry } from './internal/txt.ts'
+import type { Rendezvous, RendezvousFactory, ServiceRecord, SignedRecord } from '@fara/rendezvous'
+import type { AbortOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Options for {@link srvRendezvous}. */
+export interface SrvRendezvousInit {
+  /** The zone the records go in (e.g. `'fara.example.com'`); owner names are `<name>._fara._tcp.<zone>`. */
+  zone: string
+  /** The zone's primary server, which takes the updates and answers the reads: `'192.0.2.1:53'`. */
+  server: string
+  /** TSIG key the server allows to update the zone. Without one the rendezvous can only resolve. */
+  key?: TsigKey
+  /** Clock in ms since the epoch (default `Date.now`): records are verified at this time. */
+  now?: () => number
+  /** DNS TTL of the published records in seconds (default {@link DEFAULT_DNS_TTL_SECONDS}), capped by each record's remaining lifetime. */
+  ttl?: number
+  /** Deadline of one DNS exchange in ms. */
+  timeout?: number
+}
+
+/** The datastore layout of spec/rendezvous.md#persistence: the TXT RRset is a one-name view of it. */
+const PREFIX = '/fara/rendezvous/v1/public'
+const keyOf = (kind: TxtEntry['kind'], name: string): Key => new Key(`${PREFIX}/${kind}/${name}`)
+
+/** The TXT RRset of an owner name, and the entry it holds if it is exactly one of ours. */
+interface TxtState { records: TxtRecord[], entry?: TxtEntry }
+
+/** The first direct TCP address of a record (`/ip4|ip6/<address>/tcp/<port>`, optionally `/p2p/<id>`): what the SRV and A/AAAA records publish. */
+export function srvAddress (addrs: Multiaddr[]): { family: 4 | 6, address: string, port: number } | undefined {
+  for (const ma of addrs) {
+    const [ip, tcp, ...rest] = ma.getComponents()
+    if (ip == null || tcp == null || tcp.name !== 'tcp' || (ip.name !== 'ip4' && ip.name !== 'ip6')) continue
+    if (rest.length > 1 || (rest.length === 1 && rest[0]!.name !== 'p2p')) continue
+    return { family: ip.name === 'ip4' ? 4 : 6, address: ip.value!, port: Number(tcp.value) }
+  }
+  return undefined
+}
+
+class SrvRendezvous implements Rendezvous {
+  readonly #zone: string
+  readonly #dns: DnsClient
+  readonly #writable: boolean
+  readonly #now: () => number
+  readonly #ttl: number
+
+  constructor (init: SrvRendezvousInit) {
+    if (init == null || typeof init !== 'object') throw new TypeError('init must be an object')
+    assertZone(init.zone)
+    this.#zone = init.zone
+    this.#ttl = init.ttl ?? DEFAULT_DNS_TTL_SECONDS
+    if (!Number.isSafeInteger(this.#ttl) || this.#ttl < 0 || this.#ttl > 2 ** 31 - 1) throw new RangeError(`ttl must be an integer of seconds, got ${init.ttl}`)
+    this.#now = init.now ?? Date.now
+    this.#writable = init.key != null
+    this.#dns = dnsClient({ server: init.server, zone: init.zone, ...(init.key == null ? {} : { key: init.key }), ...(init.timeout == null ? {} : { timeout: init.timeout }), now: this.#now })
+  }
+
+  async resolve (name: string, options?: AbortOptions): Promise<ServiceRecord> {
+    assertServiceName(name)
+    options?.signal?.throwIfAborted()
+    const state = await this.#read(name, options)
+    const { store } = await this.#storeOf(name, state)
+    return store.get(name)
+  }
+
+  async register (record: SignedRecord, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    // every record rule first: nothing invalid reaches the server, and the record names its owner
+    const verified = await verifyRecord(record, { now: this.#now() })
+    await this.#write(verified.name, async (store) => store.put(record), options)
+  }
+
+  async unregister (tombstone: SignedRecord, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    const verified = await verifyRecord(tombstone, { now: this.#now(), tombstone: true })
+    await this.#write(verified.name, async (store) => { await store.remove(tombstone); return undefined }, options)
+  }
+
+  /** The TXT RRset at the name's owner, read from the primary. */
+  async #read (name: string, options?: AbortOptions): Promise<TxtState> {
+    let answer: DnsRecord[]
+    try {
+      answer = await this.#dns.query(ownerName(name, this.#zone), 'TXT', options)
+    } catch (err) {
+      throw this.#unavailable(err, options)
+    }
+    const records = answer.filter((r): r is TxtRecord => r.type === 'TXT')
+    if (records.length !== 1) return { records }
+    try {
+      return { records, entry: decodeTxt(records[0]!.strings) }
+    } catch {
+      return { records } // not ours, or damaged: no record (a write replaces it)
+    }
+  }
+
+  /**
+   * A one-name RecordStore holding what the TXT record holds: it applies the
+   * same rules as every other backend (verification, expiry, ownership, seq,
+   * withdrawals), and loading drops whatever no longer verifies.
+   */
+  async #storeOf (name: string, state: TxtState): Promise<{ store: RecordStore, datastore: MemoryDatastore }> {
+    const datastore = new MemoryDatastore()
+    if (state.entry != null) await datastore.put(keyOf(state.entry.kind, name), state.entry.bytes)
+    const store = new RecordStore({ now: this.#now, datastore })
+    await store.load()
+    return { store, datastore }
+  }
+
+  /**
+   * Read the TXT RRset, decide with the store's rules, then write with an
+   * UPDATE whose prerequisite is that the TXT RRset is still exactly what was
+   * read (RFC 2136 §2.4.2/§2.4.3): a concurrent writer makes it fail with
+   * NXRRSET or YXRRSET, and the round starts again from a fresh read.
+   */
+  async #write (name: string, decide: (store: RecordStore) => Promise<ServiceRecord | undefined>, options?: AbortOptions): Promise<void> {
+    if (!this.#writable) throw new RendezvousUnavailableError('this SRV rendezvous has no TSIG key: it can resolve but not register')
+    const owner = ownerName(name, this.#zone)
+    for (let attempt = 1; ; attempt++) {
+      const state = await this.#read(name, options)
+      const { store, datastore } = await this.#storeOf(name, state)
+      const live = await decide(store)
+      // what the store wrote is the new content of the TXT record
+      const kind = live != null ? 'slot' : 'withdrawn'
+      const entry: TxtEntry = { kind, bytes: await datastore.get(keyOf(kind, name)) }
+      const prerequisites: Prerequisite[] = state.records.length === 0
+        ? [{ require: 'absent', name: owner, type: 'TXT' }]
+        : [{ require: 'equals', records: state.records }]
+      try {
+        await this.#dns.update({ prerequisites, changes: this.#changes(owner, entry, live) }, options)
+        return
+      } catch (err) {
+        if ((err as Error).name !== 'PrerequisiteFailedError' || attempt >= MAX_UPDATE_ATTEMPTS) throw this.#unavailable(err, options)
+      }
+    }
+  }
+
+  /**
+   * Replace the TXT RRset by `entry`, and the SRV RRset by one record for a
+   * live record's first TCP address (none otherwise). The target's A/AAAA
+   * record is derived from the address alone, so it is added (a no-op if
+   * present, RFC 2136 §3.4.2.2) and never deleted: other names may share it.
+   */
+  #changes (owner: string, entry: TxtEntry, live: ServiceRecord | undefined): Change[] {
+    const now = this.#now()
+    let ttl = this.#ttl
+    const changes: Change[] = [{ op: 'deleteRRset', name: owner, type: 'SRV' }]
+    if (live != null) {
+      ttl = Math.max(1, Math.min(ttl, Math.ceil((live.expires - now) / 1000)))
+      const at = srvAddress(live.addrs)
+      if (at != null) {
+        const target = hostName(at.family, at.address, this.#zone)
+        changes.push({ op: 'add', record: { type: 'SRV', name: owner, ttl, priority: 0, weight: 0, port: at.port, target } })
+        changes.push({ op: 'add', record: at.family === 4 ? { type: 'A', name: target, ttl: this.#ttl, address: at.address } : { type: 'AAAA', name: target, ttl: this.#ttl, address: at.address } })
+      }
+    }
+    changes.push({ op: 'deleteRRset', name: owner, type: 'TXT' }, { op: 'add', record: { type: 'TXT', name: owner, ttl, strings: encodeTxt(entry) } })
+    return changes
+  }
+
+  /** Rendezvous errors pass; the caller's abort passes; anything else from DNS means the rendezvous is unavailable. */
+  #unavailable (err: unknown, options?: AbortOptions): Error {
+    options?.signal?.throwIfAborted()
+    if (err instanceof RendezvousError || err instanceof RendezvousUnavailableError) return err
+    const e = err as Error
+    return new RendezvousUnavailableError(`DNS ${e?.name ?? 'error'}: ${e?.message ?? String(err)}`, { cause: err })
+  }
+}
+
+/**
+ * A rendezvous kept in a DNS zone (spec/adapters-srv.md): each name's signed
+ * record (or tombstone) in a TXT record at `<name>._fara._tcp.<zone>`, with an
+ * SRV record and an A/AAAA record for its first TCP address beside it, written
+ * by RFC 2136 updates signed with TSIG. Every read is verified; the store
+ * rules are those of every backend. Private names are not supported.
+ *
+ * A public SRV record tells everyone the host and port of the service: use
+ * the private rendezvous (spec/private-names.md) where that matters.
+ */
+export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {
+  return new SrvRendezvous(init)
+}
+
+/**
+ * {@link createSrvRendezvous} as a factory for `createEntity({ rendezvous })`;
+ * the entity's node is not used (DNS is reached directly).
+ *
+ * @example
+ * ```ts
+ * const key = parseTsigKey(await readFile('/etc/bind/fara.key', 'utf8'))
+ * const rendezvous = srvRendezvous({ zone: 'fara.example.com', server: '192.0.2.53:53', key })
+ * const entity = await createEntity({ app: 'chat', rendezvous })
+ * ```
+ */
+export function srvRendezvous (init: SrvRendezvousInit): RendezvousFactory {
+  const rendezvous = createSrvRendezvous(init)
+  return () => rendezvous
+}
