@@ -33,8 +33,10 @@ export interface HopListener extends Omit<Listener, keyof TypedEventTarget<Liste
   /**
    * Move the window to the schedule's current slot now: open the ports that
    * entered it, then close the ones that left it. Moves are serialised; a
-   * move with nothing to do changes nothing. The timer calls this on each
-   * slot boundary unless `autoHop` is false.
+   * move with nothing to do changes nothing; on a plain, idle or closed
+   * listener it does nothing and reports slot `NaN`. The timer calls this on
+   * each slot boundary unless `autoHop` is false. An abort of `signal` ends
+   * the wait, not a move already queued.
    */
-  sync(): Promise<HopEvent>
+  sync(options?: { signal?: AbortSignal }): Promise<HopEvent>
 }

@@ -131,6 +131,38 @@ describe('HoppingListener', () => {
     expect(hops).toHaveLength(5)
   })
 
+  it('follows a move that straddled a boundary with the next one at once, not a slot later', async () => {
+    vi.useFakeTimers({ now: 7_000_999 })
+    const schedule = createSchedule({ key: KEY, intervalMs: INTERVAL, range: RANGE })
+    const log: Log = []
+    // opening a port takes 2 ms of wall clock: the first move computes slot 7000 and ends in slot 7001
+    const slow = async (): Promise<void> => { vi.setSystemTime(Date.now() + 2) }
+    const listener = new HoppingListener({ inner: fakeTcp(log, slow), upgrader: {} as Upgrader, schedule, autoHop: true })
+    const hops: HopEvent[] = []
+    listener.addEventListener('hop', evt => { hops.push(evt.detail) })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0'))
+    expect(hops.map(h => h.slot)).toEqual([7000])
+    await vi.advanceTimersByTimeAsync(5)
+    expect(hops.map(h => h.slot)).toEqual([7000, 7001])
+    await listener.close()
+  })
+
+  it('only re-arms when the timer fires before the wall clock reaches the boundary', async () => {
+    vi.useFakeTimers({ now: 7_000_500 })
+    const schedule = createSchedule({ key: KEY, intervalMs: INTERVAL, range: RANGE })
+    const listener = new HoppingListener({ inner: fakeTcp([]), upgrader: {} as Upgrader, schedule, autoHop: true })
+    const hops: HopEvent[] = []
+    listener.addEventListener('hop', evt => { hops.push(evt.detail) })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0'))
+    // the wall clock falls 5 ms behind the timers (as Node.js timers and Date.now() do drift apart)
+    vi.setSystemTime(Date.now() - 5)
+    await vi.advanceTimersByTimeAsync(500)
+    expect(hops.map(h => h.slot)).toEqual([7000])
+    await vi.advanceTimersByTimeAsync(5)
+    expect(hops.map(h => h.slot)).toEqual([7000, 7001])
+    await listener.close()
+  })
+
   it('is a plain listener for a pinned port, announcing that address', async () => {
     const schedule = createSchedule({ key: KEY, intervalMs: INTERVAL, range: RANGE })
     const log: Log = []
@@ -141,5 +173,23 @@ describe('HoppingListener', () => {
     expect(listener.openPorts()).toEqual([])
     await listener.close()
     expect(log).toEqual(['open 4001', 'close 4001'])
+  })
+})
+
+describe('HoppingListener.sync', () => {
+  it('honours an aborted signal without making a move, and a plain listener reports no slot', async () => {
+    const schedule = createSchedule({ key: KEY, intervalMs: INTERVAL, range: RANGE, now: () => 9_000_000 })
+    const log: Log = []
+    const listener = new HoppingListener({ inner: fakeTcp(log), upgrader: {} as Upgrader, schedule, autoHop: false })
+    await listener.listen(multiaddr('/ip4/127.0.0.1/tcp/0'))
+    const hops: HopEvent[] = []
+    listener.addEventListener('hop', evt => { hops.push(evt.detail) })
+    const controller = new AbortController()
+    controller.abort(new Error('stop'))
+    await expect(listener.sync({ signal: controller.signal })).rejects.toThrow('stop')
+    expect(hops).toEqual([])
+    expect((await listener.sync({ signal: new AbortController().signal })).slot).toBe(9000)
+    await listener.close()
+    expect((await listener.sync()).slot).toBeNaN()
   })
 })

@@ -31,6 +31,8 @@ export class HoppingListener extends TypedEventEmitter<HopListenerEvents> implem
   #plain: Listener | undefined
   #base: TcpTarget | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
+  /** Slot of the last move (NaN before the first). */
+  #slot = Number.NaN
   #chain: Promise<unknown> = Promise.resolve()
 
   constructor (init: HoppingListenerInit) {
@@ -69,7 +71,7 @@ export class HoppingListener extends TypedEventEmitter<HopListenerEvents> implem
     this.safeDispatchEvent('listening')
   }
 
-  /** Never the live ports: announcing them would tell every peer that runs identify where to find this entity next (spec/port-hopping.md#announce). */
+  /** Never the live ports: announcing them would tell every peer that runs identify where to find this entity next (spec/port-hopping.md#what-the-listener-announces). */
   getAddrs (): Multiaddr[] {
     return this.#plain?.getAddrs() ?? []
   }
@@ -80,10 +82,18 @@ export class HoppingListener extends TypedEventEmitter<HopListenerEvents> implem
     return [...this.#open.keys()].sort((a, b) => a - b)
   }
 
-  async sync (): Promise<HopEvent> {
+  async sync (options: { signal?: AbortSignal } = {}): Promise<HopEvent> {
+    options.signal?.throwIfAborted()
     const run = this.#chain.then(async () => this.#step())
     this.#chain = run.catch(() => {})
-    return run
+    const signal = options.signal
+    if (signal == null) return run
+    // an abort stops the wait, not the move: moves are serialised and short
+    return new Promise<HopEvent>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      signal.addEventListener('abort', onAbort, { once: true })
+      run.then(resolve, reject).finally(() => { signal.removeEventListener('abort', onAbort) })
+    })
   }
 
   async close (): Promise<void> {
@@ -128,6 +138,7 @@ export class HoppingListener extends TypedEventEmitter<HopListenerEvents> implem
     try {
       const t = schedule.now()
       const slot = schedule.slotAt(t)
+      this.#slot = slot
       const want = schedule.ports(t)
       const opened: number[] = []
       const failed: HopEvent['failed'] = []
@@ -163,12 +174,25 @@ export class HoppingListener extends TypedEventEmitter<HopListenerEvents> implem
     }
   }
 
-  /** Wake up at the next slot boundary (timer unref'd: it never keeps the process alive). */
+  /**
+   * Wake up at the end of the slot of the last move (timer unref'd: it never
+   * keeps the process alive). The end is counted from the last move's slot,
+   * not from the time now, so a move that straddled a boundary is followed
+   * at once by the next; the wait is capped at one interval in case the wall
+   * clock jumps back. Node.js timers may fire a few ms before the wall clock
+   * reaches the boundary: such a wake-up only re-arms.
+   */
   #arm (schedule: Schedule): void {
     if (!this.#init.autoHop || this.#state !== 'hopping') return
-    const t = schedule.now()
-    const delay = Math.max(1, schedule.nextChangeAt(t) - t)
+    const { epoch, intervalMs } = schedule.params
+    const end = Number.isNaN(this.#slot) ? schedule.nextChangeAt() : epoch + (this.#slot + 1) * intervalMs
+    const delay = Math.min(intervalMs, Math.max(1, end - schedule.now()))
     this.#timer = setTimeout(() => {
+      if (this.#state !== 'hopping') return
+      if (schedule.slotAt(schedule.now()) === this.#slot) {
+        this.#arm(schedule)
+        return
+      }
       this.sync().catch(err => { this.safeDispatchEvent('error', { detail: err as Error }) })
     }, delay)
     this.#timer.unref?.()
