@@ -3,6 +3,7 @@
 // clock, RFC 2782 lookups through node:dns, and agreement with dig and nsupdate.
 import { spawn } from 'node:child_process'
 import { createSocket } from 'node:dgram'
+import { Resolver } from 'node:dns/promises'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -156,6 +157,17 @@ describe.skipIf(!run)('@fara/srv against BIND 9 (named)', () => {
     expect(bind.dig('+notcp', '+ignore', name, 'TXT')).toMatch(/flags:[^;]*\btc\b/)
     const [record] = await dns.query(name, 'TXT')
     expect((record as { strings: Uint8Array[] }).strings.map(s => new TextDecoder().decode(s))).toEqual(strings)
+    // node:dns (c-ares) retries over TCP by itself
+    const resolver = new Resolver({ timeout: 2_000, tries: 1 })
+    resolver.setServers([bind.server])
+    expect(await resolver.resolveTxt(name)).toEqual([strings])
+  })
+
+  it('is refused by BIND\'s check-names for an A record at an owner with underscores (hence the fara-ip4 host names)', async () => {
+    await expect(dns.add([{ type: 'A', name: `h${unique()}._fara._tcp.${bind.zone}`, ttl: 60, address: '127.0.0.1' }]))
+      .rejects.toMatchObject({ name: 'UpdateRefusedError' })
+    await expect(dns.add([srv(`_s${unique()}._tcp.${bind.zone}`, 1, { target: `x._fara._tcp.${bind.zone}` })])).rejects.toMatchObject({ name: 'UpdateRefusedError' })
+    await dns.add([{ type: 'A', name: `h${unique()}.fara-ip4.${bind.zone}`, ttl: 60, address: '127.0.0.1' }])
   })
 
   it('resolves SRV in RFC 2782 order through node:dns: priorities ascending, every target once', async () => {
@@ -170,6 +182,9 @@ describe.skipIf(!run)('@fara/srv against BIND 9 (named)', () => {
     const name = `_svc-${unique()}._tcp.${bind.zone}`
     await dns.add([srv(name, 0, { target: '.', priority: 0, weight: 0 })])
     expect(bind.dig('+short', name, 'SRV').trim()).toBe('0 0 0 .')
+    const resolver = new Resolver({ timeout: 2_000, tries: 1 })
+    resolver.setServers([bind.server])
+    expect((await resolver.resolveSrv(name)).map(r => r.name)).toEqual([''])
     await expect(resolveSrv(name, { servers: [bind.server] })).rejects.toMatchObject({ name: 'ServiceNotAvailableError' })
   })
 
