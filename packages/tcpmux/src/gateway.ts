@@ -21,7 +21,11 @@ export interface TcpmuxGatewayInit {
   names?: Iterable<string>
   /** Deadline for `connect` (default `DEFAULT_CONNECT_TIMEOUT_MS`); its signal aborts and the request is refused. */
   connectTimeoutMs?: number
-  /** Address to listen on (default: every interface). */
+  /**
+   * Address to listen on (default `127.0.0.1`: the hop from the legacy client
+   * is clear TCP, name included, and the gateway reaches every name its
+   * rendezvous knows; open it wider on purpose only).
+   */
   host?: string
   /** Port to listen on (default `TCPMUX_PORT` = 1; 0 lets the OS pick a free one). */
   port?: number
@@ -100,6 +104,7 @@ async function withDeadline (connect: GatewayConnect, name: string, signal: Abor
  */
 export function createTcpmuxGateway (init: TcpmuxGatewayInit): TcpmuxGateway {
   const options = commonOptions(init, 'init')
+  options.host ??= '127.0.0.1'
   if (typeof init.connect !== 'function') throw new TypeError(`init.connect must be a function, got ${typeof init.connect}`)
   const connect = init.connect
   const connectTimeoutMs = intOption('init.connectTimeoutMs', init.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, 1, 3_600_000)

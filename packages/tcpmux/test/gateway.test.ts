@@ -147,6 +147,13 @@ describe('gateway', () => {
     expect(gateway.connections).toBe(0)
   })
 
+  it('listens on loopback unless told otherwise (its clear-text hop carries the name)', async () => {
+    const gateway = createTcpmuxGateway({ port: 0, connect: async () => echoStream() })
+    gateways.push(gateway)
+    await gateway.listen()
+    expect(gateway.address?.host).toBe('127.0.0.1')
+  })
+
   it('validates its options, naming the parameter', () => {
     expect(() => createTcpmuxGateway({} as TcpmuxGatewayInit)).toThrow(/init.connect must be a function/)
     expect(() => createTcpmuxGateway({ connect: async () => echoStream(), names: ['ok', 'not ok'] })).toThrow(/init.names/)
