@@ -1,8 +1,7 @@
-import { HELP_NAME } from './constants.ts'
+import { HELP_NAME, Refusal } from './constants.ts'
 import { ServiceExistsError } from './errors.ts'
 import { createListener } from './internal/listener.ts'
 import { assertName, commonOptions, messageOption } from './internal/options.ts'
-import { Refusal } from './constants.ts'
 import type { Socket } from 'node:net'
 
 /** Options of every async call: abort it with `signal`. */
