@@ -50,6 +50,14 @@ export const MAX_DATA_PAYLOAD_BYTES = 256 * 1024
 /** Default limit on bytes sent but not yet acknowledged: `send` returns false above it. */
 export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024
 
+/**
+ * Largest send window an end may use (spec/resumption.md#flow-control). A
+ * receiver acknowledges only what its application consumed, so it never
+ * buffers more than the sender's window; an end that holds more than this
+ * unconsumed aborts the association as a flow-control violation.
+ */
+export const MAX_SEND_WINDOW_BYTES = 16 * 1024 * 1024
+
 /** A receiver acknowledges at once after this many new bytes; otherwise after {@link ACK_DELAY_MS}. */
 export const ACK_EVERY_BYTES = 256 * 1024
 

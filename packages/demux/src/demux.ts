@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { StreamReader, lengthPrefixed } from './internal/reader.ts'
 import {
-  AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, DEFAULT_RESUME_TIMEOUT_MS, DEFAULT_SEND_WINDOW_BYTES, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES,
+  AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, MAX_SEND_WINDOW_BYTES, DEFAULT_RESUME_TIMEOUT_MS, DEFAULT_SEND_WINDOW_BYTES, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES,
   MAX_RESUME_FRAME_BYTES, RESUMABLE_FRAMING_VERSION, RESUME_NONCE_BYTES, RESUME_VERSION, ReplyCode, ResumeCode
 } from './constants.ts'
 import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, ResumeRefusedError } from './errors.ts'
@@ -103,6 +103,7 @@ class DefaultDemux<S> implements Demux<S> {
     this.#table = new AssociationTable(init)
     this.#openTimeout = positive(init.openTimeout, DEFAULT_OPEN_TIMEOUT_MS, 'openTimeout')
     this.#sendWindow = positive(init.sendWindow, DEFAULT_SEND_WINDOW_BYTES, 'sendWindow')
+    if (this.#sendWindow > MAX_SEND_WINDOW_BYTES) throw new RangeError(`sendWindow must be at most ${MAX_SEND_WINDOW_BYTES} bytes, got ${init.sendWindow}`)
     this.#resumeTimeout = positive(init.resumeTimeout, DEFAULT_RESUME_TIMEOUT_MS, 'resumeTimeout')
     this.#resumable = init.resumable ?? true
     this.#hooks = {

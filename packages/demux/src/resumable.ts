@@ -1,5 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { ACK_DELAY_MS, ACK_EVERY_BYTES, MAX_RESUME_REPLY_FRAME_BYTES, ResumeCode } from './constants.ts'
+import { ACK_DELAY_MS, ACK_EVERY_BYTES, MAX_RESUME_REPLY_FRAME_BYTES, MAX_SEND_WINDOW_BYTES, ResumeCode } from './constants.ts'
 import { AssociationClosedError, AssociationResetError, MalformedFrameError, ResumeFailedError, ResumeRefusedError } from './errors.ts'
 import { decodeResumeReply, encodeResume, encodeResumeReply } from './framing.ts'
 import { associationToDuplex } from './internal/duplex.ts'
@@ -12,8 +12,6 @@ import type { ResumeFrame } from './framing.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { Duplex } from 'node:stream'
 
-/** Above this many bytes waiting for the application, no more frames are read from the path. */
-const RECEIVE_HIGH_WATER = 1 << 20
 
 /**
  * Opens a new stream to the same peer on `RESUME_PROTOCOL`, by whatever path
@@ -86,6 +84,8 @@ export class ResumableAssociation implements Association {
   // receive side
   readonly #received = new Uint8ArrayList()
   #receivedCount = 0
+  /** Bytes handed to the application: what ACK frames carry (flow control, as TCP's window). */
+  #consumedCount = 0
   #ackedCount = 0
   #remoteFin = false
   #ackTimer: ReturnType<typeof setTimeout> | undefined
@@ -172,7 +172,8 @@ export class ResumableAssociation implements Association {
       if (this.#received.byteLength > 0) {
         const chunk = this.#received.subarray()
         this.#received.consume(chunk.byteLength)
-        this.#wake()
+        this.#consumedCount += chunk.byteLength
+        this.#scheduleAck()
         yield chunk
         continue
       }
@@ -253,12 +254,9 @@ export class ResumableAssociation implements Association {
 
   async #readPath (path: Path): Promise<void> {
     try {
+      // always read: ACK frames must get through even when the application is behind. What is
+      // buffered is bounded by the sender's window, because ACKs count only consumed bytes
       while (this.#path === path) {
-        if (this.#received.byteLength >= RECEIVE_HIGH_WATER) {
-          // the application is behind: stop reading, and the path's flow control pushes back
-          await this.#until(() => this.#received.byteLength < RECEIVE_HIGH_WATER || this.#path !== path)
-          continue
-        }
         const frame = decodeDataPhaseFrame(await path.reader.readFrame(MAX_DATA_FRAME_BYTES, 'data'))
         if (this.#path !== path) return
         this.#onFrame(frame)
@@ -278,16 +276,21 @@ export class ResumableAssociation implements Association {
         if (this.#remoteFin) throw new MalformedFrameError('DATA after FIN')
         this.#received.append(frame.payload.slice())
         this.#receivedCount += frame.payload.byteLength
-        this.#scheduleAck()
+        if (this.#received.byteLength > MAX_SEND_WINDOW_BYTES) {
+          throw new MalformedFrameError(`flow control violated: ${this.#received.byteLength} bytes unconsumed, more than any send window (${MAX_SEND_WINDOW_BYTES})`)
+        }
         this.#wake()
         return
       case FrameType.ACK: {
         const inFlight = this.#acked + this.#unacked.byteLength
-        if (frame.received < this.#acked || frame.received > inFlight) {
-          throw new MalformedFrameError(`ACK for ${frame.received} bytes; ${this.#acked}..${inFlight} possible`)
+        if (frame.received > inFlight) {
+          throw new MalformedFrameError(`ACK for ${frame.received} bytes; at most ${inFlight} were sent`)
         }
-        this.#unacked.consume(frame.received - this.#acked)
-        this.#acked = frame.received
+        // below #acked after a resumption (which trims to what the peer received, consumed or not): nothing to free
+        if (frame.received > this.#acked) {
+          this.#unacked.consume(frame.received - this.#acked)
+          this.#acked = frame.received
+        }
         if (frame.fin) {
           if (!this.#finWritten) throw new MalformedFrameError('ACK of a FIN that was not sent')
           this.#finAcked = true
@@ -309,7 +312,7 @@ export class ResumableAssociation implements Association {
   }
 
   #scheduleAck (): void {
-    if (this.#receivedCount - this.#ackedCount >= ACK_EVERY_BYTES) {
+    if (this.#consumedCount - this.#ackedCount >= ACK_EVERY_BYTES) {
       this.#sendAck()
     } else if (this.#ackTimer == null) {
       this.#ackTimer = setTimeout(() => { this.#ackTimer = undefined; this.#sendAck() }, ACK_DELAY_MS)
@@ -323,8 +326,8 @@ export class ResumableAssociation implements Association {
     const path = this.#path
     if (path == null) return
     try {
-      path.stream.send(ackFrame(this.#receivedCount, this.#remoteFin))
-      this.#ackedCount = this.#receivedCount
+      path.stream.send(ackFrame(this.#consumedCount, this.#remoteFin))
+      this.#ackedCount = this.#consumedCount
     } catch (err) {
       this.#pathLost(path, err as Error)
     }

@@ -1,14 +1,14 @@
 import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
-import { ASSOCIATION_PROTOCOL, createDemux } from '@fara/demux'
+import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, createDemux } from '@fara/demux'
 import { createNode, openStream, upgradeToDirect } from '@fara/transport'
-import type { DirectPathsInit } from '@fara/transport'
+import type { DirectPathsInit, NodeInit } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
 import { DIRECT_UPGRADE_TIMEOUT_MS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
-import type { Association, Demux, DemuxInit } from '@fara/demux'
+import type { Association, Demux, DemuxInit, OpenOptions } from '@fara/demux'
 import type { RelayReservations } from '@fara/transport'
 import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
 import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey } from '@libp2p/interface'
@@ -50,8 +50,10 @@ export interface EntityInit {
    * direct connection. `true` for no STUN server (host candidates only).
    */
   direct?: boolean | DirectPathsInit
-  /** Demultiplexer limits. */
+  /** Demultiplexer limits, and the resumable associations' send window and resume timeout. */
   demux?: DemuxInit
+  /** Liveness checks of connections (spec/transport.md#liveness); `false` to turn them off. */
+  liveness?: NodeInit['liveness']
 }
 
 /** Options for {@link Entity.serve}. */
@@ -82,6 +84,13 @@ export interface ConnectOptions extends AbortOptions {
   stableIdentity?: boolean
   /** Look the name up privately (with the same `secret` the service used). */
   private?: boolean | PrivateNameOptions
+  /**
+   * Make the association survive the loss of its path (spec/resumption.md):
+   * on a lost connection, a changed address or port, or a relay restart, the
+   * client dials again (re-resolving the name if the old addresses fail) and
+   * the association continues with nothing lost (default true).
+   */
+  resumable?: boolean
 }
 
 /** A name this entity serves. */
@@ -139,10 +148,12 @@ class FaraEntity implements Entity {
   readonly #clientNodes = new Set<Libp2p>()
   readonly #log: Logger
   readonly #direct: DirectPathsInit | undefined
+  readonly #liveness: NodeInit['liveness'] | undefined
   #closed = false
 
-  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, direct?: DirectPathsInit) {
+  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, direct?: DirectPathsInit, liveness?: NodeInit['liveness']) {
     this.#direct = direct
+    this.#liveness = liveness
     this.app = identity.app
     this.identity = identity
     this.node = node
@@ -174,6 +185,12 @@ class FaraEntity implements Entity {
         // refused or malformed opens are answered on the wire; the entity keeps serving
         this.#log('refused association from %p - %s', connection.remotePeer, err.message)
       })
+    }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
+    await this.node.handle(RESUME_PROTOCOL, (stream, connection) => {
+      this.#demux.resume(stream, connection.remotePeer).then(
+        (association) => { this.#log('association %s resumed on %a', association.localAid, connection.remoteAddr) },
+        (err: Error) => { this.#log('refused resumption from %p - %s', connection.remotePeer, err.message) }
+      )
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
     // re-register promptly when the addresses change; on a new or restored
     // slot even if they look the same (the relay may be the rendezvous point, restarted)
@@ -265,7 +282,7 @@ class FaraEntity implements Entity {
       const record = await this.#resolveWith(this.#rendezvous, name, options)
       const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       this.#upgrade(this.node, record.peerId)
-      return this.#demux.open(stream, record.aid, record.peerId)
+      return this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(this.node, this.#rendezvous, name, record, options))
     }
     // a fresh identity and a dial-only node for this one association
     const identity = await ephemeralIdentity()
@@ -274,6 +291,7 @@ class FaraEntity implements Entity {
       listen: [],
       dialRelayed: true,
       ...(this.#direct == null ? {} : { direct: this.#direct }),
+      ...(this.#liveness == null ? {} : { liveness: this.#liveness }),
       ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
     })
     this.#clientNodes.add(node)
@@ -282,15 +300,45 @@ class FaraEntity implements Entity {
       Promise.resolve(node.stop()).catch((err: unknown) => { this.#log.error('stopping client node failed - %e', err) })
     }
     try {
-      const record = await this.#resolveWith(this.#rendezvousFactory({ node }), name, options)
+      const rendezvous = this.#rendezvousFactory({ node })
+      const record = await this.#resolveWith(rendezvous, name, options)
       const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
-      const association = this.#demux.open(stream, record.aid, record.peerId)
-      stream.addEventListener('close', stop, { once: true })
+      const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
+      // the node lives as long as the association, across its paths
+      association.finished.then(stop, stop)
       this.#upgrade(node, record.peerId)
       return association
     } catch (err) {
       stop()
       throw err
+    }
+  }
+
+  /**
+   * How a resumable association reaches its service again: the addresses it
+   * used, then (if they all fail) those of a fresh resolution of the name,
+   * which must still be signed by the same key. From the second attempt on,
+   * connections to the service are closed first, so that a dead connection
+   * libp2p has not noticed yet is not reused.
+   */
+  #resumeOptions (node: Libp2p, rendezvous: Rendezvous, name: string, record: ServiceRecord, options: ConnectOptions): OpenOptions {
+    if (options.resumable === false) return {}
+    let addrs = record.addrs
+    let attempt = 0
+    return {
+      resume: {
+        reconnect: async ({ signal }) => {
+          if (attempt++ > 0) await node.hangUp(record.peerId, { signal }).catch(() => {})
+          try {
+            return await openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
+          } catch (err) {
+            const fresh = await this.#resolveWith(rendezvous, name, { signal, ...(options.private == null ? {} : { private: options.private }) })
+            if (!fresh.peerId.equals(record.peerId)) throw err
+            addrs = fresh.addrs
+            return openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
+          }
+        }
+      }
     }
   }
 
@@ -452,9 +500,10 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     // every entity can reach a service that is only reachable through a relay
     dialRelayed: true,
     ...(direct == null ? {} : { direct }),
+    ...(init.liveness == null ? {} : { liveness: init.liveness }),
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
-  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), direct)
+  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), direct, init.liveness)
   try {
     await entity.start()
   } catch (err) {

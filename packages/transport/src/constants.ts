@@ -77,3 +77,21 @@ export const RELAY_SERVER_LIMITS = {
    */
   applyDefaultLimit: false
 } as const
+
+/**
+ * Liveness of every connection (spec/transport.md#liveness): a round trip on
+ * a fresh stream every `interval` ms; a connection that does not answer
+ * within the adaptive timeout (at least `minTimeout`) is aborted, so that the
+ * associations on it notice a dead path (a dropped NAT mapping, a changed
+ * address) and resume elsewhere instead of waiting for TCP's own timeout.
+ */
+export const LIVENESS = {
+  /** Between checks of one connection (ms). */
+  interval: 10_000,
+  /** Least time a check may take before the connection is declared dead (ms). */
+  minTimeout: 5_000,
+  /** Most time a check may take (ms). */
+  maxTimeout: 30_000,
+  /** The protocol prefix of the check (`/fara/ping/1.0.0`); it needs no handler: a refusal is an answer too. */
+  protocolPrefix: 'fara'
+} as const

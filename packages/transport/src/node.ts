@@ -4,7 +4,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
 import { directPaths } from './webrtc.ts'
@@ -45,6 +45,11 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
    * its relay slots. Implies `dialRelayed`.
    */
   direct?: boolean | DirectPathsInit
+  /**
+   * Check every connection's liveness and abort dead ones (spec/transport.md#liveness),
+   * `false` to turn it off (default {@link LIVENESS}).
+   */
+  liveness?: false | Partial<Pick<typeof LIVENESS, 'interval' | 'minTimeout' | 'maxTimeout'>>
 }
 
 /** Services {@link createNode} adds to a node with `relays` or `dialRelayed`. */
@@ -139,7 +144,15 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
-    connectionMonitor: { enabled: false }
+    connectionMonitor: init.liveness === false
+      ? { enabled: false }
+      : {
+          enabled: true,
+          protocolPrefix: LIVENESS.protocolPrefix,
+          pingInterval: init.liveness?.interval ?? LIVENESS.interval,
+          abortConnectionOnPingFailure: true,
+          pingTimeout: { minTimeout: init.liveness?.minTimeout ?? LIVENESS.minTimeout, maxTimeout: init.liveness?.maxTimeout ?? LIVENESS.maxTimeout }
+        }
   }
   if (relayed || init.services != null) {
     // the caller's services win, so a caller may bring its own identify
