@@ -113,3 +113,26 @@ describe.skipIf(missingLab.length > 0)(`resumption after the client's network pa
     expect(closed).toBeDefined()
   })
 })
+
+describe('resumption across port hops', () => {
+  it('moves 64 MiB with equal SHA-256 while the service hops ports every second, no reconnect visible to the application', async () => {
+    const point = startFixture('point')
+    const pointAddrs = (await point.next(l => l.event === 'ready')).multiaddrs as string[]
+    const name = `hop-${Math.random().toString(36).slice(2, 8)}`
+    const secret = 'hop-test-secret'
+    const service = startFixture('service', { point: pointAddrs, name, secret, liveness, hop: { intervalMs: 1_000, range: { start: 20_000, end: 29_999 } } })
+    const ready = await service.next(l => l.event === 'ready')
+    // the record (sealed in the private slot) carries the range start, not a live port
+    expect(String((ready.multiaddrs as string[])[0])).toContain('/tcp/20000')
+    // paced at 8 MiB/s: the transfer spans about 8 s, so several hops
+    const client = startFixture('client', { point: pointAddrs, name, secret, bytes: 64 * MiB, rate: 8 * MiB, liveness })
+    const done = await client.next(l => l.event === 'done' || l.event === 'error', 110_000)
+    expect(done.event).toBe('done')
+    expect(done.receivedBytes).toBe(64 * MiB)
+    expect(done.receivedSha256).toBe(done.sentSha256)
+    // each hop closed the port the connection was on: the association moved, the application did not notice
+    expect(done.resumptions).toBeGreaterThanOrEqual(2)
+    const served = await service.next(l => l.event === 'association')
+    expect(served.sha256).toBe(done.sentSha256)
+  })
+})

@@ -10,6 +10,9 @@ export const MAX_ADDRS = 16
 /** Longest encoded multiaddr in a record, in bytes. */
 export const MAX_ADDR_BYTES = 256
 
+/** Longest port-hopping parameters in a record, in bytes (spec/port-hopping.md: 49 in version 1). */
+export const MAX_HOP_BYTES = 64
+
 /** Longest encoded Record (the signed bytes). */
 export const MAX_RECORD_BYTES = 4096
 

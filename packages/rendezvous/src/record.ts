@@ -6,7 +6,7 @@ import {
 } from '@fara/identity'
 import type { Certificate, SignedCertificate, SignedRevocation } from '@fara/identity'
 import {
-  DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
+  DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_HOP_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
 } from './constants.ts'
 import { ExpiredRecordError, InvalidRecordError, InvalidSignatureError, RecordTooLargeError, RevokedError } from './errors.ts'
 import { RecordType, SignedRecordType, bytesOf, tryDecode } from './internal/codec.ts'
@@ -41,6 +41,8 @@ export interface ServiceRecord {
   owner: PublicKey
   /** The verified device certificate of `publicKey`, if the record carries one. */
   certificate?: Certificate
+  /** Port-hopping parameters of the TCP addresses (opaque here; spec/port-hopping.md), if any. */
+  hop?: Uint8Array
   /** The signed bytes this was verified from, to pass on verbatim. */
   signed: SignedRecord
 }
@@ -60,6 +62,12 @@ export interface RecordInit {
    * can rotate its application key and keep its name.
    */
   certificate?: SignedCertificate
+  /**
+   * Port-hopping parameters of the TCP addresses (`encodeHopParams` of
+   * `@fara/port-hopping`), at most {@link MAX_HOP_BYTES}. They contain the hop
+   * key: publish them in private records only.
+   */
+  hop?: Uint8Array
 }
 
 /** Options for {@link verifyRecord}. */
@@ -101,7 +109,7 @@ export function assertServiceName (name: unknown): asserts name is string {
   }
 }
 
-async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number, certificate?: Uint8Array }): Promise<SignedRecord> {
+async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number, certificate?: Uint8Array, hop?: Uint8Array }): Promise<SignedRecord> {
   const record = RecordType.encode({ ...fields, publicKey: publicKeyToProtobuf(key.publicKey) }).finish()
   if (record.byteLength > MAX_RECORD_BYTES) {
     throw new RecordTooLargeError(`record is ${record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
@@ -125,7 +133,10 @@ export async function createRecord (key: PrivateKey, init: RecordInit): Promise<
   const now = init.now ?? monotonicNow()
   const addrs = init.addrs.map(a => multiaddr(a.toString()).bytes)
   const certificate = init.certificate == null ? {} : { certificate: encodeSignedCertificate(init.certificate) }
-  return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl, ...certificate })
+  if (init.hop != null && (!(init.hop instanceof Uint8Array) || init.hop.byteLength === 0 || init.hop.byteLength > MAX_HOP_BYTES)) {
+    throw new RangeError(`hop must be 1 to ${MAX_HOP_BYTES} bytes`)
+  }
+  return sign(key, { name: init.name, addrs, aid: init.aid, seq: now, expires: now + ttl, ...certificate, ...(init.hop == null ? {} : { hop: init.hop }) })
 }
 
 /** Create a signed tombstone: the proof that the key holder withdraws `name` (pass the certificate for a certified name). */
@@ -135,7 +146,7 @@ export async function createTombstone (key: PrivateKey, name: string, now = mono
   return sign(key, { name, addrs: [], aid: new Uint8Array(0), seq: now, expires: now, ...certificate })
 }
 
-interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: unknown, seq: number, expires: number, certificate: unknown }
+interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: unknown, seq: number, expires: number, certificate: unknown, hop: unknown }
 
 /** Map the identity package's certificate errors onto this package's wire errors. */
 function certificateError (err: Error): Error {
@@ -198,6 +209,9 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
     if (raw.expires - raw.seq < MIN_TTL_MS) throw new InvalidRecordError(`record lifetime is under ${MIN_TTL_MS} ms`)
     if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${new Date(raw.expires).toISOString()}`)
   }
+  const hop = bytesOf(raw.hop)
+  if (hop.byteLength > MAX_HOP_BYTES) throw new InvalidRecordError(`record hop parameters are ${hop.byteLength} bytes; at most ${MAX_HOP_BYTES}`)
+  if (hop.byteLength > 0 && options.tombstone === true) throw new InvalidRecordError('a tombstone has no hop parameters')
   let certificate: Certificate | undefined
   const certBytes = bytesOf(raw.certificate)
   if (certBytes.byteLength > 0) {
@@ -220,6 +234,7 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
     publicKey,
     owner,
     ...(certificate == null ? {} : { certificate }),
+    ...(hop.byteLength === 0 ? {} : { hop: new Uint8Array(hop) }),
     peerId: peerIdFromPublicKey(publicKey),
     addrs,
     aid,

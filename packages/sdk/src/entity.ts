@@ -3,6 +3,9 @@ import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, createDemux } from '@fara/demux'
 import { createNode, openStream, upgradeToDirect } from '@fara/transport'
 import type { DirectPathsInit, NodeInit } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
+import { createHopParams, decodeHopParams, encodeHopParams, hopAddr, hopSchedules, hoppingTcp } from '@fara/port-hopping'
+import type { HopParams, HopParamsInit, HopSchedules } from '@fara/port-hopping'
+import { multiaddr } from '@multiformats/multiaddr'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
@@ -54,6 +57,14 @@ export interface EntityInit {
   demux?: DemuxInit
   /** Liveness checks of connections (spec/transport.md#liveness); `false` to turn them off. */
   liveness?: NodeInit['liveness']
+  /**
+   * Port hopping (spec/port-hopping.md): the TCP listener moves to a new port
+   * every `intervalMs` (default 30 s) on a schedule keyed by a fresh secret.
+   * `listen` must name its hosts (not 0.0.0.0). The parameters travel in the
+   * record, so a hopping entity serves its names privately only; clients
+   * follow the schedule, and their associations resume across hops.
+   */
+  hop?: true | HopParamsInit
 }
 
 /** Options for {@link Entity.serve}. */
@@ -110,7 +121,10 @@ export interface Entity {
   readonly identity: Identity
   readonly peerId: PeerId
   readonly publicKey: PublicKey
-  /** The node's addresses: where it listens (random ports) and, with `relays`, its relayed addresses. */
+  /**
+   * The node's addresses: where it listens (random ports) and, with `relays`,
+   * its relayed addresses; with `hop`, each hopping host at the start of the range.
+   */
   readonly multiaddrs: Multiaddr[]
   readonly node: Libp2p
   /** Register `name` at the rendezvous and hand every association opened to it to `handler`. */
@@ -128,6 +142,23 @@ export interface Entity {
 }
 
 interface Served { name: string, handler: ServiceHandler }
+
+interface EntityOptions {
+  schedules: HopSchedules
+  direct?: DirectPathsInit
+  liveness?: NodeInit['liveness']
+  hop?: { params: HopParams, addrs: Multiaddr[] }
+}
+
+/** Hop parameters and the addresses to publish for them: each listen host at the start of the range. */
+function hopPlan (init: true | HopParamsInit, listen: string[] | undefined): { params: HopParams, addrs: Multiaddr[] } {
+  const params = createHopParams(init === true ? {} : init)
+  const hosts = (listen ?? []).map(a => multiaddr(a).getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value)
+  if (hosts.length === 0 || hosts.some(h => h == null || h === '0.0.0.0' || h === '::')) {
+    throw new RangeError(`hop needs listen addresses with a specific host (e.g. /ip4/192.0.2.7/tcp/0), got ${JSON.stringify(listen ?? [])}`)
+  }
+  return { params, addrs: hosts.map(h => hopAddr(h!, params)) }
+}
 
 let processRendezvous: RendezvousFactory | undefined
 
@@ -149,11 +180,15 @@ class FaraEntity implements Entity {
   readonly #log: Logger
   readonly #direct: DirectPathsInit | undefined
   readonly #liveness: NodeInit['liveness'] | undefined
+  readonly #schedules: HopSchedules
+  readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
   #closed = false
 
-  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, direct?: DirectPathsInit, liveness?: NodeInit['liveness']) {
-    this.#direct = direct
-    this.#liveness = liveness
+  constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, options: EntityOptions) {
+    this.#direct = options.direct
+    this.#liveness = options.liveness
+    this.#schedules = options.schedules
+    this.#hop = options.hop
     this.app = identity.app
     this.identity = identity
     this.node = node
@@ -165,7 +200,7 @@ class FaraEntity implements Entity {
 
   get peerId (): PeerId { return this.identity.peerId }
   get publicKey (): PublicKey { return this.identity.publicKey }
-  get multiaddrs (): Multiaddr[] { return this.node.getMultiaddrs() }
+  get multiaddrs (): Multiaddr[] { return [...(this.#hop?.addrs ?? []), ...this.node.getMultiaddrs()] }
 
   async start (): Promise<void> {
     // Fara relays grant unlimited slots, so a connection through them is not
@@ -217,6 +252,9 @@ class FaraEntity implements Entity {
   async serve (name: string, handler: ServiceHandler, options: ServeOptions = {}): Promise<Service> {
     this.#assertOpen()
     if (typeof handler !== 'function') throw new TypeError(`handler must be a function, got ${typeof handler}`)
+    if (this.#hop != null && privateOf(options.private) == null) {
+      throw new RangeError(`entity ${this.app} hops ports: its record carries the hop key, so serve ${JSON.stringify(name)} with { private: true }`)
+    }
     if (this.#services.has(name)) throw new AlreadyServingError(`Entity ${this.app} already serves ${JSON.stringify(name)}`)
     const aid = this.#demux.listen({ name, handler })
     const service = new FaraService(this, name, aid, options, () => {
@@ -240,7 +278,8 @@ class FaraEntity implements Entity {
     const ttl = publish.ttl
     const certificate = (this.identity as Partial<AppIdentity>).certificate
     const signed = await createRecord(this.identity.privateKey, {
-      name, addrs, aid, ...(ttl == null ? {} : { ttl }), ...(certificate == null ? {} : { certificate })
+      name, addrs, aid, ...(ttl == null ? {} : { ttl }), ...(certificate == null ? {} : { certificate }),
+      ...(this.#hop == null ? {} : { hop: encodeHopParams(this.#hop.params) })
     })
     const privately = privateOf(publish.private)
     if (privately != null) {
@@ -279,7 +318,7 @@ class FaraEntity implements Entity {
     this.#assertOpen()
     const signal = options.signal == null ? {} : { signal: options.signal }
     if (options.stableIdentity === true) {
-      const record = await this.#resolveWith(this.#rendezvous, name, options)
+      const record = this.#learn(await this.#resolveWith(this.#rendezvous, name, options))
       const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       this.#upgrade(this.node, record.peerId)
       return this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(this.node, this.#rendezvous, name, record, options))
@@ -292,6 +331,7 @@ class FaraEntity implements Entity {
       dialRelayed: true,
       ...(this.#direct == null ? {} : { direct: this.#direct }),
       ...(this.#liveness == null ? {} : { liveness: this.#liveness }),
+      tcp: hoppingTcp({ schedules: this.#schedules }),
       ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
     })
     this.#clientNodes.add(node)
@@ -301,7 +341,7 @@ class FaraEntity implements Entity {
     }
     try {
       const rendezvous = this.#rendezvousFactory({ node })
-      const record = await this.#resolveWith(rendezvous, name, options)
+      const record = this.#learn(await this.#resolveWith(rendezvous, name, options))
       const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
       const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
       // the node lives as long as the association, across its paths
@@ -312,6 +352,17 @@ class FaraEntity implements Entity {
       stop()
       throw err
     }
+  }
+
+  /** A record with hop parameters: dial its TCP hosts by their schedule from now on. */
+  #learn (record: ServiceRecord): ServiceRecord {
+    if (record.hop == null) return record
+    const params = decodeHopParams(record.hop)
+    for (const addr of record.addrs) {
+      const host = addr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6' || c.name === 'dns4' || c.name === 'dns6')?.value
+      if (host != null && addr.getComponents().some(c => c.name === 'tcp')) this.#schedules.set(host, params)
+    }
+    return record
   }
 
   /**
@@ -332,7 +383,7 @@ class FaraEntity implements Entity {
           try {
             return await openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
           } catch (err) {
-            const fresh = await this.#resolveWith(rendezvous, name, { signal, ...(options.private == null ? {} : { private: options.private }) })
+            const fresh = this.#learn(await this.#resolveWith(rendezvous, name, { signal, ...(options.private == null ? {} : { private: options.private }) }))
             if (!fresh.peerId.equals(record.peerId)) throw err
             addrs = fresh.addrs
             return openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
@@ -493,7 +544,10 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
   }
   const rendezvous = init.rendezvous ?? defaultRendezvous()
   const direct = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
+  const schedules = hopSchedules()
+  const hop = init.hop == null ? undefined : hopPlan(init.hop, init.listen)
   const node = await createNode({
+    tcp: hoppingTcp({ schedules, ...(hop == null ? {} : { listen: hop.params }) }),
     privateKey: identity.privateKey,
     ...(init.listen == null ? {} : { listen: init.listen }),
     ...(init.relays == null ? {} : { relays: init.relays }),
@@ -503,7 +557,12 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     ...(init.liveness == null ? {} : { liveness: init.liveness }),
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
-  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), direct, init.liveness)
+  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), {
+    schedules,
+    ...(direct == null ? {} : { direct }),
+    ...(init.liveness == null ? {} : { liveness: init.liveness }),
+    ...(hop == null ? {} : { hop })
+  })
   try {
     await entity.start()
   } catch (err) {

@@ -26,7 +26,7 @@
  * @packageDocumentation
  */
 export { createNode, checkListenAddrs } from './node.ts'
-export type { NodeInit, RelayNodeServices } from './node.ts'
+export type { NodeInit, RelayNodeServices, LivenessInit } from './node.ts'
 export { dialEntity, openStream } from './dial.ts'
 export type { DialOptions } from './dial.ts'
 export { relayServer, checkRelayAddrs } from './relay.ts'

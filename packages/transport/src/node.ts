@@ -13,7 +13,7 @@ import { relayKeeper } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
 import type { RelayReservations } from './relay.ts'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, ServiceMap, Transport } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { ConnectionManagerInit, Libp2pOptions } from 'libp2p'
 
@@ -49,7 +49,22 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
    * Check every connection's liveness and abort dead ones (spec/transport.md#liveness),
    * `false` to turn it off (default {@link LIVENESS}).
    */
-  liveness?: false | Partial<Pick<typeof LIVENESS, 'interval' | 'minTimeout' | 'maxTimeout'>>
+  liveness?: false | LivenessInit
+  /**
+   * The TCP transport to use instead of `@libp2p/tcp`'s, e.g. a hopping one
+   * (`hoppingTcp` of `@fara/port-hopping`, which is plain TCP where no schedule applies).
+   */
+  tcp?: (components: any) => Transport // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Liveness check settings, in ms (defaults in {@link LIVENESS}). */
+export interface LivenessInit {
+  /** Between checks of one connection. */
+  interval?: number
+  /** Least time a check may take before the connection is declared dead. */
+  minTimeout?: number
+  /** Most time a check may take. */
+  maxTimeout?: number
 }
 
 /** Services {@link createNode} adds to a node with `relays` or `dialRelayed`. */
@@ -114,7 +129,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
   const relayed = relays.length > 0 || init.dialRelayed === true || direct != null
 
   // one list per kind, so that a further transport (WebRTC) is one more entry
-  const transports: TransportFactory[] = [tcp()]
+  const transports: TransportFactory[] = [init.tcp ?? tcp()]
   const services: Record<string, unknown> = {}
   const addresses: NonNullable<Libp2pOptions['addresses']> = { listen: [...listen] }
   if (direct != null) {

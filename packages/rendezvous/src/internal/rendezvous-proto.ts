@@ -38,6 +38,10 @@ export const descriptor = {
                     "certificate": {
                       "type": "bytes",
                       "id": 7
+                    },
+                    "hop": {
+                      "type": "bytes",
+                      "id": 8
                     }
                   }
                 },
