@@ -3,7 +3,7 @@
 // (`tcpmux/+name` and `tcpmux/name`), each in the foreground as a child, on a
 // free unprivileged port, with its configuration in a temporary directory.
 // The raw-socket tests pin down the quirks the client copes with
-// (spec/adapters-tcpmux.md#quirks): if a daemon changes, they say so.
+// (spec/adapters.md#tcpmux-quirks-of-real-implementations): if a daemon changes, they say so.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'

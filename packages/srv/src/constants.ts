@@ -108,22 +108,22 @@ export const DEFAULT_DNS_TTL_SECONDS = 60
 /** Read-decide-write rounds of the SRV rendezvous before a concurrent writer wins (RFC 2136 prerequisites detect the race). */
 export const MAX_UPDATE_ATTEMPTS = 4
 
-/** Service label of the SRV rendezvous owner names (`<name>._fara._tcp.<zone>`, spec/adapters-srv.md#names). */
+/** Service label of the SRV rendezvous owner names (`<name>._fara._tcp.<zone>`, spec/adapters.md#srv-names). */
 export const FARA_SERVICE_LABEL = '_fara'
 
 /** Protocol label of the SRV rendezvous owner names (RFC 2782). */
 export const FARA_PROTO_LABEL = '_tcp'
 
-/** Parent label of the host names SRV targets point to, per address family (spec/adapters-srv.md#hosts). */
+/** Parent label of the host names SRV targets point to, per address family (spec/adapters.md#srv-hosts). */
 export const FARA_HOST_LABEL = { 4: 'fara-ip4', 6: 'fara-ip6' } as const
 
 /** First label of an encoded owner name, for Fara names that are not a dot-separated list of non-empty labels. */
 export const ENCODED_NAME_LABEL = '_x'
 
-/** First character-string of a TXT record that holds a live Fara record (spec/adapters-srv.md#txt). */
+/** First character-string of a TXT record that holds a live Fara record (spec/adapters.md#srv-txt). */
 export const TXT_TAG_SLOT = 'fara1 slot'
 
-/** First character-string of a TXT record that holds a Fara tombstone (spec/adapters-srv.md#txt). */
+/** First character-string of a TXT record that holds a Fara tombstone (spec/adapters.md#srv-txt). */
 export const TXT_TAG_WITHDRAWN = 'fara1 withdrawn'
 
 /** Longest base64 piece in one TXT character-string. */

@@ -10,7 +10,7 @@
  *   answers are verified.
  * - {@link srvRendezvous} is a `Rendezvous` backend: each name's signed record
  *   in a TXT record at `<name>._fara._tcp.<zone>`, with SRV and A/AAAA records
- *   for its first TCP address (spec/adapters-srv.md).
+ *   for its first TCP address (spec/adapters.md#dns-srv-adapter-version-1).
  *
  * A public SRV record tells everyone the host and the port of a service.
  * Where that matters, use a private name (spec/private-names.md) instead.

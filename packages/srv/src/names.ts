@@ -27,7 +27,7 @@ export function assertZone (zone: unknown): asserts zone is string {
 
 /**
  * The DNS owner name of a Fara service name under `zone`
- * (spec/adapters-srv.md#names): `<name>._fara._tcp.<zone>` when the name is a
+ * (spec/adapters.md#srv-names): `<name>._fara._tcp.<zone>` when the name is a
  * dot-separated list of non-empty labels (every self-certifying name and
  * most human-friendly ones), else `_x.<hex of the name, in 63-character
  * labels>._fara._tcp.<zone>`. The mapping is injective: the first label of the
@@ -47,7 +47,7 @@ export function ownerName (name: string, zone: string): string {
 
 /**
  * The host name an SRV target points to for an IP address
- * (spec/adapters-srv.md#hosts): `192-0-2-7.fara-ip4.<zone>` or
+ * (spec/adapters.md#srv-hosts): `192-0-2-7.fara-ip4.<zone>` or
  * `<32 hex digits>.fara-ip6.<zone>`. It is a legal host name (letters,
  * digits, hyphens: BIND refuses A records and SRV targets with underscores),
  * and it is derived from the address alone, so its A/AAAA record never

@@ -179,7 +179,7 @@ class SrvRendezvous implements Rendezvous {
 }
 
 /**
- * A rendezvous kept in a DNS zone (spec/adapters-srv.md): each name's signed
+ * A rendezvous kept in a DNS zone (spec/adapters.md#dns-srv-adapter-version-1): each name's signed
  * record (or tombstone) in a TXT record at `<name>._fara._tcp.<zone>`, with an
  * SRV record and an A/AAAA record for its first TCP address beside it, written
  * by RFC 2136 updates signed with TSIG. Every read is verified; the store

@@ -13,13 +13,13 @@ export const HELP_NAME = 'HELP'
  * maximum; IANA service names are at most 15 characters (RFC 6335 §5.1) and
  * inetutils-inetd reads at most 256 + 2 bytes, so 256 bytes accepts every
  * real name while bounding what an unauthenticated peer can make us buffer
- * (spec/adapters-tcpmux.md#limits).
+ * (spec/adapters.md#tcpmux-limits).
  */
 export const DEFAULT_MAX_LINE_BYTES = 256
 
 /**
  * How long a server waits for the complete request line, from accept
- * (spec/adapters-tcpmux.md#limits). RFC 1078 sets none; a peer that sends
+ * (spec/adapters.md#tcpmux-limits). RFC 1078 sets none; a peer that sends
  * nothing, or drips bytes, is dropped when it runs out.
  */
 export const DEFAULT_READ_TIMEOUT_MS = 10_000
@@ -27,11 +27,11 @@ export const DEFAULT_READ_TIMEOUT_MS = 10_000
 /**
  * Connections a server holds before handing them over: reading the request,
  * routing it, or lingering after a refusal. Beyond this, new connections are
- * closed at once without a reply (spec/adapters-tcpmux.md#limits).
+ * closed at once without a reply (spec/adapters.md#tcpmux-limits).
  */
 export const DEFAULT_MAX_PENDING = 64
 
-/** How long a client waits for the connection and the status line (spec/adapters-tcpmux.md#client). */
+/** How long a client waits for the connection and the status line (spec/adapters.md#tcpmux-client). */
 export const DEFAULT_REPLY_TIMEOUT_MS = 10_000
 
 /**
@@ -46,7 +46,7 @@ export const DEFAULT_MAX_HELP_BYTES = 65_536
 
 /**
  * How long the gateway waits for the injected `connect` (rendezvous lookup,
- * dial, open) before refusing the request (spec/adapters-tcpmux.md#gateway).
+ * dial, open) before refusing the request (spec/adapters.md#tcpmux-gateway).
  */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 30_000
 

@@ -7,7 +7,7 @@
  * client connects to one port, sends `name CRLF`, and the server answers `+`
  * (then the service's bytes follow) or `-message` and closes. The gateway is
  * a TCPMUX front door whose names are resolved through Fara's rendezvous and
- * whose bytes travel over encrypted associations (spec/adapters-tcpmux.md).
+ * whose bytes travel over encrypted associations (spec/adapters.md#tcpmux-adapter-rfc-1078).
  *
  * @example
  * ```ts

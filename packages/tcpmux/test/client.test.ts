@@ -1,5 +1,5 @@
 // The client against scripted servers that behave as real ones do
-// (spec/adapters-tcpmux.md#quirks) and as broken or hostile ones might.
+// (spec/adapters.md#tcpmux-quirks-of-real-implementations) and as broken or hostile ones might.
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTcpmuxServer, tcpmuxConnect, tcpmuxHelp } from '../src/index.ts'
 import { collect, firstChunk, scripted } from './helpers.ts'

@@ -1,5 +1,5 @@
 // The TXT record that carries a signed Fara record or tombstone
-// (spec/adapters-srv.md#txt): a tag string, then the SignedRecord message in
+// (spec/adapters.md#srv-txt): a tag string, then the SignedRecord message in
 // base64, in character-strings of at most 255 characters.
 import { MAX_RECORD_BYTES, SIGNATURE_BYTES } from '@fara/rendezvous'
 import { TXT_CHUNK_CHARS, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN } from '../constants.ts'
