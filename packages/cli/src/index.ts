@@ -1,6 +1,26 @@
 /**
- * The `fara` command line (work in progress).
+ * The `fara` command line: run a rendezvous point, expose any TCP service by
+ * name (`fara serve web --forward 127.0.0.1:8000`), and reach it from
+ * anywhere through a local port or stdin/stdout (`fara connect web`), with no
+ * well-known port, encrypted, and behind NAT through a relay. This module
+ * exposes the same program as a function, for tests and wrappers.
+ *
+ * @example
+ * ```ts
+ * import { mkdtemp } from 'node:fs/promises'
+ * import { tmpdir } from 'node:os'
+ * import { join } from 'node:path'
+ * import { ExitCode, run } from '@fara/cli'
+ *
+ * const keystore = await mkdtemp(join(tmpdir(), 'fara-keys-'))
+ * // the same as `fara id create web --keystore <dir> --json` in a shell
+ * const code = await run(['id', 'create', 'web', '--keystore', keystore, '--json'])
+ * if (code !== ExitCode.OK) throw new Error(`fara id create exited with ${code}`)
+ * ```
  *
  * @packageDocumentation
  */
-export const PLACEHOLDER = true
+export { run, version } from './run.ts'
+export type { RunOptions } from './run.ts'
+export { ExitCode, ENV } from './constants.ts'
+export { UsageError, ConfigError, ForwardFailedError, MissingSettingError } from './errors.ts'

@@ -1,0 +1,120 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
+import { UsageError } from '../errors.ts'
+import { flagOf, listOf, positionalsOf } from '../internal/args.ts'
+import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
+import { writePrivateFile } from '../internal/files.ts'
+import { sdk, transport } from '../internal/lazy.ts'
+import type { Command, Context } from '../internal/command.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const NAME = 'rendezvous'
+
+/** Where the point remembers the address it listened on, so its address survives a restart. */
+const LISTEN_FILE = 'listen.json'
+
+/** The remembered listen address, if any and well formed. */
+async function remembered (dataDir: string): Promise<string | undefined> {
+  const { checkListenAddrs } = await transport()
+  try {
+    const json = JSON.parse(await readFile(join(dataDir, LISTEN_FILE), 'utf8')) as { listen?: unknown }
+    if (typeof json.listen !== 'string') return undefined
+    checkListenAddrs([json.listen], true)
+    return json.listen
+  } catch {
+    return undefined
+  }
+}
+
+/** `/ip4/0.0.0.0/tcp/0` with the port the point got. */
+function withPort (listen: string, port: number): string {
+  return multiaddr(listen).getComponents().map(c => c.name === 'tcp' ? `/tcp/${port}` : `/${c.name}${c.value == null ? '' : `/${c.value}`}`).join('')
+}
+
+function tcpPort (addr: Multiaddr | undefined): number {
+  return Number(addr?.getComponents().find(c => c.name === 'tcp')?.value ?? 0)
+}
+
+function isLoopback (addr: Multiaddr): boolean {
+  const ip = addr.getComponents()[0]?.value ?? ''
+  return ip.startsWith('127.') || ip === '::1'
+}
+
+async function run (ctx: Context): Promise<ExitCode> {
+  positionalsOf(NAME, ctx.args.positionals, [])
+  const settings = await ctx.settings(settingFlagsOf(NAME, ctx.args))
+  const dataDir = flagOf(ctx.args, 'memory') ? undefined : settings.dataDir.value
+  const explicit = listOf(ctx.args, 'listen')
+  const [{ createRendezvousPoint }, { checkListenAddrs }] = await Promise.all([sdk(), transport()])
+  try {
+    checkListenAddrs(explicit ?? [], true)
+  } catch (err) {
+    throw new UsageError(`--listen: ${(err as Error).message}`, NAME)
+  }
+  if (explicit != null && explicit.length !== 1 && dataDir != null) ctx.out.status('note', {}, 'several --listen addresses: the address is not remembered across restarts')
+  const previous = explicit == null && dataDir != null ? await remembered(dataDir) : undefined
+  const relay = !flagOf(ctx.args, 'no-relay')
+  const start = async (listen: string[]): ReturnType<typeof createRendezvousPoint> =>
+    createRendezvousPoint({ listen, allowPinnedPort: true, relay, ...(dataDir == null ? {} : { dataDir }) })
+  ctx.out.status('starting', { dataDir: dataDir ?? null }, `starting${dataDir == null ? ' (memory only)' : ` with state in ${dataDir}`}…`)
+  let point
+  try {
+    point = await start(explicit ?? [previous ?? DEFAULT_LISTEN])
+  } catch (err) {
+    if (previous == null) throw err
+    ctx.out.warn('port-changed', { previous, message: (err as Error).message }, `could not listen on ${previous} again (${(err as Error).message}); taking a new port: tell clients the new address`)
+    point = await start([DEFAULT_LISTEN])
+  }
+  try {
+    const addrs = point.multiaddrs
+    const port = tcpPort(addrs[0])
+    if (dataDir != null && (explicit == null || explicit.length === 1)) {
+      await mkdir(dataDir, { recursive: true, mode: 0o700 })
+      await writePrivateFile(join(dataDir, LISTEN_FILE), JSON.stringify({ listen: withPort(explicit?.[0] ?? previous ?? DEFAULT_LISTEN, port) }) + '\n')
+    }
+    const invite = (addrs.find(a => !isLoopback(a)) ?? addrs[0])?.toString() ?? ''
+    const s = ctx.out.out
+    ctx.out.result('ready', {
+      peerId: point.node.peerId.toString(), port, multiaddrs: addrs.map(String), relay, dataDir: dataDir ?? null, invite
+    }, [
+      `${s.green('rendezvous point ready')}${relay ? ' (with relay)' : ''}`,
+      `  key        ${point.node.peerId.toString()}`,
+      ...addrs.map((a, i) => `  ${i === 0 ? 'addresses ' : '          '} ${a.toString()}`),
+      '',
+      `  clients:   export ${ENV.RENDEZVOUS}=${invite}`,
+      ...(relay ? [`  behind NAT: fara serve <name> --forward <host:port> --relay ${invite}`] : [])
+    ])
+    await untilAborted(ctx.signal)
+    ctx.out.status('stopping', {}, 'stopping')
+  } finally {
+    await point.close()
+  }
+  return exitAfterStop(ctx.signal)
+}
+
+/** `fara rendezvous`. */
+export const rendezvous: Command = {
+  name: NAME,
+  summary: 'run a rendezvous point (and relay): where names are registered and looked up',
+  usage: ['rendezvous [--data-dir <dir>] [--listen <multiaddr>]… [--no-relay]'],
+  description: [
+    'Runs a rendezvous point: it stores signed records (name → key, addresses, AId), verifies them on every',
+    'write and read, and (unless --no-relay) relays connections to services behind NAT, with no data or time cap.',
+    'Its key, its records and its port live in --data-dir, so a restart keeps its address: clients are given it',
+    'once (FARA_RENDEZVOUS). An explicit --listen …/tcp/0 takes a fresh port instead.'
+  ],
+  options: {
+    'data-dir': { type: 'string', short: 'd', value: '<dir>', help: 'state directory (env FARA_DATA_DIR; default $XDG_DATA_HOME/fara/rendezvous)' },
+    memory: { type: 'boolean', help: 'keep nothing on disk: a new key and address each start' },
+    listen: { type: 'string', short: 'l', multiple: true, value: '<multiaddr>', help: `listen address (default ${DEFAULT_LISTEN}, then the same port again)` },
+    'no-relay': { type: 'boolean', help: 'do not relay for entities behind NAT' }
+  },
+  examples: [
+    ['fara rendezvous', 'run one, state in ~/.local/share/fara/rendezvous'],
+    ['fara rendezvous --listen /ip4/0.0.0.0/tcp/4001', 'on a fixed port (e.g. open in a firewall)'],
+    ['fara rendezvous --data-dir ./rv --listen /ip4/127.0.0.1/tcp/0 --json', 'for a script: one JSON "ready" line with the addresses']
+  ],
+  run
+}
