@@ -70,6 +70,10 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
       expect(onWebrtc(r.firstPath)).toBe(false)
       // the association opened on the relay went on across the upgrade (8 MiB intact above), and the next one is direct where possible
       expect(r.upgraded).toBe(c.direct)
+      // and it moved to the direct path when there was one
+      if (c.direct) {
+        expect(r.resumptions, JSON.stringify(r)).toBeGreaterThanOrEqual(1)
+      }
       expect(onWebrtc(r.second.path), JSON.stringify(r)).toBe(c.direct)
     }, 120_000)
   }

@@ -48,6 +48,12 @@ export interface Association extends AsyncIterable<Uint8Array> {
   close (options?: AbortOptions): Promise<void>
   /** Close both ends at once with an error (resets the stream). */
   abort (err: Error): void
+  /**
+   * Resumable initiator only (a no-op otherwise): leave the current path now
+   * and resume on a new one, e.g. once a direct path to the peer exists.
+   * Bytes in flight on the old path are sent again on the new one.
+   */
+  repath (): void
   /** A Node.js Duplex over this association (backpressure honoured both ways). */
   toDuplex (): Duplex
   /** The bytes the other end sends: the association's own iterator, for it-pipe style `{ source, sink }` composition. */
@@ -122,6 +128,8 @@ export class StreamAssociation implements Association {
   abort (err: Error): void {
     this.stream.abort(err)
   }
+
+  repath (): void {}
 
   toDuplex (): Duplex {
     return associationToDuplex(this)

@@ -166,6 +166,12 @@ export class ResumableAssociation implements Association {
     this.#fail(err)
   }
 
+  repath (): void {
+    const path = this.#path
+    if (this.direction !== 'outbound' || path == null || this.#key == null || this.#state !== 'open') return
+    this.#pathLost(path, new AssociationClosedError('moving to a new path'))
+  }
+
   async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array, void, undefined> {
     await this.accepted
     while (true) {

@@ -49,7 +49,7 @@ export interface EntityInit {
    * Direct paths: WebRTC (ICE over UDP) with these STUN servers. A connection
    * made through a relay is upgraded to a direct one in the background where
    * the two NATs allow it (spec/nat-lab.md); the association that was opened
-   * on the relayed connection continues there, and later associations use the
+   * on the relayed connection moves to the direct one (resumable associations), and later associations use the
    * direct connection. `true` for no STUN server (host candidates only).
    */
   direct?: boolean | DirectPathsInit
@@ -320,8 +320,9 @@ class FaraEntity implements Entity {
     if (options.stableIdentity === true) {
       const record = this.#learn(await this.#resolveWith(this.#rendezvous, name, options))
       const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
-      this.#upgrade(this.node, record.peerId)
-      return this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(this.node, this.#rendezvous, name, record, options))
+      const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(this.node, this.#rendezvous, name, record, options))
+      this.#upgrade(this.node, record.peerId, association)
+      return association
     }
     // a fresh identity and a dial-only node for this one association
     const identity = await ephemeralIdentity()
@@ -346,7 +347,7 @@ class FaraEntity implements Entity {
       const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
       // the node lives as long as the association, across its paths
       association.finished.then(stop, stop)
-      this.#upgrade(node, record.peerId)
+      this.#upgrade(node, record.peerId, association)
       return association
     } catch (err) {
       stop()
@@ -395,15 +396,20 @@ class FaraEntity implements Entity {
 
   /**
    * If `node` reached `peer` only through a relay, try a direct WebRTC path in
-   * the background. The open association stays on the relayed connection
-   * (which stays open); new streams to `peer` prefer the direct one.
+   * the background. Once there is one, a resumable association moves to it
+   * (spec/resumption.md); a plain one stays on the relayed connection (which
+   * stays open). New streams to `peer` prefer the direct connection.
    */
-  #upgrade (node: Libp2p, peer: PeerId): void {
+  #upgrade (node: Libp2p, peer: PeerId, association: Association): void {
     if (this.#direct == null) return
     const relayedOnly = node.getConnections(peer).every(c => c.remoteAddr.getComponents().some(x => x.name === 'p2p-circuit'))
     if (!relayedOnly) return
     upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) }).then(
-      (connection) => { this.#log('direct path to %p: %a', peer, connection.remoteAddr) },
+      (connection) => {
+        this.#log('direct path to %p: %a', peer, connection.remoteAddr)
+        const carrier = node.getConnections(peer).find(c => c.streams.includes(association.stream))
+        if (carrier?.remoteAddr.getComponents().some(x => x.name === 'p2p-circuit') === true) association.repath()
+      },
       (err: Error) => { this.#log('no direct path to %p - %s', peer, err.message) }
     )
   }
