@@ -3,13 +3,16 @@
 // `fara connect` giving a local port, and a real client (curl; socat for the stdin/stdout mode).
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { Program } from './fixtures/cli-process.ts'
+import type { AddressInfo } from 'node:net'
 
 const run = promisify(execFile)
 const tools = ['python3', 'curl', 'socat']
@@ -20,6 +23,16 @@ if (missing !== '') {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** A port that was free a moment ago: nothing listens there. */
+async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
 
 /** GET `url` with curl (a fresh TCP connection each time); its stdout as bytes. */
 async function curl (url: string): Promise<Buffer> {
@@ -113,6 +126,30 @@ describe.skipIf(missing !== '')(`fara rendezvous | serve | connect with real pro
       expect(err?.stderr.trim().split('\n')).toHaveLength(1)
     }
     expect(await db.stop()).toBe(0)
+  })
+
+  it('reachable only through the rendezvous point\'s relay (`--listen none --relay`), as behind NAT', async () => {
+    const relayed = startFara('fara serve --relay', ['serve', 'relayed', '--forward', `127.0.0.1:${httpPort}`, '--listen', 'none', '--relay', env.FARA_RENDEZVOUS!.split(',')[0]!, '--json'], env)
+    const registered = await relayed.event('registered')
+    expect((registered.addrs as string[]).every(a => a.includes('/p2p-circuit/'))).toBe(true)
+    const connect = startFara('fara connect relayed', ['connect', 'relayed', '--listen', '127.0.0.1:0', '--json'], env)
+    const port = (await connect.event('listening')).port as number
+    expect(sha256(await curl(`http://127.0.0.1:${port}/big.bin`))).toBe(sha256(big))
+    expect(await connect.stop()).toBe(0)
+    expect(await relayed.stop()).toBe(0)
+  })
+
+  it('a forward target that refuses resets that one connection, tells the client nothing of where it lives, and serving goes on', async () => {
+    const closedPort = await freePort()
+    const down = startFara('fara serve (target down)', ['serve', 'down', '--forward', `127.0.0.1:${closedPort}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+    await down.event('registered')
+    const err = await run(process.execPath, [FARA_BIN, 'connect', 'down'], { env }).then(() => undefined, (e: { code: number, stderr: string }) => e)
+    expect(err?.code).toBe(1)
+    expect(err?.stderr).toContain('did not accept the connection')
+    expect(err?.stderr).not.toContain(String(closedPort))
+    expect((await down.event('forward-failed')).message).toContain(`127.0.0.1:${closedPort}`)
+    expect(down.child.exitCode).toBe(null)
+    expect(await down.stop()).toBe(0)
   })
 
   it('a rendezvous point restarted from its data directory keeps its key and port; a fara serve started while it was down registers once it is back', async () => {

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // The `fara` command (started by bin/fara.js). Exit codes: see ExitCode.
 import { ExitCode, SHUTDOWN_TIMEOUT_MS } from './constants.ts'
 import { StopRequest } from './internal/command.ts'

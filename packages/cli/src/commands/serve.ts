@@ -52,7 +52,8 @@ function forwarder (ctx: Context, target: HostPort): (association: Association) 
       socket = await dialTarget(target)
     } catch (err) {
       ctx.out.warn('forward-failed', { id, message: (err as Error).message }, `#${id} ${(err as Error).message}`)
-      association.abort(err as Error)
+      // the client learns that the service is down, not where it lives
+      association.abort(new ForwardFailedError('the service behind this name did not accept the connection'))
       return
     }
     try {

@@ -78,7 +78,7 @@ export function defaultDataHome (env: Env): string {
 
 /**
  * Read a small file through one handle, refusing anything but a regular file
- * of at most {@link MAX_CONFIG_BYTES}; with `private`, also one group or others can read.
+ * of at most {@link MAX_CONFIG_BYTES}; with `secret`, also one that group or others can read.
  */
 export async function readSmallFile (path: string, what: string, secret = false): Promise<string> {
   let fh
