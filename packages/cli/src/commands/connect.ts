@@ -37,7 +37,9 @@ async function listenMode (ctx: Context, entity: Entity, name: string, local: Ho
   })
   server.maxConnections = max
   server.listen({ host: local.host, port: local.port })
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => { throw err as Error })])
+  await once(server, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
+  // later errors (accept failing: EMFILE) cost one connection, not the tunnel
+  server.on('error', (err) => { ctx.out.warn('accept-failed', { message: err.message }, `accepting a connection failed: ${err.message}`) })
   const bound = server.address() as AddressInfo
   const address = formatHostPort({ host: bound.address, port: bound.port })
   ctx.out.result('listening', { address, host: bound.address, port: bound.port, name }, `${ctx.out.out.green('listening')} on ${ctx.out.out.bold(address)} → ${JSON.stringify(name)}`)
