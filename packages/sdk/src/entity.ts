@@ -214,7 +214,8 @@ class FaraEntity implements Entity {
           await service.handler(association)
         } catch (err) {
           this.#log.error('handler for %s failed - %e', service.name, err)
-          association.abort(err as Error)
+          // the remote learns that the service failed, not why: an error message may carry internals
+          association.abort(new Error('service handler failed'))
         }
       }, (err: Error) => {
         // refused or malformed opens are answered on the wire; the entity keeps serving
