@@ -6,3 +6,16 @@ export const REFRESH_FRACTION = 0.5
 
 /** How long a background relayed → direct (WebRTC) upgrade may take before the relayed path is kept. */
 export const DIRECT_UPGRADE_TIMEOUT_MS = 15_000
+
+/**
+ * Refused opens (unknown AId, malformed frame) and refused resumptions one
+ * source may cause before it is blocked (spec/security.md#guessing): 20 at
+ * once, one more per second, then 60 s of refusing its streams at once and
+ * closing its connections.
+ */
+export const GUESS_LIMITS = {
+  burst: 20,
+  rate: 1,
+  blockMs: 60_000,
+  maxSources: 10_000
+} as const

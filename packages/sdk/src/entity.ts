@@ -9,7 +9,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
-import { DIRECT_UPGRADE_TIMEOUT_MS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
+import { DIRECT_UPGRADE_TIMEOUT_MS, GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
+import { GuessLimiter, sourceOf } from './internal/guesses.ts'
+import type { GuessLimits } from './internal/guesses.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit, OpenOptions } from '@fara/demux'
 import type { RelayReservations } from '@fara/transport'
@@ -65,6 +67,11 @@ export interface EntityInit {
    * follow the schedule, and their associations resume across hops.
    */
   hop?: true | HopParamsInit
+  /**
+   * Limits on refused opens and resumptions per source, the answer to AId
+   * guessing (default {@link GUESS_LIMITS}; spec/security.md#guessing).
+   */
+  guessLimits?: Partial<GuessLimits>
 }
 
 /** Options for {@link Entity.serve}. */
@@ -137,13 +144,24 @@ export interface Entity {
   connect (name: string, options?: ConnectOptions): Promise<Association>
   /** The verified record for `name` (`{ private }` as in {@link ConnectOptions}). */
   resolve (name: string, options?: AbortOptions & Pick<ConnectOptions, 'private'>): Promise<ServiceRecord>
+  /**
+   * Sources (remote IPs, or peers behind a relay) blocked so far for causing
+   * too many refused opens or resumptions: AId guessing (spec/security.md#guessing).
+   */
+  readonly guessesBlocked: number
   /** Withdraw every name, close every association and stop the node. */
   close (): Promise<void>
 }
 
 interface Served { name: string, handler: ServiceHandler }
 
+/** Refusals a guesser causes: an unknown AId or version, a malformed frame, a refused resumption. */
+const GUESSABLE = new Set(['MalformedFrameError', 'FrameTooLargeError', 'ResumeRefusedError'])
+/** ReplyCode UNKNOWN_AID, UNSUPPORTED_VERSION, MALFORMED. */
+const GUESSABLE_CODES = new Set([1, 2, 3])
+
 interface EntityOptions {
+  guessLimits?: Partial<GuessLimits>
   schedules: HopSchedules
   direct?: DirectPathsInit
   liveness?: NodeInit['liveness']
@@ -182,6 +200,10 @@ class FaraEntity implements Entity {
   readonly #liveness: NodeInit['liveness'] | undefined
   readonly #schedules: HopSchedules
   readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
+  readonly #guessLimits: GuessLimits
+  readonly #guesses: GuessLimiter
+  /** Sources blocked for guessing so far (spec/security.md#guessing). */
+  guessesBlocked = 0
   #closed = false
 
   constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, options: EntityOptions) {
@@ -189,6 +211,8 @@ class FaraEntity implements Entity {
     this.#liveness = options.liveness
     this.#schedules = options.schedules
     this.#hop = options.hop
+    this.#guessLimits = { ...GUESS_LIMITS, ...options.guessLimits }
+    this.#guesses = new GuessLimiter(this.#guessLimits)
     this.app = identity.app
     this.identity = identity
     this.node = node
@@ -209,6 +233,11 @@ class FaraEntity implements Entity {
     // accepted on it (runOnLimitedConnection stays false), rather than one
     // cut after 128 KiB or 2 minutes (spec/transport.md#relays).
     await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
+      const source = sourceOf(connection)
+      if (this.#guesses.blocked(source)) {
+        stream.abort(new Error('blocked'))
+        return
+      }
       this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
         try {
           await service.handler(association)
@@ -220,18 +249,41 @@ class FaraEntity implements Entity {
       }, (err: Error) => {
         // refused or malformed opens are answered on the wire; the entity keeps serving
         this.#log('refused association from %p - %s', connection.remotePeer, err.message)
+        this.#refused(source, connection, err)
       })
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
     await this.node.handle(RESUME_PROTOCOL, (stream, connection) => {
+      const source = sourceOf(connection)
+      if (this.#guesses.blocked(source)) {
+        stream.abort(new Error('blocked'))
+        return
+      }
       this.#demux.resume(stream, connection.remotePeer).then(
         (association) => { this.#log('association %s resumed on %a', association.localAid, connection.remoteAddr) },
-        (err: Error) => { this.#log('refused resumption from %p - %s', connection.remotePeer, err.message) }
+        (err: Error) => {
+          this.#log('refused resumption from %p - %s', connection.remotePeer, err.message)
+          this.#refused(source, connection, err)
+        }
       )
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
     // re-register promptly when the addresses change; on a new or restored
     // slot even if they look the same (the relay may be the rendezvous point, restarted)
     this.node.addEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.addEventListener('relay:reserved', this.#onReserved)
+  }
+
+  /** Count a refusal that a guesser could have caused; block the source when it has caused too many. */
+  #refused (source: string, connection: { abort: (err: Error) => void }, err: Error): void {
+    const code = (err as Error & { code?: number }).code
+    const guessable = GUESSABLE.has(err.name) || (err.name === 'AssociationRejectedError' && code != null && GUESSABLE_CODES.has(code))
+    if (!guessable) return
+    if (!this.#guesses.refused(source)) return
+    this.#log.error('blocking %s for %d ms: too many refused opens or resumptions (last: %s)', source, this.#guessLimits.blockMs, err.message)
+    this.guessesBlocked++
+    for (const c of this.node.getConnections()) {
+      if (sourceOf(c) === source) c.abort(new Error('too many refused associations'))
+    }
+    connection.abort(new Error('too many refused associations'))
   }
 
   #relays (): RelayReservations | undefined {
@@ -565,6 +617,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
   const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), {
+    ...(init.guessLimits == null ? {} : { guessLimits: init.guessLimits }),
     schedules,
     ...(direct == null ? {} : { direct }),
     ...(init.liveness == null ? {} : { liveness: init.liveness }),
