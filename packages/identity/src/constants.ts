@@ -70,5 +70,8 @@ export const DEFAULT_SCRYPT = Object.freeze({ N: 2 ** 17, r: 8, p: 1 })
 /** Largest scrypt memory (128 · N · r bytes) a keystore may ask for: 512 MiB (spec/identity.md#keystore-file). */
 export const MAX_SCRYPT_MEMORY = 512 * 1024 * 1024
 
+/** Largest identity file read, in bytes: a saved Ed25519 identity is about 200 (spec/identity.md). */
+export const MAX_IDENTITY_FILE_BYTES = 64 * 1024
+
 /** Largest keystore file read, in bytes (spec/identity.md#keystore-file). */
 export const MAX_KEYSTORE_FILE_BYTES = 1024 * 1024

@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises'
+import { constants as fsConstants } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION } from './constants.ts'
+import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION, MAX_IDENTITY_FILE_BYTES } from './constants.ts'
 import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
 import { makeDir, writeFileAtomic } from './internal/fs.ts'
 import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
@@ -87,11 +88,7 @@ export interface LoadIdentityOptions {
  * do not hold an Ed25519 key ({@link InvalidIdentityFileError}).
  */
 export async function loadIdentity (path: string, options: LoadIdentityOptions = {}): Promise<Identity> {
-  const info = await stat(path)
-  if ((info.mode & 0o077) !== 0) {
-    throw new InsecureIdentityFileError(`Identity file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
-  }
-  const text = await readFile(path, 'utf8')
+  const text = await readIdentityFile(path)
   let body: Partial<IdentityFile>
   try {
     body = JSON.parse(text) as Partial<IdentityFile>
@@ -125,6 +122,27 @@ export async function loadIdentity (path: string, options: LoadIdentityOptions =
     throw new InvalidIdentityFileError(`Identity file ${path} holds a key whose public half does not match its private half`)
   }
   return fromKey(body.app, key, false)
+}
+
+/**
+ * Read an identity file through one handle: owner-only mode, a regular file,
+ * bounded size. Opened with O_NONBLOCK, so a FIFO at the path cannot block the
+ * open (and a thread of the pool) forever; it is then refused as no regular file.
+ */
+async function readIdentityFile (path: string): Promise<string> {
+  const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
+  try {
+    const info = await fh.stat()
+    if ((info.mode & 0o077) !== 0) {
+      throw new InsecureIdentityFileError(`Identity file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
+    }
+    if (!info.isFile() || info.size > MAX_IDENTITY_FILE_BYTES) {
+      throw new InvalidIdentityFileError(`Identity file ${path} is not a regular file of at most ${MAX_IDENTITY_FILE_BYTES} bytes`)
+    }
+    return await fh.readFile('utf8')
+  } finally {
+    await fh.close()
+  }
 }
 
 /** The file that holds `app`'s key inside a keystore directory: `<dir>/<app>.key`. */

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
 import { lstat, open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
@@ -93,9 +94,12 @@ function assertDir (dir: unknown): asserts dir is string {
   if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`dir must be a non-empty string, got ${typeof dir}`)
 }
 
-/** Read the keystore file through one handle: owner-only mode, regular file, bounded size. */
+/**
+ * Read the keystore file through one handle: owner-only mode, regular file,
+ * bounded size. O_NONBLOCK: a FIFO at the path must not block the open forever.
+ */
 async function readKeystoreFile (path: string): Promise<Uint8Array> {
-  const fh = await open(path, 'r')
+  const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
   try {
     const info = await fh.stat()
     if ((info.mode & 0o077) !== 0) {
