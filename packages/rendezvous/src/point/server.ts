@@ -8,6 +8,7 @@ import { RecordStore } from '../store.ts'
 import type { Response } from '../internal/messages.ts'
 import type { RecordStoreInit } from '../store.ts'
 import type { ComponentLogger, Logger, Startable, Stream } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Registrar } from '@libp2p/interface-internal'
 
 /** Options for {@link rendezvousServer}. */
@@ -127,8 +128,7 @@ class RendezvousServerService implements RendezvousServer, Startable {
       // answered without reading the request: a flood costs the point one small write per stream
       this.stats.rateLimited++
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      await lp.write(encodeResponse({ status: Status.RATE_LIMITED, message: 'too many requests', retryAfterMs: wait }), { signal })
-      await stream.close({ signal })
+      await this.#deliver(stream, lp, encodeResponse({ status: Status.RATE_LIMITED, message: 'too many requests', retryAfterMs: wait }), signal)
       return
     }
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
@@ -158,8 +158,23 @@ class RendezvousServerService implements RendezvousServer, Startable {
     }
     const encoded = encodeResponse(response)
     this.#tap?.({ peer, request: bytes, response: encoded })
-    await lp.write(encoded, { signal })
-    await stream.close({ signal })
+    await this.#deliver(stream, lp, encoded, signal)
+  }
+
+  /**
+   * Write the answer and close. A peer that reset the stream or went away
+   * before its answer (or does not read it in time) costs one debug line:
+   * that is its doing, not a failure of the point.
+   */
+  async #deliver (stream: Stream, lp: LengthPrefixedStream<Stream>, answer: Uint8Array, signal: AbortSignal): Promise<void> {
+    try {
+      await lp.write(answer, { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      this.#log('answer not delivered - %e', err)
+      // libp2p may reject with the stream's close Event rather than an Error
+      stream.abort(err instanceof Error ? err : new Error('answer not delivered'))
+    }
   }
 }
 
