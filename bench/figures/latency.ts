@@ -1,0 +1,64 @@
+// Connect latency (median and p99 over `latencyRuns` runs of each way of
+// connecting), with its ratios to libp2p's own dial measured in the same rounds.
+import { runWorker } from '../lib/process.ts'
+import { round, summarize } from '../lib/stats.ts'
+import type { BenchContext } from '../lib/context.ts'
+import type { LatencyMode } from '../workers/latency-client.ts'
+
+const LABELS: Record<LatencyMode, string> = {
+  'libp2p-dial': 'libp2p dialProtocol to a known address (new connection)',
+  'libp2p-stream': 'libp2p new stream on an open connection',
+  'fara-cold': 'Fara connect by name, cold lookup (resumable)',
+  'fara-warm': 'Fara connect, cached record (resumable)',
+  'fara-warm-plain': 'Fara connect, cached record (resumable: false)',
+  'fara-warm-stable': 'Fara connect, cached record, stableIdentity (no new node)',
+  'fara-existing': 'Fara new association on an open connection (resumable)',
+  'fara-existing-plain': 'Fara new association on an open connection (resumable: false)',
+  resolve: 'one resolve on an open connection to the point (one round trip)',
+  node: 'a fresh identity + dial-only libp2p node (what connect() makes per association)'
+}
+
+export async function latency (ctx: BenchContext): Promise<void> {
+  const { pointAddrs, libp2pAddrs } = await ctx.servers()
+  const runs = ctx.config.latencyRuns
+  const result = await runWorker('latency-client', {
+    point: pointAddrs, libp2p: libp2pAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), minRoundMs: 60
+  }, { timeoutMs: 600_000 })
+  const samples = result.samples as Record<LatencyMode, number[]>
+  const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) as Record<LatencyMode, ReturnType<typeof summarize>>
+  const size = `${runs} runs`
+  const detail = (m: LatencyMode): string => `p99 ${round(s[m].p99, 3)} ms, min ${round(s[m].min, 3)} ms`
+  const add = (m: LatencyMode, extra: Partial<Parameters<BenchContext['add']>[0]> = {}): void => {
+    ctx.add({ family: 'latency', id: `latency.${m}`, label: LABELS[m], size, value: s[m].median, unit: 'ms median', detail: detail(m), ...extra })
+  }
+  add('libp2p-dial')
+  add('libp2p-stream')
+  add('resolve')
+  add('node')
+  for (const m of ['fara-warm', 'fara-warm-plain'] as const) {
+    const ratio = s[m].median / s['libp2p-dial'].median
+    add(m, { ratio, ratioOf: 'x libp2p dial', chart: m === 'fara-warm' ? 'Fara warm connect (resumable)' : 'Fara warm connect (plain)', target: { text: '<= 1.1 x libp2p dialProtocol (median)', met: ratio <= 1.1, bound: 1.1 } })
+  }
+  add('fara-warm-stable', { ratio: s['fara-warm-stable'].median / s['libp2p-dial'].median, ratioOf: 'x libp2p dial', chart: 'Fara warm connect, stableIdentity' })
+  const extra = (s['fara-cold'].median - s['fara-warm'].median) / s.resolve.median
+  add('fara-cold', {
+    ratio: extra,
+    ratioOf: 'resolve round trips over warm',
+    chart: 'Fara cold connect: extra over warm',
+    detail: `${detail('fara-cold')}; ${round(s['fara-cold'].median - s['fara-warm'].median, 3)} ms over warm`,
+    target: { text: 'cold - warm <= one round trip to the point (median)', met: extra <= 1, bound: 1 }
+  })
+  const warmRatio = s['fara-warm'].median / s['libp2p-dial'].median
+  if (warmRatio > 1.1 || s['fara-warm-plain'].median / s['libp2p-dial'].median > 1.1) {
+    ctx.note(`Warm connect target missed (${round(warmRatio, 3)} x libp2p dial, resumable; ${round(s['fara-warm-plain'].median / s['libp2p-dial'].median, 3)} plain): ` +
+      `${round(s['fara-warm'].median - s['fara-warm-stable'].median, 3)} ms of the median is the fresh identity and libp2p node that connect() makes for every association ` +
+      `(the same connect from the entity's own node, stableIdentity, is ${round(s['fara-warm-stable'].median / s['libp2p-dial'].median, 3)} x); the association itself adds no round trip. See bench/README.md, "Connect latency".`)
+  }
+  if (extra > 1) {
+    ctx.note(`Cold connect target missed: cold - warm = ${round(s['fara-cold'].median - s['fara-warm'].median, 3)} ms = ${round(extra, 3)} resolve round trips: ` +
+      'the fresh node that connect() makes must first open its own connection to the rendezvous point (TCP, Noise and Yamux handshakes) before it can resolve. See bench/README.md, "Connect latency".')
+  }
+  for (const m of ['fara-existing', 'fara-existing-plain'] as const) {
+    add(m, { ratio: s[m].median / s['libp2p-stream'].median, ratioOf: 'x libp2p new stream', chart: m === 'fara-existing' ? 'new association, open connection (resumable)' : 'new association, open connection (plain)' })
+  }
+}

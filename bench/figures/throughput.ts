@@ -1,0 +1,96 @@
+// Throughput of one stream, sender and sink in two processes: raw TCP, raw
+// libp2p (TCP + Noise + Yamux), a Fara association (resumable, the default,
+// and plain), and a Fara association through a relay. Each size is measured
+// `repeats` times per transport, interleaved, and the median is reported.
+import { runWorker } from '../lib/process.ts'
+import { median, mibPerSecond, round } from '../lib/stats.ts'
+import type { BenchContext } from '../lib/context.ts'
+import type { ThroughputMode } from '../workers/throughput-client.ts'
+
+/** Bytes per write: the largest Noise frame's worth, as libp2p's own benchmarks use. */
+export const CHUNK_BYTES = 64 * 1024
+
+const MODES: Array<{ mode: ThroughputMode, label: string }> = [
+  { mode: 'tcp', label: 'raw TCP socket' },
+  { mode: 'libp2p', label: 'raw libp2p stream (TCP + Noise + Yamux)' },
+  { mode: 'fara', label: 'Fara association (resumable, the default)' },
+  { mode: 'fara-plain', label: 'Fara association (resumable: false)' },
+  { mode: 'fara-relay', label: 'Fara association through a relay (resumable)' }
+]
+
+function sizeLabel (bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`
+}
+
+export async function throughput (ctx: BenchContext): Promise<void> {
+  const { pointAddrs, tcpPort, libp2pAddrs, services, point } = await ctx.servers()
+  const profile = ctx.config.profileDir
+  const ceiling = ctx.figure('crypto.chacha20-poly1305')
+  for (const bytes of ctx.config.throughputBytes) {
+    const ms = new Map<ThroughputMode, number[]>()
+    /** CPU time per MiB moved (ms), of the sender, the sink's process and the point's (the relay) */
+    const cpu = new Map<ThroughputMode, Array<{ sender: number, sink: number, relay: number }>>()
+    const resumptions: number[] = []
+    for (let r = 0; r < ctx.config.throughputRepeats; r++) {
+      // a different order each round, so slow drift in the machine's load falls on every transport alike
+      const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!)
+      for (const { mode } of order) {
+        const fara = mode.startsWith('fara')
+        const before = await Promise.all([services.ask({ cmd: 'cpu' }), point.ask({ cmd: 'cpu' })])
+        const result = await runWorker('throughput-client', { mode, bytes, chunk: CHUNK_BYTES, point: pointAddrs, tcp: tcpPort, libp2p: libp2pAddrs }, {
+          ...(profile != null && fara ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=client-${mode}-${r}.cpuprofile`] } : {})
+        })
+        const after = await Promise.all([services.ask({ cmd: 'cpu' }), point.ask({ cmd: 'cpu' })])
+        if (typeof result.resumptions === 'number') resumptions.push(result.resumptions)
+        const t = result.ms as number
+        ms.set(mode, [...(ms.get(mode) ?? []), t])
+        const mib = bytes / 2 ** 20
+        cpu.set(mode, [...(cpu.get(mode) ?? []), {
+          sender: (result.cpuMs as number) / mib,
+          sink: ((after[0].cpuMs as number) - (before[0].cpuMs as number)) / mib,
+          relay: ((after[1].cpuMs as number) - (before[1].cpuMs as number)) / mib
+        }])
+      }
+    }
+    const rate = (mode: ThroughputMode): number => mibPerSecond(bytes, median(ms.get(mode)!))
+    /**
+     * A ratio as the median of the ratios of each round: the two transfers of
+     * a round ran within seconds of each other, so load drifting on a shared
+     * machine cancels better than in the ratio of the two medians.
+     */
+    const ratioOf = (mode: ThroughputMode, base: ThroughputMode): number => median(ms.get(mode)!.map((t, r) => ms.get(base)![r]! / t))
+    const cpuOf = (mode: ThroughputMode, side: 'sender' | 'sink' | 'relay'): number => median(cpu.get(mode)!.map(x => x[side]))
+    const spread = (mode: ThroughputMode): string => {
+      const rates = ms.get(mode)!.map(t => mibPerSecond(bytes, t))
+      const per = (side: 'sender' | 'sink' | 'relay'): string => `${round(cpuOf(mode, side), 2)}`
+      return (rates.length > 1 ? `${rates.length} runs, ${round(Math.min(...rates), 3)}–${round(Math.max(...rates), 3)} MiB/s` : '1 run') +
+        `; CPU ms per MiB: sender ${per('sender')}, sink ${per('sink')}${mode === 'fara-relay' ? `, relay ${per('relay')}` : ''}`
+    }
+    const size = sizeLabel(bytes)
+    const largest = bytes === Math.max(...ctx.config.throughputBytes)
+    const ofCeiling = (v: number): string => ceiling == null ? '' : `; ${round(v / ceiling.value, 2)} x ChaCha20 ceiling`
+    ctx.add({ family: 'throughput', id: `throughput.tcp.${size}`, label: MODES[0]!.label, size, value: rate('tcp'), unit: 'MiB/s', detail: spread('tcp') })
+    ctx.add({
+      family: 'throughput', id: `throughput.libp2p.${size}`, label: MODES[1]!.label, size, value: rate('libp2p'), unit: 'MiB/s',
+      detail: spread('libp2p') + ofCeiling(rate('libp2p')), ratio: ratioOf('libp2p', 'tcp'), ratioOf: 'x raw TCP', ...(largest ? { chart: 'raw libp2p stream' } : {})
+    })
+    for (const mode of ['fara', 'fara-plain'] as const) {
+      const ratio = ratioOf(mode, 'libp2p')
+      ctx.add({
+        family: 'throughput', id: `throughput.${mode}.${size}`, label: MODES.find(m => m.mode === mode)!.label, size, value: rate(mode), unit: 'MiB/s',
+        detail: spread(mode) + ofCeiling(rate(mode)), ratio, ratioOf: 'x raw libp2p', ...(largest ? { chart: mode === 'fara' ? 'Fara association (resumable)' : 'Fara association (plain)' } : {}),
+        ...(largest ? { target: { text: '>= 0.95 x raw libp2p stream', met: ratio >= 0.95, bound: 0.95 } } : {})
+      })
+      if (largest && ratio < 0.95) {
+        ctx.note(`Throughput target missed by the ${mode === 'fara' ? 'resumable' : 'plain'} association (${round(ratio, 3)} x raw libp2p at ${size}). ` +
+          `CPU ms per MiB, sender / sink: Fara ${round(cpuOf(mode, 'sender'), 2)} / ${round(cpuOf(mode, 'sink'), 2)}, raw libp2p ${round(cpuOf('libp2p', 'sender'), 2)} / ${round(cpuOf('libp2p', 'sink'), 2)}. ` +
+          'Where it goes and what would fix it: bench/README.md, "Throughput".')
+      }
+    }
+    ctx.add({
+      family: 'throughput', id: `throughput.fara-relay.${size}`, label: MODES[4]!.label, size, value: rate('fara-relay'), unit: 'MiB/s',
+      detail: spread('fara-relay'), ratio: ratioOf('fara-relay', 'fara'), ratioOf: 'x Fara direct', ...(largest ? { chart: 'Fara association through a relay' } : {})
+    })
+    if (resumptions.some(n => n > 0)) ctx.note(`throughput ${size}: ${resumptions.filter(n => n > 0).length} resumable transfers moved to a new path mid-transfer (a lost connection); their time includes the resumption.`)
+  }
+}

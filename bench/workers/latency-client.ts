@@ -1,0 +1,116 @@
+// Connect latency, every way of connecting interleaved round by round (so that
+// load drifting on a shared machine falls on all of them alike). One timed run
+// = from the call that connects to the first byte echoed back: for libp2p the
+// dial + protocol negotiation; for Fara the lookup (unless cached), the dial,
+// the Open pipelined with the first byte, and the echo. Tear-down is untimed.
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { createEntity, rendezvousPoint } from '@fara/sdk'
+import { ephemeralIdentity } from '@fara/identity'
+import { createNode } from '@fara/transport'
+import { hopSchedules, hoppingTcp } from '@fara/port-hopping'
+import { baselineNode, ECHO_PROTOCOL } from '../lib/libp2p.ts'
+import { NAMES, cachedRendezvous } from '../lib/fara.ts'
+import { emit, log, workerArgs } from '../lib/worker.ts'
+import { now } from '../lib/stats.ts'
+import type { Association } from '@fara/sdk'
+import type { Stream } from '@libp2p/interface'
+
+/** The ways of connecting, by id. */
+export const LATENCY_MODES = [
+  'libp2p-dial', 'libp2p-stream', 'fara-cold', 'fara-warm', 'fara-warm-plain', 'fara-warm-stable', 'fara-existing', 'fara-existing-plain', 'resolve', 'node'
+] as const
+export type LatencyMode = typeof LATENCY_MODES[number]
+
+const args = workerArgs<{ point: string[], libp2p: string[], runs: number, warmup: number, minRoundMs: number }>()
+const target = multiaddr(args.libp2p[0]!)
+const targetPeer = peerIdFromString(target.getComponents().find(c => c.name === 'p2p')!.value!)
+const probe = Uint8Array.of(42)
+
+const dialer = await baselineNode()
+const streamer = await baselineNode()
+const cold = await createEntity({ app: 'bench-latency-cold', rendezvous: rendezvousPoint(args.point), listen: [] })
+const warm = await createEntity({ app: 'bench-latency-warm', rendezvous: cachedRendezvous(rendezvousPoint(args.point)), listen: [] })
+const existing = await createEntity({ app: 'bench-latency-existing', rendezvous: cachedRendezvous(rendezvousPoint(args.point)), listen: [] })
+
+/** Send the probe byte and wait for its echo; returns the iterator to drain later. */
+async function roundTrip (io: { send: (b: Uint8Array) => boolean } & AsyncIterable<unknown>): Promise<AsyncIterator<unknown>> {
+  io.send(probe)
+  const it = io[Symbol.asyncIterator]()
+  const first = await it.next()
+  if (first.done === true) throw new Error('the echo closed before answering')
+  return it
+}
+
+async function drain (it: AsyncIterator<unknown>): Promise<void> {
+  while ((await it.next()).done !== true) { /* the rest of the echo */ }
+}
+
+async function libp2pRun (node: typeof dialer, hangUp: boolean): Promise<number> {
+  const start = now()
+  const stream: Stream = await node.dialProtocol(target, ECHO_PROTOCOL)
+  const it = await roundTrip(stream)
+  const ms = now() - start
+  await stream.close()
+  await drain(it)
+  if (hangUp) await node.hangUp(targetPeer)
+  return ms
+}
+
+async function faraRun (entity: typeof cold, options: { stableIdentity?: boolean, resumable?: boolean }, hangUp = false): Promise<number> {
+  const start = now()
+  const association: Association = await entity.connect(NAMES.echo, options)
+  const it = await roundTrip(association)
+  const ms = now() - start
+  await association.close()
+  await drain(it)
+  await association.finished
+  if (hangUp) await entity.node.hangUp(association.remotePeer)
+  return ms
+}
+
+async function run (mode: LatencyMode): Promise<number> {
+  switch (mode) {
+    case 'libp2p-dial': return libp2pRun(dialer, true)
+    case 'libp2p-stream': return libp2pRun(streamer, false)
+    case 'fara-cold': return faraRun(cold, {})
+    case 'fara-warm': return faraRun(warm, {})
+    case 'fara-warm-plain': return faraRun(warm, { resumable: false })
+    case 'fara-warm-stable': return faraRun(warm, { stableIdentity: true }, true)
+    case 'fara-existing': return faraRun(existing, { stableIdentity: true })
+    case 'fara-existing-plain': return faraRun(existing, { stableIdentity: true, resumable: false })
+    case 'resolve': {
+      const start = now()
+      await cold.resolve(NAMES.echo)
+      return now() - start
+    }
+    case 'node': {
+      // what connect() makes for every association before it dials: a fresh
+      // identity and a dial-only node configured as the SDK configures it
+      const start = now()
+      const identity = await ephemeralIdentity()
+      const node = await createNode({ privateKey: identity.privateKey, listen: [], dialRelayed: true, tcp: hoppingTcp({ schedules: hopSchedules() }) })
+      const ms = now() - start
+      await node.stop()
+      return ms
+    }
+  }
+}
+
+const samples = new Map<LatencyMode, number[]>(LATENCY_MODES.map(m => [m, []]))
+for (let round = 0; round < args.warmup + args.runs; round++) {
+  const started = now()
+  for (let i = 0; i < LATENCY_MODES.length; i++) {
+    const mode = LATENCY_MODES[(i + round) % LATENCY_MODES.length]!
+    const ms = await run(mode)
+    if (round >= args.warmup) samples.get(mode)!.push(ms)
+  }
+  if ((round + 1) % 50 === 0) log(`latency: ${round + 1} of ${args.warmup + args.runs} rounds`)
+  // pacing, outside every timed run: each round opens about five connections to the
+  // Fara service, whose node accepts at most 100 new ones per second per host
+  const left = args.minRoundMs - (now() - started)
+  if (left > 0) await new Promise(resolve => setTimeout(resolve, left))
+}
+emit({ event: 'result', samples: Object.fromEntries(samples) })
+await Promise.allSettled([cold.close(), warm.close(), existing.close(), dialer.stop(), streamer.stop()])
+process.exit(0)

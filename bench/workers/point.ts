@@ -1,0 +1,20 @@
+// A rendezvous point (and circuit relay v2) in its own process, as an operator
+// would run one, but with the per-peer request rate raised: the bench measures
+// what the point can serve, not its rate limiter. Answers { cmd: 'cpu' } with
+// the CPU time used so far, so that a load figure can say whether the point was saturated.
+import { createRendezvousPoint } from '@fara/sdk'
+import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
+
+const args = workerArgs<{ relay?: boolean }>()
+const point = await createRendezvousPoint({
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  peerRate: 1_000_000,
+  peerBurst: 1_000_000,
+  ...(args.relay === true ? { relay: true } : {})
+})
+onCommand(async (command) => {
+  if (command.cmd === 'cpu') return { cpuMs: cpuMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
+  throw new Error(`unknown command ${String(command.cmd)}`)
+})
+onStop(async () => { await point.close() })
+emit({ event: 'ready', multiaddrs: point.multiaddrs.map(String) })

@@ -1,0 +1,97 @@
+// `clients` rendezvous clients, each with its own libp2p node and connection to
+// the point (as every Fara client has). Closed loop (default): each resolves
+// again as soon as its last resolve is answered. Open loop (`rate`): together
+// they start `rate` resolves per second, evenly spread, whether or not earlier
+// ones were answered. Prints 'measuring' when the timed window opens, then the
+// resolves completed in it and their latencies.
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { createNode } from '@fara/transport'
+import { createRecord, rendezvousPoint } from '@fara/rendezvous'
+import { emit, cpuMs, log, workerArgs } from '../lib/worker.ts'
+import { now, summarize } from '../lib/stats.ts'
+import type { Rendezvous } from '@fara/rendezvous'
+import type { Libp2p } from '@libp2p/interface'
+
+const args = workerArgs<{ point: string[], clients: number, ms: number, warmupMs: number, name: string, rate?: number }>()
+const factory = rendezvousPoint(args.point)
+
+// one registration to resolve, with two addresses as a typical record has
+const owner = await generateKeyPair('Ed25519')
+const nodes: Libp2p[] = []
+const clients: Rendezvous[] = []
+async function addClient (): Promise<void> {
+  const node = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+  nodes.push(node)
+  clients.push(factory({ node }))
+}
+await addClient()
+await clients[0]!.register(await createRecord(owner, {
+  name: args.name,
+  addrs: ['/ip4/198.51.100.7/tcp/40123', '/ip6/2001:db8::7/tcp/40123'],
+  aid: new Uint8Array(8).fill(7),
+  ttl: 600_000
+}))
+// connect every client (a first resolve), 32 at a time: the point takes new connections at a bounded rate
+while (clients.length < args.clients) await addClient()
+for (let i = 0; i < clients.length; i += 32) {
+  await Promise.all(clients.slice(i, i + 32).map(async (c) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await c.resolve(args.name)
+        return
+      } catch (err) {
+        if (attempt >= 5) throw err
+        await new Promise(resolve => setTimeout(resolve, 200 * (attempt + 1)))
+      }
+    }
+  }))
+}
+log(`resolve: ${clients.length} clients connected`)
+
+let windowStart = Infinity
+let windowEnd = Infinity
+const latencies: number[] = []
+let errors = 0
+let stop = false
+async function timed (client: Rendezvous): Promise<void> {
+  const start = now()
+  try {
+    await client.resolve(args.name)
+  } catch {
+    errors++
+    return
+  }
+  const end = now()
+  if (start >= windowStart && end <= windowEnd) latencies.push(end - start)
+}
+async function closedLoop (client: Rendezvous): Promise<void> {
+  while (!stop) await timed(client)
+}
+async function openLoop (client: Rendezvous, index: number): Promise<void> {
+  const period = clients.length / args.rate! * 1000
+  const inFlight: Array<Promise<void>> = []
+  for (let next = now() + period * index / clients.length; !stop; next += period) {
+    const wait = next - now()
+    if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+    if (stop) break
+    const p = timed(client)
+    inFlight.push(p)
+    void p.then(() => { inFlight.splice(inFlight.indexOf(p), 1) })
+  }
+  await Promise.all(inFlight)
+}
+const loops = clients.map(async (c, i) => args.rate == null ? closedLoop(c) : openLoop(c, i))
+await new Promise(resolve => setTimeout(resolve, args.warmupMs))
+const cpuAtStart = process.cpuUsage()
+windowStart = now()
+windowEnd = windowStart + args.ms
+emit({ event: 'measuring' })
+await new Promise(resolve => setTimeout(resolve, args.ms))
+const cpu = cpuMs(cpuAtStart)
+emit({ event: 'measured' })
+stop = true
+await Promise.all(loops)
+const summary = summarize(latencies)
+emit({ event: 'result', clients: clients.length, resolves: latencies.length, perSecond: latencies.length / (args.ms / 1000), ...summary, errors, clientCpuMs: cpu })
+await Promise.allSettled(nodes.map(async n => n.stop()))
+process.exit(0)

@@ -1,0 +1,51 @@
+// The server side of the throughput and latency figures, in its own process:
+// a raw TCP sink, a raw libp2p node (sink + echo), a Fara entity serving a sink
+// and an echo by name, and a Fara entity reachable only through the point's relay.
+import { createServer } from 'node:net'
+import { createEntity, rendezvousPoint } from '@fara/sdk'
+import { baselineNode, echo, handleBaseline, sink } from '../lib/libp2p.ts'
+import { NAMES } from '../lib/fara.ts'
+import { emit, onCommand, onStop, cpuMs, workerArgs } from '../lib/worker.ts'
+import type { AddressInfo } from 'node:net'
+
+const args = workerArgs<{ point: string[] }>()
+const rendezvous = rendezvousPoint(args.point)
+
+// raw TCP: count until the client half-closes, answer the count
+const tcpServer = createServer({ noDelay: true }, (socket) => {
+  let bytes = 0
+  socket.on('data', (d: Buffer) => { bytes += d.byteLength })
+  socket.on('end', () => {
+    const answer = Buffer.alloc(8)
+    answer.writeBigUInt64BE(BigInt(bytes))
+    socket.end(answer)
+  })
+  socket.on('error', () => {})
+})
+await new Promise<void>(resolve => tcpServer.listen(0, '127.0.0.1', resolve))
+
+const libp2p = await baselineNode({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+await handleBaseline(libp2p)
+
+const server = await createEntity({ app: 'bench-server', rendezvous, listen: ['/ip4/127.0.0.1/tcp/0'] })
+await server.serve(NAMES.sink, async (association) => { await sink(association) })
+await server.serve(NAMES.echo, async (association) => { await echo(association) })
+
+const relayed = await createEntity({ app: 'bench-relayed', rendezvous, listen: [], relays: [args.point[0]!] })
+await relayed.serve(NAMES.relayedSink, async (association) => { await sink(association) })
+
+onCommand(async (command) => {
+  if (command.cmd === 'cpu') return { cpuMs: cpuMs() }
+  throw new Error(`unknown command ${String(command.cmd)}`)
+})
+onStop(async () => {
+  tcpServer.close()
+  await Promise.allSettled([server.close(), relayed.close(), libp2p.stop()])
+})
+emit({
+  event: 'ready',
+  tcp: (tcpServer.address() as AddressInfo).port,
+  libp2p: libp2p.getMultiaddrs().map(String),
+  fara: server.multiaddrs.map(String),
+  relayed: relayed.multiaddrs.map(String)
+})
