@@ -66,6 +66,19 @@ export const RELAY_SERVER_LIMITS = {
   reservationTtl: 30 * 60_000,
   /** Relayed connections open at once to one reserving entity (STOP streams; libp2p default 300). */
   maxCircuitsPerEntity: 256,
+  /**
+   * Slots held at once by entities at one source (an IPv4 address, an IPv6 /64): an eighth of
+   * `maxReservations`, so that no one host can take every slot (libp2p: no such limit). Peer ids cost
+   * nothing, so a limit per peer would not stop one host; a relay given another `maxReservations`
+   * scales this to the same share, at least 1.
+   */
+  maxReservationsPerSource: 32,
+  /**
+   * Relayed connections open at once from one source (an IPv4 address, an IPv6 /64) to one reserving
+   * entity: an eighth of `maxCircuitsPerEntity`, so that no one host can use up another entity's
+   * relayed connections (libp2p: no such limit); scaled with `maxCircuitsPerEntity` likewise.
+   */
+  maxCircuitsPerSource: 32,
   /** Circuit and reservation requests (HOP streams) open at once on one connection to the relay (libp2p default 32). */
   maxHopStreamsPerConnection: 32,
   /** A HOP request (reserve or connect) must be answered within this time (ms; libp2p default 30 s). */

@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_RELAYS, RELAY_SERVER_LIMITS } from './constants.ts'
 import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2pEvents, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link relayServer}. Data and duration are never limited (spec/transport.md#relay-limits). */
@@ -13,6 +14,10 @@ export interface RelayServerInit {
   reservationTtl?: number
   /** Relayed connections open at once to one reserving entity, 1 or more (default `RELAY_SERVER_LIMITS.maxCircuitsPerEntity`). */
   maxCircuitsPerEntity?: number
+  /** Slots held at once by entities at one source address (IPv4 address, IPv6 /64), 1 or more (default: `maxReservations` / 8, at least 1). */
+  maxReservationsPerSource?: number
+  /** Relayed connections open at once from one source address to one reserving entity, 1 or more (default: `maxCircuitsPerEntity` / 8, at least 1). */
+  maxCircuitsPerSource?: number
 }
 
 /** A running relay: circuit relay v2's server, with its live reservations. */
@@ -98,14 +103,121 @@ export function checkRelayAddrs (relays: unknown): Array<{ addr: Multiaddr, id: 
 }
 
 /**
+ * The source a per-source limit counts: the IPv4 address, or the /64 of the
+ * IPv6 address, of a direct connection (undefined for a relayed one, which
+ * the relay refuses anyway).
+ */
+function sourceOf (addr: Multiaddr): string | undefined {
+  const parts = addr.getComponents()
+  if (parts.some(c => c.name === 'p2p-circuit')) return undefined
+  const ip4 = parts.find(c => c.name === 'ip4')?.value
+  if (ip4 != null) return ip4
+  const ip6 = parts.find(c => c.name === 'ip6')?.value?.toLowerCase()
+  if (ip6 == null) return undefined
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip6)?.[1]
+  if (mapped != null) return mapped
+  const [head = '', tail] = ip6.split('::')
+  const left = head === '' ? [] : head.split(':')
+  const right = tail == null || tail === '' ? [] : tail.split(':')
+  const groups = tail == null ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map(g => Number.parseInt(g, 16).toString(16)).join(':')}::/64`
+}
+
+// circuit relay v2 (libp2p/specs relay/circuit-v2.md): HopMessage { type = 1, status = 5 }, Type.STATUS = 2
+const HOP_STATUS = { RESERVATION_REFUSED: 200, RESOURCE_LIMIT_EXCEEDED: 201 } as const
+/** A HopMessage of type STATUS carrying `status` (a two-byte varint for both statuses above). */
+const statusMessage = { encode: (status: number): Uint8Array => Uint8Array.of(0x08, 0x02, 0x28, 0x80 | (status & 0x7f), status >> 7) }
+
+/** The parts of @libp2p/circuit-relay-v2's server (4.2) that the per-source limits wrap. */
+interface HopHandlers {
+  onHop: (stream: Stream, connection: Connection) => Promise<void>
+  handleReserve: (hop: HopRequest, options: AbortOptions) => Promise<void>
+  handleConnect: (hop: HopRequest, options: AbortOptions) => Promise<void>
+}
+
+interface HopRequest {
+  connection: Connection
+  request: { peer?: { id?: Uint8Array } }
+  stream: { write: (status: number, codec: typeof statusMessage, options?: AbortOptions) => Promise<void> }
+}
+
+function add (counts: Map<string, number>, key: string, n: number): void {
+  const next = (counts.get(key) ?? 0) + n
+  if (next > 0) counts.set(key, next)
+  else counts.delete(key)
+}
+
+/**
+ * Per-source limits (spec/transport.md#relay-limits): at most
+ * `reservations` slots held by entities at one source address, and at most
+ * `circuits` relayed connections open at once from one source address to one
+ * entity. Beyond them RESERVE is answered RESERVATION_REFUSED and CONNECT
+ * RESOURCE_LIMIT_EXCEEDED. A circuit counts until its HOP stream closes.
+ */
+function limitPerSource (service: RelayServer, limits: { reservations: number, circuits: number }): void {
+  const hop = service as unknown as Partial<HopHandlers>
+  if (typeof hop.onHop !== 'function' || typeof hop.handleReserve !== 'function' || typeof hop.handleConnect !== 'function') {
+    throw new Error('@libp2p/circuit-relay-v2 no longer has the HOP handlers that Fara\'s per-source relay limits wrap')
+  }
+  const [onHop, reserve, connect] = [hop.onHop.bind(service), hop.handleReserve.bind(service), hop.handleConnect.bind(service)]
+  // the HOP stream of the request being handled (a CONNECT's circuit lives as long as it)
+  const current = new AsyncLocalStorage<Stream>()
+  hop.onHop = async (stream, connection) => current.run(stream, async () => onHop(stream, connection))
+
+  const granting = new Map<string, number>()
+  hop.handleReserve = async (request, options) => {
+    const source = sourceOf(request.connection.remoteAddr)
+    // a renewal is always let through
+    if (source == null || service.reservations.has(request.connection.remotePeer)) { await reserve(request, options); return }
+    let held = granting.get(source) ?? 0
+    for (const r of service.reservations.values()) if (sourceOf(r.addr) === source) held++
+    if (held >= limits.reservations) {
+      await request.stream.write(HOP_STATUS.RESERVATION_REFUSED, statusMessage, options)
+      return
+    }
+    add(granting, source, 1)
+    try {
+      await reserve(request, options)
+    } finally {
+      add(granting, source, -1)
+    }
+  }
+
+  const circuits = new Map<string, number>()
+  hop.handleConnect = async (request, options) => {
+    const source = sourceOf(request.connection.remoteAddr)
+    const target = request.request.peer?.id
+    const stream = current.getStore()
+    // a peer id is a multihash of at most 42 bytes; a longer one holds no slot, and the relay refuses it itself
+    if (source == null || target == null || target.byteLength > 64 || stream == null || stream.status !== 'open') { await connect(request, options); return }
+    const key = `${source} ${Array.from(target, b => b.toString(16).padStart(2, '0')).join('')}`
+    if ((circuits.get(key) ?? 0) >= limits.circuits) {
+      await request.stream.write(HOP_STATUS.RESOURCE_LIMIT_EXCEEDED, statusMessage, options)
+      return
+    }
+    add(circuits, key, 1)
+    // released with the circuit, or when the requester drops a refused request
+    stream.addEventListener('close', () => { add(circuits, key, -1) }, { once: true })
+    await connect(request, options)
+  }
+}
+
+/** The default per-source limit for `total`: the share that the defaults give one source (an eighth), at least 1. */
+function share (total: number, perSource: number, defaultTotal: number): number {
+  return Math.max(1, Math.floor(total * perSource / defaultTotal))
+}
+
+/**
  * A circuit relay v2 server with Fara's limits (spec/transport.md#relay-limits),
  * for a node's `services` map: the rendezvous point runs one with
  * `createRendezvousPoint({ relay: true })`.
  *
  * Relayed connections are not limited in data or duration (libp2p's default
  * would reset every relayed connection after 128 KiB or 2 minutes); the
- * relay bounds the number of slots and of connections per slot instead. A
- * slot is freed as soon as its entity disconnects, not only when it expires.
+ * relay bounds the number of slots and of connections per slot instead, and
+ * how many of each one source address may hold, so that no one host can use
+ * up the slots or another entity's connections. A slot is freed as soon as
+ * its entity disconnects, not only when it expires.
  * The relay forwards Noise ciphertext: the two entities run Noise end to end
  * through it.
  */
@@ -114,6 +226,12 @@ export function relayServer (init: RelayServerInit = {}): (components: RelayServ
   const maxReservations = checkCount('maxReservations', init.maxReservations, 1) ?? RELAY_SERVER_LIMITS.maxReservations
   const reservationTtl = checkCount('reservationTtl', init.reservationTtl, 60_000, 24 * 60 * 60_000) ?? RELAY_SERVER_LIMITS.reservationTtl
   const maxCircuits = checkCount('maxCircuitsPerEntity', init.maxCircuitsPerEntity, 1) ?? RELAY_SERVER_LIMITS.maxCircuitsPerEntity
+  const perSource = {
+    reservations: checkCount('maxReservationsPerSource', init.maxReservationsPerSource, 1) ??
+      share(maxReservations, RELAY_SERVER_LIMITS.maxReservationsPerSource, RELAY_SERVER_LIMITS.maxReservations),
+    circuits: checkCount('maxCircuitsPerSource', init.maxCircuitsPerSource, 1) ??
+      share(maxCircuits, RELAY_SERVER_LIMITS.maxCircuitsPerSource, RELAY_SERVER_LIMITS.maxCircuitsPerEntity)
+  }
   const factory = circuitRelayServer({
     hopTimeout: RELAY_SERVER_LIMITS.hopTimeout,
     maxInboundHopStreams: RELAY_SERVER_LIMITS.maxHopStreamsPerConnection,
@@ -126,6 +244,7 @@ export function relayServer (init: RelayServerInit = {}): (components: RelayServ
   })
   return (components) => {
     const service = factory(components)
+    limitPerSource(service, perSource)
     // circuit relay v2 keeps a slot until its TTL even when its entity has gone;
     // a slot is only of use over a live connection, so free it at once
     components.events.addEventListener('peer:disconnect', (evt) => {
