@@ -5,6 +5,9 @@
 // resume timeout. Either the association resumes and both ends see the same
 // bytes (SHA-256), or it fails with ResumeFailedError at both ends and what
 // each end received is a prefix of what was sent: never silent corruption.
+// Last, one host tries to use up a relay (slots, and the relayed connections
+// to another entity) under fresh keys: it gets typed refusals beyond its
+// share, and the victim keeps its slot and stays reachable.
 import { createCipheriv, createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
