@@ -33,6 +33,8 @@
 export { createEntity, defaultRendezvous } from './entity.ts'
 export type { Entity, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions } from './entity.ts'
 export type { PrivateNameOptions } from './private.ts'
+export type { GuessLimits } from './internal/guesses.ts'
+export { GUESS_LIMITS } from './constants.ts'
 export { EntityClosedError, AlreadyServingError } from './errors.ts'
 export type { Association } from '@fara/demux'
 export { AssociationRejectedError, aidToHex } from '@fara/demux'
