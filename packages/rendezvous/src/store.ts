@@ -45,6 +45,13 @@ interface Withdrawal { owner: PublicKey, seq: number, until: number }
 const PREFIX = '/fara/rendezvous/v1'
 const encode = (kind: Kind, signed: SignedRecord): Uint8Array => kind === 'private' ? encodeSignedPrivateRecord(signed) : encodeSignedRecord(signed)
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+/**
+ * Withdrawals are remembered per slot and owner (`kind/id/owner hex`), and so
+ * stored (`.../withdrawn/<id>/<owner hex>`): another key taking the slot, or
+ * withdrawing it in turn, must not make a key's withdrawn records valid again.
+ */
+const withdrawalKey = (kind: Kind, id: string, owner: PublicKey): string => `${kind}/${id}/${hex(owner.toMultihash().bytes)}`
+const withdrawalPath = (key: string): Key => new Key(`${PREFIX}/${key.replace('/', '/withdrawn/')}`)
 
 /**
  * The rules every rendezvous backend applies, in one place: records are
@@ -103,7 +110,7 @@ export class RecordStore {
         } else if (what === 'withdrawn' && (kind === 'public' || kind === 'private') && id != null) {
           const w = await this.#verify(kind, decode(value), now, true)
           if (w.id !== id) throw new Error('withdrawal id mismatch')
-          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(`${kind}/${id}`, { owner: w.owner, seq: w.seq, until: w.seq + MAX_TTL_MS })
+          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), { owner: w.owner, seq: w.seq, until: w.seq + MAX_TTL_MS })
           else await this.#datastore.delete(key)
         } else {
           throw new Error('unknown entry')
@@ -161,10 +168,9 @@ export class RecordStore {
   async #put (kind: Kind, signed: SignedRecord): Promise<Slot> {
     const now = this.#now()
     const slot = await this.#verify(kind, signed, now)
-    const key = `${kind}/${slot.id}`
     const current = this.#live(kind, slot.id, now)
-    const withdrawn = this.#withdrawn.get(key)
-    if (withdrawn != null && withdrawn.until > now && withdrawn.owner.equals(slot.owner) && slot.seq <= withdrawn.seq) {
+    const withdrawn = this.#withdrawn.get(withdrawalKey(kind, slot.id, slot.owner))
+    if (withdrawn != null && withdrawn.until > now && slot.seq <= withdrawn.seq) {
       throw new StaleRecordError(`record seq ${slot.seq} was withdrawn by a tombstone of seq ${withdrawn.seq}`)
     }
     if (current != null) {
@@ -179,15 +185,15 @@ export class RecordStore {
         this.sweep()
         if (this.size >= this.#maxRecords) throw new StoreFullError(`store is full (${this.#maxRecords} records)`)
       }
-      if (kind === 'public' && (this.#perKey.get(hex(slot.owner.toMultihash().bytes)) ?? 0) >= this.#maxPerKey) {
-        throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`)
+      const held = (): number => this.#perKey.get(hex(slot.owner.toMultihash().bytes)) ?? 0
+      if (kind === 'public' && held() >= this.#maxPerKey) {
+        // names of this key that expired but were not looked up since still count until swept
+        this.sweep()
+        if (held() >= this.#maxPerKey) throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`)
       }
     }
     await this.#datastore?.put(new Key(`${PREFIX}/${kind}/slot/${slot.id}`), encode(kind, slot.signed))
-    if (withdrawn != null) {
-      this.#withdrawn.delete(key)
-      await this.#datastore?.delete(new Key(`${PREFIX}/${kind}/withdrawn/${slot.id}`))
-    }
+    // a withdrawal is kept after the slot is registered again: it still refuses the older records once this one expires
     this.#remember(slot)
     return slot
   }
@@ -200,11 +206,12 @@ export class RecordStore {
     if (!current.owner.equals(t.owner)) throw new NameTakenError('registered by another key')
     if (t.seq <= current.seq) throw new StaleRecordError(`tombstone seq ${t.seq} is not newer than stored seq ${current.seq}`)
     // remember the withdrawal first: a crash in between must not let the old record come back
-    await this.#datastore?.put(new Key(`${PREFIX}/${kind}/withdrawn/${t.id}`), encode(kind, t.signed))
+    const withdrawal = withdrawalKey(kind, t.id, t.owner)
+    await this.#datastore?.put(withdrawalPath(withdrawal), encode(kind, t.signed))
     await this.#datastore?.delete(new Key(`${PREFIX}/${kind}/slot/${t.id}`))
     this.#forget(`${kind}/${t.id}`)
     // any record of this key signed before the tombstone is dead by then (MAX_TTL_MS)
-    this.#withdrawn.set(`${kind}/${t.id}`, { owner: t.owner, seq: t.seq, until: t.seq + MAX_TTL_MS })
+    this.#withdrawn.set(withdrawal, { owner: t.owner, seq: t.seq, until: t.seq + MAX_TTL_MS })
   }
 
   async #addRevocation (signed: SignedRevocation, persist: boolean): Promise<void> {
@@ -297,8 +304,7 @@ export class RecordStore {
     for (const [key, w] of this.#withdrawn) {
       if (w.until <= now) {
         this.#withdrawn.delete(key)
-        const [kind, id] = key.split('/')
-        this.#drop(new Key(`${PREFIX}/${kind}/withdrawn/${id}`))
+        this.#drop(withdrawalPath(key))
       }
     }
   }
