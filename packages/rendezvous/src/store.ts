@@ -108,7 +108,8 @@ export class RecordStore {
           if (slot.id !== id) throw new Error('slot id mismatch')
           this.#remember(slot)
         } else if (what === 'withdrawn' && (kind === 'public' || kind === 'private') && id != null) {
-          const w = await this.#verify(kind, decode(value), now, true)
+          // a withdrawal only ever refuses records: one whose certificate was revoked since still counts
+          const w = await this.#verify(kind, decode(value), now, true, [])
           if (w.id !== id) throw new Error('withdrawal id mismatch')
           if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), { owner: w.owner, seq: w.seq, until: w.seq + MAX_TTL_MS })
           else await this.#datastore.delete(key)
@@ -121,9 +122,9 @@ export class RecordStore {
     }
   }
 
-  async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false): Promise<Slot> {
+  async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false, revocations: Iterable<SignedRevocation> = this.#revocations.values()): Promise<Slot> {
     if (kind === 'public') {
-      const r = await verifyRecord(signed, { now, tombstone, revocations: this.#revocations.values() })
+      const r = await verifyRecord(signed, { now, tombstone, revocations })
       return { kind, id: r.name, owner: r.owner, seq: r.seq, expires: r.expires, signed: r.signed, record: r }
     }
     const e = await verifyPrivateEnvelope(signed, { now, tombstone })
