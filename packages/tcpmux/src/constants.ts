@@ -26,8 +26,11 @@ export const DEFAULT_READ_TIMEOUT_MS = 10_000
 
 /**
  * Connections a server holds before handing them over: reading the request,
- * routing it, or lingering after a refusal. Beyond this, new connections are
- * closed at once without a reply (spec/adapters.md#tcpmux-limits).
+ * routing it, or lingering after a refusal. Beyond this, the connection that
+ * has been reading its request line the longest is dropped without a reply to
+ * make room, so that slow clients (slowloris) cannot keep well-behaved ones
+ * out; if none is still reading, the new connection is closed at once
+ * (spec/adapters.md#tcpmux-limits).
  */
 export const DEFAULT_MAX_PENDING = 64
 

@@ -35,7 +35,11 @@ export interface TcpmuxGatewayInit {
   maxLineBytes?: number
   /** Deadline for the complete request line (default `DEFAULT_READ_TIMEOUT_MS`). */
   readTimeoutMs?: number
-  /** Requests held before hand-over, `connect` in progress included (default `DEFAULT_MAX_PENDING`): bounds concurrent lookups too. */
+  /**
+   * Requests held before hand-over, `connect` in progress included (default `DEFAULT_MAX_PENDING`): bounds
+   * concurrent lookups too. Beyond, the connection reading its request line the longest is dropped to make
+   * room; if none is still reading, the new connection is closed at once.
+   */
   maxPending?: number
   /** Connections open at once, carried ones included (default: no limit). */
   maxConnections?: number

@@ -46,7 +46,11 @@ export interface TcpmuxServerInit {
   maxLineBytes?: number
   /** Deadline for the complete request line, from accept (default {@link DEFAULT_READ_TIMEOUT_MS}); also bounds how long a refused client may linger. */
   readTimeoutMs?: number
-  /** Connections held before hand-over (default {@link DEFAULT_MAX_PENDING}); beyond, new connections are closed at once. */
+  /**
+   * Connections held before hand-over (default {@link DEFAULT_MAX_PENDING}). Beyond, the one that has been
+   * reading its request line the longest is dropped to make room (slow clients cannot keep others out); if none
+   * is still reading, the new connection is closed at once.
+   */
   maxPending?: number
   /** Connections open at once, handed-over ones included (default: no limit); beyond, the OS connection is closed at once. */
   maxConnections?: number

@@ -1,7 +1,8 @@
 import { once } from 'node:events'
+import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTcpmuxServer } from '../src/index.ts'
-import { raw, silent, until } from './helpers.ts'
+import { firstChunk, raw, silent, until } from './helpers.ts'
 import type { TcpmuxServer, TcpmuxServerInit } from '../src/index.ts'
 import type { Socket } from 'node:net'
 
@@ -123,17 +124,33 @@ describe('server: limits (untrusted clients)', () => {
     expect(chunks).toEqual([])
   })
 
-  it('closes connections beyond maxPending at once and serves again when one leaves', async () => {
+  it('beyond maxPending drops the connection that has been reading its line the longest, so slow clients cannot keep others out', async () => {
     const { server, port } = await start({ maxPending: 2 })
     const a = await silent(port)
     const b = await silent(port)
     await until(() => server.pending === 2, 'two pending handshakes')
-    const third = await raw(port, 'echo\r\nx')
-    expect(third.text).toBe('')
-    a.destroy()
-    await until(() => server.pending === 1, 'one pending handshake')
-    expect((await raw(port, 'echo\r\ny')).text).toBe('+\r\ny')
+    const aDropped = once(a, 'close')
+    expect((await raw(port, 'echo\r\nx')).text).toBe('+\r\nx')
+    await aDropped
+    expect(b.destroyed).toBe(false)
     b.destroy()
+  })
+
+  it('beyond maxPending closes a new connection at once when no pending one is still reading its line', async () => {
+    const { server, port } = await start({ maxPending: 2 })
+    // refused, and lingering: they never close their side
+    const lingering = await Promise.all([0, 1].map(async () => {
+      const socket = connect({ host: '127.0.0.1', port })
+      socket.on('error', () => {})
+      socket.write('nosuch\r\n')
+      expect((await firstChunk(socket)).toString('latin1')).toBe('-Service not available\r\n')
+      return socket
+    }))
+    await until(() => server.pending === 2, 'two lingering refusals')
+    expect((await raw(port, 'echo\r\nx')).text).toBe('')
+    for (const socket of lingering) socket.destroy()
+    await until(() => server.pending === 0, 'the refusals gone')
+    expect((await raw(port, 'echo\r\ny')).text).toBe('+\r\ny')
   })
 
   it('destroys the socket of a handler that throws or rejects, reports the error and keeps serving', async () => {

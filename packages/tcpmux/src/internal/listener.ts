@@ -41,6 +41,8 @@ export interface Listener {
 
 export function createListener (config: ListenerConfig): Listener {
   const pending = new Set<Socket>()
+  /** The pending connections still reading their request line, oldest first (a Set keeps insertion order). */
+  const reading = new Set<Socket>()
   const sockets = new Set<Socket>()
   const closing = new AbortController()
   let state: 'new' | 'listening' | 'closed' = 'new'
@@ -65,12 +67,25 @@ export function createListener (config: ListenerConfig): Listener {
     sockets.add(socket)
     // never crash on a reset: handlers see errors through their own listeners
     socket.on('error', () => { socket.destroy() })
-    socket.once('close', () => { sockets.delete(socket); pending.delete(socket) })
-    if (pending.size >= config.maxPending || state !== 'listening') {
+    socket.once('close', () => { sockets.delete(socket); pending.delete(socket); reading.delete(socket) })
+    if (state !== 'listening') {
       socket.destroy()
       return
     }
+    if (pending.size >= config.maxPending) {
+      // full: drop the connection that has been reading its request line the longest, so that slow clients
+      // (slowloris) cannot keep a well-behaved one out; with none still reading, refuse this one
+      const oldest = reading.values().next().value
+      if (oldest == null) {
+        socket.destroy()
+        return
+      }
+      pending.delete(oldest)
+      reading.delete(oldest)
+      oldest.destroy()
+    }
     pending.add(socket)
+    reading.add(socket)
     const lines = new LineBuffer(config.maxLineBytes)
     const deadline = setTimeout(() => socket.destroy(), config.readTimeoutMs)
     socket.once('close', () => { clearTimeout(deadline) })
@@ -81,6 +96,7 @@ export function createListener (config: ListenerConfig): Listener {
         const found = lines.push(chunk)
         if (found === undefined) continue
         clearTimeout(deadline)
+        reading.delete(socket)
         socket.removeListener('readable', onReadable)
         socket.removeListener('end', onEnd)
         if (found === 'too-long') {
