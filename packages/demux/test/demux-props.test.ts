@@ -15,14 +15,14 @@ import { FrameType, MAX_DATA_FRAME_BYTES, decodeDataPhaseFrame } from '../src/in
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import { initiatorProof, resumeKey, resumeToken } from '../src/internal/resume-keys.ts'
 import {
-  budget, chunksOf, cutting, equalBytes, eventually, mutate, mutations, protobufSoup, refFrames, rejectionOf, reportCases, runs, settles, thrownBy, varint
+  budget, chunksOf, cutting, equalBytes, eventually, mutate, mutations, protobufSoup, refFrames, rejectionOf, propsFile, runs, settles, thrownBy, varint
 } from './arbitraries.ts'
 import { pair, peers, useStreams } from './fixtures.ts'
 import type { Accepted, Association, Demux } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
 useStreams()
-reportCases('demux/demux-props')
+propsFile('demux/demux-props')
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const bytesOf = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n })
@@ -112,13 +112,16 @@ describe('accept() fed arbitrary and mutated Opens (properties)', () => {
       const want = expected(input)
       const before = responder.associations
       const [out, inb] = await pair()
+      // listening from the start: a resumable association that loses its path resets the stream, and
+      // libp2p hands bytes that arrived before a reset only to a reader that was already there
+      const replies = new StreamReader(out)
       let accepted: Accepted<string> | undefined
       try {
         const accepting = rejectionOf(responder.accept(inb, peers.alice).then(a => { accepted = a }))
         await feed(out, input, cuts)
         const err = await settles(accepting, HANG_MS, 'accept')
         const reply = 'reply' in want || 'accepted' in want
-          ? decodeReply(await settles(new StreamReader(out).readFrame(MAX_REPLY_FRAME_BYTES, 'Reply'), HANG_MS, 'Reply'))
+          ? decodeReply(await settles(replies.readFrame(MAX_REPLY_FRAME_BYTES, 'Reply'), HANG_MS, 'Reply'))
           : undefined
         if ('accepted' in want) {
           expect(err).toBeUndefined()
@@ -195,11 +198,12 @@ describe('resume() fed arbitrary, mutated, forged and replayed Resumes (properti
           }
 
           const [o, i] = await pair()
+          const answers = new StreamReader(o)
           const resuming = rejectionOf(responder.resume(i, peer))
           await feed(o, input, cuts)
           const err = await settles(resuming, HANG_MS, 'resume')
           const answer = want === 'accepted' || want.code != null
-            ? decodeResumeReply(await settles(new StreamReader(o).readFrame(256, 'ResumeReply'), HANG_MS, 'ResumeReply'))
+            ? decodeResumeReply(await settles(answers.readFrame(256, 'ResumeReply'), HANG_MS, 'ResumeReply'))
             : undefined
           if (want === 'accepted') {
             expect(err).toBeUndefined()

@@ -13,13 +13,13 @@ import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, decodeDataPhaseF
 import { truncateUtf8 } from '../src/framing.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import {
-  budget, chunksOf, cutting, equalBytes, mutate, mutations, protobufSoup, refFrames, rejectionOf, reportCases, runs, settles, thrownBy, varint
+  budget, chunksOf, cutting, equalBytes, mutate, mutations, protobufSoup, refFrames, rejectionOf, propsFile, runs, settles, thrownBy, varint
 } from './arbitraries.ts'
 import { pair, useStreams } from './fixtures.ts'
 import type { OpenFrame, ReplyFrame, ResumeFrame, ResumeReplyFrame } from '../src/index.ts'
 
 useStreams()
-reportCases('demux/framing-props')
+propsFile('demux/framing-props')
 
 const FRAME_ERRORS = ['MalformedFrameError', 'FrameTooLargeError']
 const bytesOf = (n: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: n, maxLength: n })

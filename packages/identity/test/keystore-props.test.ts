@@ -15,11 +15,11 @@ import { APP_NAME_PATTERN, KEYSTORE_FILE, NS_KEYSTORE_CHECKSUM, createIdentity, 
 import { parseKeystore, unsealKeystore } from '../src/internal/keystore-file.ts'
 import { PASSPHRASE, snapshot, unhex, vectors } from './helpers.ts'
 import {
-  appName, badAppName, budget, equalBytes, mutate, mutations, protobufSoup, rejectionOf, reportCases, runs, settles, thrownBy
+  appName, badAppName, budget, equalBytes, mutate, mutations, protobufSoup, rejectionOf, propsFile, runs, settles, thrownBy
 } from './arbitraries.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-reportCases('identity/keystore-props')
+propsFile('identity/keystore-props')
 
 const KS = vectors.keystore
 const FILE = unhex(KS.file)

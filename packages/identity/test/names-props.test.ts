@@ -9,10 +9,10 @@ import {
   NAME_LABEL_PATTERN, assertServiceName, isSelfCertifyingName, isServiceName, nameMatchesKey, parseSelfCertifyingName, selfCertifyingName
 } from '../src/index.ts'
 import { base32Decode, base32Encode } from '../src/internal/base32.ts'
-import { budget, reportCases, runs, thrownBy } from './arbitraries.ts'
+import { budget, propsFile, runs, thrownBy } from './arbitraries.ts'
 import type { PublicKey } from '@libp2p/interface'
 
-reportCases('identity/names-props')
+propsFile('identity/names-props')
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'
 /** spec/identity.md#service-names: a human-friendly name... */

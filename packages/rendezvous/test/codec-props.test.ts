@@ -9,10 +9,10 @@ import {
   encodeSignedPrivateRecord, encodeSignedRecord
 } from '../src/index.ts'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../src/internal/messages.ts'
-import { encodeFields, equalBytes, mutate, mutations, protobufSoup, reportCases, runs, thrownBy, wireField } from './arbitraries.ts'
+import { encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, thrownBy, wireField } from './arbitraries.ts'
 import type { Request, Response } from '../src/internal/messages.ts'
 
-reportCases('rendezvous/codec-props')
+propsFile('rendezvous/codec-props')
 
 const signed = fc.record({ record: fc.uint8Array({ maxLength: 120 }), signature: fc.uint8Array({ maxLength: 70 }) })
 

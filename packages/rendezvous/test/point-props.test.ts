@@ -17,12 +17,12 @@ import {
 } from '../src/index.ts'
 import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
 import { encodeRequest } from '../src/internal/messages.ts'
-import { budget, mutate, mutations, protobufSoup, reportCases, runs } from './arbitraries.ts'
+import { budget, mutate, mutations, protobufSoup, propsFile, runs } from './arbitraries.ts'
 import type { RendezvousPointHandle, SignedRecord } from '../src/index.ts'
 import type { Request } from '../src/internal/messages.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
-reportCases('rendezvous/point-props')
+propsFile('rendezvous/point-props')
 
 const STATUSES = new Set<number>(Object.values(Status))
 let dir: string

@@ -15,12 +15,12 @@ import { createKeystore, selfCertifyingName } from '@fara/identity'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS, MIN_TTL_MS, RecordStore, createRecord, createTombstone } from '../src/index.ts'
-import { budget, rejectionOf, reportCases, runs } from './arbitraries.ts'
+import { budget, rejectionOf, propsFile, runs } from './arbitraries.ts'
 import type { SignedRecord } from '../src/index.ts'
 import type { AppIdentity, SignedRevocation } from '@fara/identity'
 import type { PrivateKey } from '@libp2p/interface'
 
-reportCases('rendezvous/store-props')
+propsFile('rendezvous/store-props')
 
 const T0 = 1_750_000_000_000
 const MAX_RECORDS = 6

@@ -2,7 +2,7 @@
 // FARA_PROPS_RUNS multiplies every property's number of runs, for a long soak:
 // `FARA_PROPS_RUNS=20 npx vitest run packages/*/test/*-props.test.ts`.
 import fc from 'fast-check'
-import { afterAll } from 'vitest'
+import { afterAll, vi } from 'vitest'
 
 function multiplier (): number {
   const raw = process.env.FARA_PROPS_RUNS
@@ -27,8 +27,13 @@ export function budget (base: number): number {
   return Math.round(base * Math.max(1, MULTIPLIER))
 }
 
-/** With FARA_PROPS_REPORT=1, print how many cases this file's properties asked for. */
-export function reportCases (file: string): void {
+/**
+ * Set up a file of property tests: its test timeout scales with
+ * FARA_PROPS_RUNS, and with FARA_PROPS_REPORT=1 it prints how many cases its
+ * properties asked for.
+ */
+export function propsFile (file: string): void {
+  vi.setConfig({ testTimeout: budget(30_000) })
   afterAll(() => {
     if (process.env.FARA_PROPS_REPORT === '1') console.log(`fara-props ${file}: ${cases} cases`)
   })

@@ -10,10 +10,10 @@ import { RecordClass, RecordType, TsigErrorCode } from '../src/index.ts'
 import { decodeMessage, encodeMessage } from '../src/internal/message.ts'
 import { encodeRdata } from '../src/internal/rdata.ts'
 import { signMessage, verifyResponse } from '../src/internal/tsig.ts'
-import { mutate, mutations, reportCases, runs } from './arbitraries.ts'
+import { mutate, mutations, propsFile, runs } from './arbitraries.ts'
 import type { KeyMaterial } from '../src/internal/tsig.ts'
 
-reportCases('srv/tsig-props')
+propsFile('srv/tsig-props')
 
 const NOW = 1_750_000_000
 const key: KeyMaterial = { name: 'fara-key.example.test', secret: new Uint8Array(randomBytes(32)) }
