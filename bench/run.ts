@@ -8,7 +8,8 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseConfig } from './lib/config.ts'
 import { startServers } from './lib/context.ts'
-import { killAllWorkers, stopAllWorkers } from './lib/process.ts'
+import { killAllWorkers, stopAllWorkers, workerPids } from './lib/process.ts'
+import { otherLoad, sampleLoad } from './lib/load.ts'
 import { toMarkdown } from './lib/report.ts'
 import { toSvg } from './lib/chart.ts'
 import { round } from './lib/stats.ts'
@@ -34,6 +35,7 @@ const started = performance.now()
 const figures: Figure[] = []
 const notes: string[] = []
 const failures: Results['failures'] = []
+const load: Results['load'] = {}
 let servers: Promise<Servers> | undefined
 
 process.on('exit', killAllWorkers)
@@ -78,6 +80,7 @@ for (const family of config.families) {
   const runner = FAMILY_RUNNERS[family]
   if (runner == null) continue
   const t = performance.now()
+  const before = sampleLoad(workerPids())
   console.error(`\n${family}:`)
   try {
     await runner(ctx)
@@ -86,7 +89,10 @@ for (const family of config.families) {
     failures.push({ family, error: `${e.name}: ${e.message}` })
     console.error(`  ${family} FAILED: ${e.stack ?? e.message}`)
   }
-  console.error(`  (${round((performance.now() - t) / 1000, 3)} s)`)
+  const after = sampleLoad(workerPids())
+  const used = before == null || after == null ? undefined : otherLoad(before, after)
+  if (used != null) load[family] = { others: round(used.others, 2), bench: round(used.bench, 2) }
+  console.error(`  (${round((performance.now() - t) / 1000, 3)} s${used == null ? '' : `; other processes used ${Math.round(used.others * 100)}% of the machine meanwhile, the bench ${Math.round(used.bench * 100)}%`})`)
 }
 await stopAllWorkers()
 
@@ -99,6 +105,7 @@ const results: Results = {
   figures,
   notes,
   failures,
+  load,
   durationS: Math.round((performance.now() - started) / 1000)
 }
 const markdown = toMarkdown(results)

@@ -17,6 +17,12 @@ function escape (text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;')
 }
 
+/** `x raw libp2p` → `× raw libp2p`; anything else after a space. */
+function of (ratioOf: string | undefined): string {
+  if (ratioOf == null) return '×'
+  return ratioOf.startsWith('x ') ? `× ${ratioOf.slice(2)}` : ` ${ratioOf}`
+}
+
 /** The chart of every figure marked `chart`, as an SVG document. */
 export function toSvg (results: Results): string {
   const rows = results.figures.filter(f => f.chart != null && f.ratio != null && Number.isFinite(f.ratio) && f.ratio > 0)
@@ -48,7 +54,7 @@ export function toSvg (results: Results): string {
       const tx = x(f.target.bound)
       out.push(`<line x1="${tx}" y1="${y + 1}" x2="${tx}" y2="${y + ROW - 1}" stroke="#000" stroke-width="2"/>`)
     }
-    out.push(`<text x="${LABEL_WIDTH + PLOT_WIDTH + 8}" y="${y + 15}" ${FONT}>${escape(`${round(f.ratio!, 3)}${(f.ratioOf ?? '').replace(/^x /, '× ')}`)}</text>`)
+    out.push(`<text x="${LABEL_WIDTH + PLOT_WIDTH + 8}" y="${y + 15}" ${FONT}>${escape(`${round(f.ratio!, 3)}${of(f.ratioOf)}`)}</text>`)
   })
   out.push('</svg>')
   return out.join('\n') + '\n'

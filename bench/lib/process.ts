@@ -124,6 +124,11 @@ export async function runWorker (name: string, args: unknown = {}, options: Work
   }
 }
 
+/** Process ids of the workers running now. */
+export function workerPids (): number[] {
+  return [...running].map(w => w.child.pid).filter((pid): pid is number => pid != null)
+}
+
 /** Stop every worker still running. */
 export async function stopAllWorkers (): Promise<void> {
   await Promise.all([...running].map(async w => w.stop()))

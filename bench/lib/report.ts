@@ -44,6 +44,8 @@ export interface Results {
   notes: string[]
   /** Figures that could not be measured, with the error. */
   failures: Array<{ family: Family, error: string }>
+  /** Per family: the share of the whole machine (all cores) other processes used while it ran, and the bench's own. */
+  load: Partial<Record<Family, { others: number, bench: number }>>
   durationS: number
 }
 
@@ -93,7 +95,10 @@ export function toMarkdown (results: Results): string {
     const rows = results.figures.filter(f => f.family === family)
     const failed = results.failures.filter(f => f.family === family)
     if (rows.length === 0 && failed.length === 0) continue
-    out.push(`## ${TITLES[family]}`, '', '| figure | size | value | detail | ratio | target |', '|---|---|---|---|---|---|')
+    const used = results.load[family]
+    out.push(`## ${TITLES[family]}`, '')
+    if (used != null) out.push(`While these ran, other processes used ${Math.round(used.others * 100)}% of the machine (all cores), the bench ${Math.round(used.bench * 100)}%.`, '')
+    out.push('| figure | size | value | detail | ratio | target |', '|---|---|---|---|---|---|')
     for (const f of rows) {
       out.push(`| ${f.label} | ${f.size} | ${formatValue(f.value, f.unit)} | ${f.detail ?? ''} | ${formatRatio(f)} | ${formatTarget(f.target)} |`)
     }
