@@ -108,3 +108,12 @@ export const LIVENESS = {
   /** The protocol prefix of the check (`/fara/ping/1.0.0`); it needs no handler: a refusal is an answer too. */
   protocolPrefix: 'fara'
 } as const
+
+/**
+ * Streams a peer may open on a new connection before this end has set up its
+ * handlers (Yamux "early streams"; libp2p's default of 10 aborts the whole
+ * connection at the 11th), and streams of one protocol one end may open on
+ * one connection (libp2p's default is 64). Both match the entity's 256
+ * inbound associations per connection (spec/transport.md#limits).
+ */
+export const STREAMS_PER_CONNECTION = 256

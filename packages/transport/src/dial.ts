@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { DIRECT_DIAL_HEAD_START } from './constants.ts'
+import { DIRECT_DIAL_HEAD_START, STREAMS_PER_CONNECTION } from './constants.ts'
 import { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -127,6 +127,7 @@ export async function openStream (node: Libp2p, peer: PeerId, addrs: Array<Multi
   try {
     return await connection.newStream(protocol, {
       negotiateFully: options.optimistic === false,
+      maxOutboundStreams: STREAMS_PER_CONNECTION,
       ...(options.signal == null ? {} : { signal: options.signal })
     })
   } catch (err) {

@@ -4,7 +4,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, STREAMS_PER_CONNECTION, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
 import { directPaths } from './webrtc.ts'
@@ -157,7 +157,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     addresses,
     transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION } as Parameters<typeof yamux>[0])],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
     connectionMonitor: init.liveness === false
       ? { enabled: false }
@@ -174,6 +174,14 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     options.services = { ...services, ...init.services } as NonNullable<Libp2pOptions<S>['services']>
   }
   const node = await createLibp2p(options) as Libp2p<S & Partial<RelayNodeServices>>
+  // libp2p's peer store keeps every peer that ever connected, and clients come with fresh keys:
+  // forget a peer when its last connection closes (relays excepted: their slots are kept), or memory grows without bound
+  const keep = new Set(relays.map(r => r.id))
+  node.addEventListener('peer:disconnect', (evt) => {
+    const peer = evt.detail
+    if (keep.has(peer.toString()) || node.getConnections(peer).length > 0) return
+    node.peerStore.delete(peer).catch(() => {})
+  })
   if (relays.length > 0) {
     await (node.services.relays as (RelayReservations & { settled?: () => Promise<void> }) | undefined)?.settled?.()
   }
