@@ -117,3 +117,11 @@ export const LIVENESS = {
  * inbound associations per connection (spec/transport.md#limits).
  */
 export const STREAMS_PER_CONNECTION = 256
+
+/**
+ * Inbound connections one remote host may have in their Noise + Yamux
+ * handshake at once (spec/transport.md#limits): a host that opens many TCP
+ * connections and never speaks cannot fill `maxIncomingPendingConnections`
+ * and keep everyone else out (a handshake slowloris).
+ */
+export const MAX_PENDING_PER_HOST = 16

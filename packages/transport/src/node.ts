@@ -4,13 +4,14 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, STREAMS_PER_CONNECTION, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, MAX_PENDING_PER_HOST, STREAMS_PER_CONNECTION, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
 import { directPaths } from './webrtc.ts'
 import type { DirectPathsInit } from './webrtc.ts'
 import { relayKeeper } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
+import { pendingPerHostGate } from './internal/pending-gate.ts'
 import type { RelayReservations } from './relay.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, ServiceMap, Transport } from '@libp2p/interface'
@@ -159,6 +160,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION } as Parameters<typeof yamux>[0])],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
+    connectionGater: pendingPerHostGate(MAX_PENDING_PER_HOST),
     connectionMonitor: init.liveness === false
       ? { enabled: false }
       : {
