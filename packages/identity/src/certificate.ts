@@ -154,8 +154,8 @@ export async function verifyCertificate (signed: SignedCertificate, options: Ver
   if (revocation != null) {
     throw new CertificateRevokedError(`certificate for ${JSON.stringify(cert.app)} generation ${cert.generation} is revoked (below ${revocation.belowGeneration})`)
   }
-  if (now < cert.notBefore) throw new CertificateExpiredError(`certificate is not valid before ${new Date(cert.notBefore).toISOString()}`)
-  if (now > cert.notAfter) throw new CertificateExpiredError(`certificate expired at ${new Date(cert.notAfter).toISOString()}`)
+  if (now < cert.notBefore) throw new CertificateExpiredError(`certificate is not valid before ${timeText(cert.notBefore)}`)
+  if (now > cert.notAfter) throw new CertificateExpiredError(`certificate expired at ${timeText(cert.notAfter)}`)
   return cert
 }
 
@@ -185,4 +185,14 @@ export function decodeSignedRevocation (bytes: Uint8Array): SignedRevocation {
   const raw = tryDecode<{ revocation: unknown, signature: unknown }>(SignedRevocationType, bytes)
   if (raw == null) throw new InvalidRevocationError('signed revocation does not decode')
   return { revocation: bytesOf(raw.revocation), signature: bytesOf(raw.signature) }
+}
+
+/**
+ * A time for an error message: ISO 8601 where a Date can hold it, else the
+ * milliseconds (a signed field may hold any safe integer; `toISOString` throws
+ * a RangeError beyond ±8.64e15 ms).
+ */
+export function timeText (ms: number): string {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `${ms} ms since the epoch` : date.toISOString()
 }

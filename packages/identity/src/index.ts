@@ -28,7 +28,7 @@ export type { Identity, CreateIdentityInit, LoadIdentityOptions } from './identi
 export { createKeystore, openKeystore } from './keystore.ts'
 export type { Keystore, AppIdentity, AppOptions, Device, CreateKeystoreInit, OpenKeystoreOptions, ScryptParams } from './keystore.ts'
 export {
-  verifyCertificate, verifyRevocation, encodeSignedCertificate, decodeSignedCertificate, encodeSignedRevocation, decodeSignedRevocation
+  verifyCertificate, verifyRevocation, encodeSignedCertificate, decodeSignedCertificate, encodeSignedRevocation, decodeSignedRevocation, timeText
 } from './certificate.ts'
 export type { Certificate, SignedCertificate, Revocation, SignedRevocation, VerifyCertificateOptions } from './certificate.ts'
 export { selfCertifyingName, parseSelfCertifyingName, isSelfCertifyingName, nameMatchesKey, isServiceName, assertServiceName } from './names.ts'

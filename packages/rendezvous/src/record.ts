@@ -2,8 +2,7 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  decodeSignedCertificate, encodeSignedCertificate, isServiceName, isSelfCertifyingName, nameMatchesKey, signDomain, verifyCertificate, verifyDomain
-} from '@fara/identity'
+  decodeSignedCertificate, encodeSignedCertificate, isServiceName, isSelfCertifyingName, nameMatchesKey, signDomain, verifyCertificate, verifyDomain, timeText } from '@fara/identity'
 import type { Certificate, SignedCertificate, SignedRevocation } from '@fara/identity'
 import {
   DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_HOP_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
@@ -207,7 +206,7 @@ export async function verifyRecord (signed: SignedRecord, options: VerifyOptions
     if (addrs.length === 0) throw new InvalidRecordError('record has no addresses')
     if (raw.expires - raw.seq > MAX_TTL_MS) throw new InvalidRecordError(`record lifetime exceeds ${MAX_TTL_MS} ms`)
     if (raw.expires - raw.seq < MIN_TTL_MS) throw new InvalidRecordError(`record lifetime is under ${MIN_TTL_MS} ms`)
-    if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${new Date(raw.expires).toISOString()}`)
+    if (raw.expires <= now) throw new ExpiredRecordError(`record for ${JSON.stringify(raw.name)} expired at ${timeText(raw.expires)}`)
   }
   const hop = bytesOf(raw.hop)
   if (hop.byteLength > MAX_HOP_BYTES) throw new InvalidRecordError(`record hop parameters are ${hop.byteLength} bytes; at most ${MAX_HOP_BYTES}`)

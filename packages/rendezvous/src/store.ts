@@ -2,7 +2,7 @@ import { Key } from 'interface-datastore'
 import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_KEY, MAX_TTL_MS } from './constants.ts'
 import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
 import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from './record.ts'
-import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation } from '@fara/identity'
+import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation, timeText } from '@fara/identity'
 import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnvelope } from './private/index.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { SignedRevocation } from '@fara/identity'
@@ -176,7 +176,7 @@ export class RecordStore {
     }
     if (current != null) {
       if (!current.owner.equals(slot.owner)) {
-        throw new NameTakenError(`this ${kind === 'public' ? 'name' : 'slot'} is registered by another key until ${new Date(current.expires).toISOString()}`)
+        throw new NameTakenError(`this ${kind === 'public' ? 'name' : 'slot'} is registered by another key until ${timeText(current.expires)}`)
       }
       if (slot.seq <= current.seq) {
         throw new StaleRecordError(`record seq ${slot.seq} is not newer than stored seq ${current.seq}`)

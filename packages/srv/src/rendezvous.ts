@@ -1,7 +1,7 @@
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import {
-  RecordStore, RendezvousError, RendezvousUnavailableError, assertServiceName, verifyRecord
+  RecordStore, RendezvousError, RendezvousUnavailableError, assertServiceName, decodeSignedRecord, verifyRecord
 } from '@fara/rendezvous'
 import { DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS } from './constants.ts'
 import { dnsClient } from './client.ts'
@@ -34,6 +34,22 @@ export interface SrvRendezvousInit {
 /** The datastore layout of spec/rendezvous.md#persistence: the TXT RRset is a one-name view of it. */
 const PREFIX = '/fara/rendezvous/v1/public'
 const keyOf = (kind: TxtEntry['kind'], name: string): Key => new Key(`${PREFIX}/${kind}/${name}`)
+
+/**
+ * The store keeps withdrawals per name and owner key (`withdrawn/<name>/<owner hex>`, spec/rendezvous.md);
+ * the TXT record holds one tombstone: the newest (a loaded entry may still sit at `withdrawn/<name>`).
+ */
+async function newestWithdrawal (datastore: MemoryDatastore, name: string, now: number): Promise<Uint8Array> {
+  let best: { seq: number, bytes: Uint8Array } | undefined
+  const consider = async (bytes: Uint8Array): Promise<void> => {
+    const seq = (await verifyRecord(decodeSignedRecord(bytes), { tombstone: true, now })).seq
+    if (best == null || seq > best.seq) best = { seq, bytes }
+  }
+  for await (const { value } of datastore.query({ prefix: `${keyOf('withdrawn', name).toString()}/` })) await consider(value)
+  if (await datastore.has(keyOf('withdrawn', name))) await consider(await datastore.get(keyOf('withdrawn', name)))
+  if (best == null) throw new Error(`no withdrawal of ${name} in the store`)
+  return best.bytes
+}
 
 /** The TXT RRset of an owner name, and the entry it holds if it is exactly one of ours. */
 interface TxtState { records: TxtRecord[], entry?: TxtEntry }
@@ -133,7 +149,7 @@ class SrvRendezvous implements Rendezvous {
       const live = await decide(store)
       // what the store wrote is the new content of the TXT record
       const kind = live != null ? 'slot' : 'withdrawn'
-      const entry: TxtEntry = { kind, bytes: await datastore.get(keyOf(kind, name)) }
+      const entry: TxtEntry = { kind, bytes: kind === 'slot' ? await datastore.get(keyOf(kind, name)) : await newestWithdrawal(datastore, name, this.#now()) }
       const prerequisites: Prerequisite[] = state.records.length === 0
         ? [{ require: 'absent', name: owner, type: 'TXT' }]
         : [{ require: 'equals', records: state.records }]

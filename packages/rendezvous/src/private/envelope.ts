@@ -1,5 +1,5 @@
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { verifyDomain } from '@fara/identity'
+import { verifyDomain, timeText } from '@fara/identity'
 import {
   MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_DOMAIN, PRIVATE_KEY_BYTES, PRIVATE_PERIOD_MS, SIGNATURE_BYTES
 } from '../constants.ts'
@@ -97,7 +97,7 @@ export async function verifyPrivateEnvelope (signed: SignedPrivateRecord, option
   // a service publishes for the current and the next period only
   if (period > periodOf(Math.max(0, Math.floor(now + MAX_CLOCK_SKEW_MS)), periodMs) + 1) throw new InvalidRecordError(`period ${period} is too far in the future`)
   if (expires > privateSlotEnd(period, periodMs) + MAX_CLOCK_SKEW_MS) throw new InvalidRecordError(`private record for period ${period} expires after period ${period + 1} ends`)
-  if (!tombstone && expires <= now) throw new ExpiredRecordError(`private record expired at ${new Date(expires).toISOString()}`)
+  if (!tombstone && expires <= now) throw new ExpiredRecordError(`private record expired at ${timeText(expires)}`)
   return {
     lookupKey,
     writerPublicKey,
