@@ -17,7 +17,7 @@ const MiB = 1024 * 1024
 /**
  * Sizes of the CI runs and of the soak runs (FARA_SOAK=1), and the resident memory each server may reach. Each
  * rendezvous client pauses thinkMs / 2 to 3 x thinkMs / 2 before each request: about 300 requests/s offered in all
- * (the point serves 400-550 a second on a 2-core machine shared with its clients). FARA_LOAD_THINK_MS=0 sends them
+ * (back to back, the point answered about 1,200 a second on a 2-core machine shared with its clients). FARA_LOAD_THINK_MS=0 sends them
  * back to back instead, every client keeping one request in flight: the point saturates, requests queue, and the
  * probe's bound becomes the clients' own deadline (10 s).
  */
