@@ -7,7 +7,7 @@ import type { RelayServer, RelayServerInit } from '@fara/transport'
 import { LevelDatastore } from 'datastore-level'
 import { rendezvousServer } from './server.ts'
 import type { RendezvousServer, RendezvousServerInit } from './server.ts'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link createRendezvousPoint}. */
@@ -77,20 +77,12 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
     await level?.close()
     throw err
   }
-  // libp2p's peer store keeps every peer that ever connected (expired entries are only dropped when read), and
-  // clients come with fresh keys: forget each one when its last connection closes, or memory grows without bound
-  const forget = (evt: CustomEvent<PeerId>): void => {
-    if (node.getConnections(evt.detail).length > 0) return
-    node.peerStore.delete(evt.detail).catch(() => {})
-  }
-  node.addEventListener('peer:disconnect', forget)
   return {
     node,
     server: node.services.rendezvous,
     relay: node.services.relay,
     get multiaddrs () { return node.getMultiaddrs() },
     async close () {
-      node.removeEventListener('peer:disconnect', forget)
       await node.stop()
       await level?.close()
     }
