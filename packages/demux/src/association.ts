@@ -1,4 +1,5 @@
-import { associationToDuplex } from './internal/duplex.ts'
+import { associationToDuplex, sinkInto } from './internal/duplex.ts'
+import type { SinkSource } from './internal/duplex.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { StreamReader } from './internal/reader.ts'
 import type { Duplex } from 'node:stream'
@@ -140,15 +141,5 @@ export class StreamAssociation implements Association {
   }
 
   /** Bound to this association: it-pipe calls `sink` detached from its object. */
-  readonly sink = async (source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>): Promise<void> => {
-    try {
-      for await (const chunk of source) {
-        if (!this.send(chunk)) await this.onDrain()
-      }
-      await this.close()
-    } catch (err) {
-      this.abort(err as Error)
-      throw err
-    }
-  }
+  readonly sink = async (source: SinkSource): Promise<void> => { await sinkInto(this, source) }
 }

@@ -1,12 +1,12 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { ACK_DELAY_MS, ACK_EVERY_BYTES, MAX_RESUME_REPLY_FRAME_BYTES, MAX_SEND_WINDOW_BYTES, ResumeCode } from './constants.ts'
+import { ACK_DELAY_MS, ACK_EVERY_BYTES, MAX_DATA_PAYLOAD_BYTES, MAX_RESUME_REPLY_FRAME_BYTES, MAX_SEND_WINDOW_BYTES, ResumeCode } from './constants.ts'
 import { AssociationClosedError, AssociationResetError, MalformedFrameError, ResumeFailedError, ResumeRefusedError } from './errors.ts'
 import { decodeResumeReply, encodeResume, encodeResumeReply } from './framing.ts'
-import { associationToDuplex } from './internal/duplex.ts'
+import { associationToDuplex, sinkInto } from './internal/duplex.ts'
+import type { SinkSource } from './internal/duplex.ts'
 import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, dataFrame, decodeDataPhaseFrame, finFrame } from './internal/data-frames.ts'
 import { StreamReader, lengthPrefixed } from './internal/reader.ts'
 import { initiatorProof, proofsEqual, responderProof, resumeToken } from './internal/resume-keys.ts'
-import { MAX_DATA_PAYLOAD_BYTES } from './constants.ts'
 import type { Association } from './association.ts'
 import type { ResumeFrame } from './framing.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
@@ -193,17 +193,7 @@ export class ResumableAssociation implements Association {
 
   get source (): AsyncGenerator<Uint8Array, void, undefined> { return this[Symbol.asyncIterator]() }
 
-  readonly sink = async (source: AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>): Promise<void> => {
-    try {
-      for await (const chunk of source) {
-        if (!this.send(chunk)) await this.onDrain()
-      }
-      await this.close()
-    } catch (err) {
-      this.abort(err as Error)
-      throw err
-    }
-  }
+  readonly sink = async (source: SinkSource): Promise<void> => { await sinkInto(this, source) }
 
   // ---- waiting ------------------------------------------------------------
 

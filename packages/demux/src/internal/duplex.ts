@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream'
 import type { Association } from '../association.ts'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** A Node.js Duplex over an association, with backpressure in both directions. */
 export function associationToDuplex (association: Association): Duplex {
@@ -46,4 +47,20 @@ export function associationToDuplex (association: Association): Duplex {
       callback(err)
     }
   })
+}
+
+/** What `sink` takes: chunks from any (async) iterable. */
+export type SinkSource = AsyncIterable<Uint8Array | Uint8ArrayList> | Iterable<Uint8Array | Uint8ArrayList>
+
+/** Send every chunk of `source` on `association` (honouring backpressure), then half-close; abort it on an error. */
+export async function sinkInto (association: Pick<Association, 'send' | 'onDrain' | 'close' | 'abort'>, source: SinkSource): Promise<void> {
+  try {
+    for await (const chunk of source) {
+      if (!association.send(chunk)) await association.onDrain()
+    }
+    await association.close()
+  } catch (err) {
+    association.abort(err as Error)
+    throw err
+  }
 }
