@@ -270,7 +270,7 @@ export class ResumableAssociation implements Association {
     switch (frame.type) {
       case FrameType.DATA:
         if (this.#remoteFin) throw new MalformedFrameError('DATA after FIN')
-        this.#received.append(frame.payload.slice())
+        this.#received.append(frame.payload) // a view of a frame the reader took out of its queue: not reused, no copy needed
         this.#receivedCount += frame.payload.byteLength
         if (this.#received.byteLength > MAX_SEND_WINDOW_BYTES) {
           throw new MalformedFrameError(`flow control violated: ${this.#received.byteLength} bytes unconsumed, more than any send window (${MAX_SEND_WINDOW_BYTES})`)
