@@ -1,5 +1,5 @@
 import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
-import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, createDemux } from '@fara/demux'
+import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, ReplyCode, createDemux } from '@fara/demux'
 import { createNode, openStream, upgradeToDirect } from '@fara/transport'
 import type { DirectPathsInit, NodeInit } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
@@ -157,8 +157,8 @@ interface Served { name: string, handler: ServiceHandler }
 
 /** Refusals a guesser causes: an unknown AId or version, a malformed frame, a refused resumption. */
 const GUESSABLE = new Set(['MalformedFrameError', 'FrameTooLargeError', 'ResumeRefusedError'])
-/** ReplyCode UNKNOWN_AID, UNSUPPORTED_VERSION, MALFORMED. */
-const GUESSABLE_CODES = new Set([1, 2, 3])
+/** Reply codes a guesser causes. */
+const GUESSABLE_CODES = new Set<number>([ReplyCode.UNKNOWN_AID, ReplyCode.UNSUPPORTED_VERSION, ReplyCode.MALFORMED])
 
 interface EntityOptions {
   guessLimits?: Partial<GuessLimits>
