@@ -22,7 +22,7 @@ export async function latency (ctx: BenchContext): Promise<void> {
   const { pointAddrs, libp2pAddrs } = await ctx.servers()
   const runs = ctx.config.latencyRuns
   const result = await runWorker('latency-client', {
-    point: pointAddrs, libp2p: libp2pAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), minRoundMs: 60
+    point: pointAddrs, libp2p: libp2pAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), gapMs: 30
   }, { timeoutMs: 600_000 })
   const samples = result.samples as Record<LatencyMode, number[]>
   const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) as Record<LatencyMode, ReturnType<typeof summarize>>

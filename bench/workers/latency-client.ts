@@ -10,7 +10,7 @@ import { ephemeralIdentity } from '@fara/identity'
 import { createNode } from '@fara/transport'
 import { hopSchedules, hoppingTcp } from '@fara/port-hopping'
 import { baselineNode, ECHO_PROTOCOL } from '../lib/libp2p.ts'
-import { NAMES, cachedRendezvous } from '../lib/fara.ts'
+import { NAMES } from '../lib/fara.ts'
 import { emit, log, workerArgs } from '../lib/worker.ts'
 import { now } from '../lib/stats.ts'
 import type { Association } from '@fara/sdk'
@@ -22,7 +22,7 @@ export const LATENCY_MODES = [
 ] as const
 export type LatencyMode = typeof LATENCY_MODES[number]
 
-const args = workerArgs<{ point: string[], libp2p: string[], runs: number, warmup: number, minRoundMs: number }>()
+const args = workerArgs<{ point: string[], libp2p: string[], runs: number, warmup: number, gapMs: number }>()
 const target = multiaddr(args.libp2p[0]!)
 const targetPeer = peerIdFromString(target.getComponents().find(c => c.name === 'p2p')!.value!)
 const probe = Uint8Array.of(42)
@@ -30,8 +30,8 @@ const probe = Uint8Array.of(42)
 const dialer = await baselineNode()
 const streamer = await baselineNode()
 const cold = await createEntity({ app: 'bench-latency-cold', rendezvous: rendezvousPoint(args.point), listen: [] })
-const warm = await createEntity({ app: 'bench-latency-warm', rendezvous: cachedRendezvous(rendezvousPoint(args.point)), listen: [] })
-const existing = await createEntity({ app: 'bench-latency-existing', rendezvous: cachedRendezvous(rendezvousPoint(args.point)), listen: [] })
+const warm = await createEntity({ app: 'bench-latency-warm', rendezvous: rendezvousPoint(args.point), recordCache: true, listen: [] })
+const existing = await createEntity({ app: 'bench-latency-existing', rendezvous: rendezvousPoint(args.point), recordCache: true, listen: [] })
 
 /** Send the probe byte and wait for its echo; returns the iterator to drain later. */
 async function roundTrip (io: { send: (b: Uint8Array) => boolean } & AsyncIterable<unknown>): Promise<AsyncIterator<unknown>> {
@@ -98,18 +98,19 @@ async function run (mode: LatencyMode): Promise<number> {
 }
 
 const samples = new Map<LatencyMode, number[]>(LATENCY_MODES.map(m => [m, []]))
+const idle = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 for (let round = 0; round < args.warmup + args.runs; round++) {
-  const started = now()
   for (let i = 0; i < LATENCY_MODES.length; i++) {
     const mode = LATENCY_MODES[(i + round) % LATENCY_MODES.length]!
+    // every run starts on an idle process: what the last run left to do in the
+    // background (its tear-down, the SDK making its next spare client node) is
+    // not timed against the next one. This also keeps new connections to the
+    // Fara service under the 100 per second per host that its node accepts.
+    await idle(args.gapMs)
     const ms = await run(mode)
     if (round >= args.warmup) samples.get(mode)!.push(ms)
   }
   if ((round + 1) % 50 === 0) log(`latency: ${round + 1} of ${args.warmup + args.runs} rounds`)
-  // pacing, outside every timed run: each round opens about five connections to the
-  // Fara service, whose node accepts at most 100 new ones per second per host
-  const left = args.minRoundMs - (now() - started)
-  if (left > 0) await new Promise(resolve => setTimeout(resolve, left))
 }
 emit({ event: 'result', samples: Object.fromEntries(samples) })
 await Promise.allSettled([cold.close(), warm.close(), existing.close(), dialer.stop(), streamer.stop()])

@@ -19,3 +19,10 @@ export const GUESS_LIMITS = {
   blockMs: 60_000,
   maxSources: 10_000
 } as const
+
+/**
+ * How long after a `connect()` the next spare client node (fresh key and
+ * libp2p node, about a millisecond of CPU) is made: after the association's
+ * first exchange rather than during it.
+ */
+export const SPARE_NODE_DELAY_MS = 20

@@ -11,12 +11,15 @@ import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
 import { DIRECT_UPGRADE_TIMEOUT_MS, GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
 import { GuessLimiter, sourceOf } from './internal/guesses.ts'
+import { ClientNodes } from './internal/client-nodes.ts'
+import { RecordCache } from './internal/record-cache.ts'
+import type { RecordCacheInit } from './internal/record-cache.ts'
 import type { GuessLimits } from './internal/guesses.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit, OpenOptions } from '@fara/demux'
 import type { RelayReservations } from '@fara/transport'
 import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
-import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Called once for every association opened to a service. Errors it throws abort that association only. */
@@ -72,6 +75,15 @@ export interface EntityInit {
    * guessing (default {@link GUESS_LIMITS}; spec/security.md#guessing).
    */
   guessLimits?: Partial<GuessLimits>
+  /**
+   * Keep resolved public records and connect with them without asking the
+   * rendezvous again, until the record expires or `maxAgeMs` (default a
+   * minute) has passed (spec/architecture.md#client-record-cache-and-spare-nodes). A cached record that
+   * cannot be dialled is dropped and the name resolved again within the same
+   * connect; one whose service refuses the association is dropped for the next.
+   * Default: off (every connect resolves).
+   */
+  recordCache?: boolean | RecordCacheInit
 }
 
 /** Options for {@link Entity.serve}. */
@@ -166,6 +178,7 @@ interface EntityOptions {
   direct?: DirectPathsInit
   liveness?: NodeInit['liveness']
   hop?: { params: HopParams, addrs: Multiaddr[] }
+  recordCache?: RecordCache
 }
 
 /** Hop parameters and the addresses to publish for them: each listen host at the start of the range. */
@@ -194,7 +207,8 @@ class FaraEntity implements Entity {
   readonly #rendezvous: Rendezvous
   readonly #demux: Demux<Served>
   readonly #services = new Map<string, FaraService>()
-  readonly #clientNodes = new Set<Libp2p>()
+  readonly #clientNodes: ClientNodes<Rendezvous>
+  readonly #cache: RecordCache | undefined
   readonly #log: Logger
   readonly #direct: DirectPathsInit | undefined
   readonly #liveness: NodeInit['liveness'] | undefined
@@ -220,6 +234,20 @@ class FaraEntity implements Entity {
     this.#rendezvous = rendezvous({ node })
     this.#demux = demux
     this.#log = node.logger.forComponent('fara:entity')
+    this.#cache = options.recordCache
+    this.#clientNodes = new ClientNodes<Rendezvous>(async () => {
+      const identity = await ephemeralIdentity()
+      const client = await createNode({
+        privateKey: identity.privateKey,
+        listen: [],
+        dialRelayed: true,
+        ...(this.#direct == null ? {} : { direct: this.#direct }),
+        ...(this.#liveness == null ? {} : { liveness: this.#liveness }),
+        tcp: hoppingTcp({ schedules: this.#schedules }),
+        ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
+      })
+      return { node: client, rendezvous: rendezvous({ node: client }) }
+    }, () => {}, this.#log)
   }
 
   get peerId (): PeerId { return this.identity.peerId }
@@ -369,43 +397,55 @@ class FaraEntity implements Entity {
 
   async connect (name: string, options: ConnectOptions = {}): Promise<Association> {
     this.#assertOpen()
-    const signal = options.signal == null ? {} : { signal: options.signal }
-    if (options.stableIdentity === true) {
-      const record = this.#learn(await this.#resolveWith(this.#rendezvous, name, options))
-      const stream = await openStream(this.node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
-      const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(this.node, this.#rendezvous, name, record, options))
-      this.#upgrade(this.node, record.peerId, association)
-      return association
-    }
-    // a fresh identity and a dial-only node for this one association
-    const identity = await ephemeralIdentity()
-    const node = await createNode({
-      privateKey: identity.privateKey,
-      listen: [],
-      dialRelayed: true,
-      ...(this.#direct == null ? {} : { direct: this.#direct }),
-      ...(this.#liveness == null ? {} : { liveness: this.#liveness }),
-      tcp: hoppingTcp({ schedules: this.#schedules }),
-      ...(this.#rendezvousFactory.nodeServices == null ? {} : { services: this.#rendezvousFactory.nodeServices })
-    })
-    this.#clientNodes.add(node)
-    const stop = (): void => {
-      this.#clientNodes.delete(node)
-      Promise.resolve(node.stop()).catch((err: unknown) => { this.#log.error('stopping client node failed - %e', err) })
-    }
+    if (options.stableIdentity === true) return this.#associate(this.node, this.#rendezvous, name, options)
+    // a fresh identity and a dial-only node for this one association (a spare made ahead)
+    const client = await this.#clientNodes.take()
+    const stop = (): void => { this.#clientNodes.release(client.node) }
     try {
-      const rendezvous = this.#rendezvousFactory({ node })
-      const record = this.#learn(await this.#resolveWith(rendezvous, name, options))
-      const stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
-      const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
+      const association = await this.#associate(client.node, client.rendezvous, name, options)
       // the node lives as long as the association, across its paths
       association.finished.then(stop, stop)
-      this.#upgrade(node, record.peerId, association)
       return association
     } catch (err) {
       stop()
       throw err
+    } finally {
+      this.#clientNodes.refill()
     }
+  }
+
+  /**
+   * Resolve `name` (or take its record from the cache), dial, and open the
+   * association, pipelined with its first data. A cached record that cannot be
+   * dialled is dropped and the name resolved again, once; one whose service
+   * refuses the association is dropped for the next connect.
+   */
+  async #associate (node: Libp2p, rendezvous: Rendezvous, name: string, options: ConnectOptions): Promise<Association> {
+    const signal = options.signal == null ? {} : { signal: options.signal }
+    const cache = privateOf(options.private) == null ? this.#cache : undefined
+    let record = cache?.get(name)
+    let stream: Stream | undefined
+    if (record != null) {
+      try {
+        stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+      } catch (err) {
+        options.signal?.throwIfAborted()
+        this.#log('cached record for %s failed - %s; resolving again', name, (err as Error).message)
+        cache?.drop(name, record)
+      }
+    }
+    if (record == null || stream == null) {
+      record = this.#learn(await this.#resolveWith(rendezvous, name, options))
+      cache?.set(record)
+      stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+    }
+    const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
+    if (cache != null) {
+      const used = record
+      association.finished.catch((err: Error) => { if (err.name === 'AssociationRejectedError') cache.drop(name, used) })
+    }
+    this.#upgrade(node, record.peerId, association)
+    return association
   }
 
   /** A record with hop parameters: dial its TCP hosts by their schedule from now on. */
@@ -473,8 +513,7 @@ class FaraEntity implements Entity {
     this.node.removeEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)
     await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: AbortSignal.timeout(5_000) })))
-    await Promise.allSettled([...this.#clientNodes].map(async n => n.stop()))
-    this.#clientNodes.clear()
+    await this.#clientNodes.close()
     await this.node.stop()
   }
 }
@@ -605,6 +644,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
   const direct = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
   const schedules = hopSchedules()
   const hop = init.hop == null ? undefined : hopPlan(init.hop, init.listen)
+  const recordCache = init.recordCache == null || init.recordCache === false ? undefined : new RecordCache(init.recordCache === true ? {} : init.recordCache)
   const node = await createNode({
     tcp: hoppingTcp({ schedules, ...(hop == null ? {} : { listen: hop.params }) }),
     privateKey: identity.privateKey,
@@ -621,7 +661,8 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     schedules,
     ...(direct == null ? {} : { direct }),
     ...(init.liveness == null ? {} : { liveness: init.liveness }),
-    ...(hop == null ? {} : { hop })
+    ...(hop == null ? {} : { hop }),
+    ...(recordCache == null ? {} : { recordCache })
   })
   try {
     await entity.start()
