@@ -22,6 +22,12 @@ export interface Rendezvous {
   revoke?: (revocation: SignedRevocation, options?: AbortOptions) => Promise<void>
   /** Withdraw a private record with a signed private tombstone. Optional. */
   unregisterPrivate?: (tombstone: SignedPrivateRecord, options?: AbortOptions) => Promise<void>
+  /**
+   * Get ready to answer a first request quickly, ahead of it (e.g. open the
+   * connection to a rendezvous point). A failure here is not an error: the
+   * request that follows tries again and reports. Optional.
+   */
+  prepare?: (options?: AbortOptions) => Promise<void>
 }
 
 /** What a backend is given by the entity that uses it. */

@@ -26,3 +26,6 @@ export const GUESS_LIMITS = {
  * first exchange rather than during it.
  */
 export const SPARE_NODE_DELAY_MS = 20
+
+/** How long a spare client node may take to get ready for lookups (`Rendezvous.prepare`) in the background. */
+export const PREPARE_TIMEOUT_MS = 10_000

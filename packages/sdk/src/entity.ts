@@ -9,7 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
-import { DIRECT_UPGRADE_TIMEOUT_MS, GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, REFRESH_FRACTION } from './constants.ts'
+import { DIRECT_UPGRADE_TIMEOUT_MS, GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, PREPARE_TIMEOUT_MS, REFRESH_FRACTION } from './constants.ts'
 import { GuessLimiter, sourceOf } from './internal/guesses.ts'
 import { ClientNodes } from './internal/client-nodes.ts'
 import { RecordCache } from './internal/record-cache.ts'
@@ -247,7 +247,12 @@ class FaraEntity implements Entity {
         ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
       })
       return { node: client, rendezvous: rendezvous({ node: client }) }
-    }, () => {}, this.#log)
+    }, (spare) => {
+      // a spare waits with its way to the rendezvous open, so a lookup costs one round trip
+      spare.rendezvous.prepare?.({ signal: AbortSignal.timeout(PREPARE_TIMEOUT_MS) }).catch((err: Error) => {
+        this.#log('preparing a spare client node for lookups failed - %s', err.message)
+      })
+    }, this.#log)
   }
 
   get peerId (): PeerId { return this.identity.peerId }

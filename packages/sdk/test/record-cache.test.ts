@@ -121,6 +121,32 @@ describe('record cache (spec/architecture.md#client-record-cache-and-spare-nodes
     await expect(client.connect('hidden')).rejects.toMatchObject({ name: 'NameNotFoundError' })
   })
 
+  it('prepares the spare client node for lookups, and the next connect resolves through that one', async () => {
+    const base = memoryRendezvous()
+    const instances: Array<{ prepared: number, resolves: number }> = []
+    const rendezvous = Object.assign((components: Parameters<RendezvousFactory>[0]) => {
+      const rv = base(components)
+      const seen = { prepared: 0, resolves: 0 }
+      instances.push(seen)
+      return {
+        register: rv.register.bind(rv),
+        unregister: rv.unregister.bind(rv),
+        async resolve (name: string, options?: { signal?: AbortSignal }) { seen.resolves++; return rv.resolve(name, options) },
+        async prepare () { seen.prepared++ }
+      }
+    }, {})
+    const server = await entity('server', rendezvous)
+    await server.serve('echo', echo)
+    const client = await entity('client', rendezvous, {}, [])
+    const before = instances.length
+    expect(await ping(await client.connect('echo'))).toBe(1)
+    // the first connect made its node inline; a spare follows, prepared once
+    await expect.poll(() => instances.slice(before + 1).map(i => i.prepared), { timeout: 5_000 }).toEqual([1])
+    const spare = instances[before + 1]!
+    expect(await ping(await client.connect('echo'))).toBe(1)
+    expect(spare.resolves).toBe(1)
+  })
+
   it('refuses bad settings with a RangeError before creating anything', async () => {
     await expect(createEntity({ app: 'x', recordCache: { maxAgeMs: -1 } })).rejects.toBeInstanceOf(RangeError)
     await expect(createEntity({ app: 'x', recordCache: { maxEntries: 0 } })).rejects.toBeInstanceOf(RangeError)
