@@ -1,13 +1,17 @@
 import { Key } from 'interface-datastore'
-import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_KEY, MAX_TTL_MS } from './constants.ts'
+import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_KEY, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, PRIVATE_PERIOD_MS, SIGNATURE_BYTES } from './constants.ts'
 import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
 import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from './record.ts'
 import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation, timeText } from '@fara/identity'
-import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnvelope } from './private/index.ts'
+import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, periodOf, verifyPrivateEnvelope } from './private/index.ts'
+import { Slab } from './internal/store-slab.ts'
+import { certificateInfo, checkServable, ownerKeyOf, storedRecord } from './internal/store-record.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { SignedRevocation } from '@fara/identity'
 import type { PublicKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
+import type { Chunk, Placement } from './internal/store-slab.ts'
+import type { CertificateInfo } from './internal/store-record.ts'
 
 /** Options for {@link RecordStore}. */
 export interface RecordStoreInit {
@@ -27,24 +31,56 @@ export interface RecordStoreInit {
 
 type Kind = 'public' | 'private'
 
-/** One slot: a public name or a private lookup key, owned by one key. */
-interface Slot {
-  kind: Kind
+/** An owner key ({@link ownerKeyOf}) and what it holds: live public names (bounded per key) and slots of both kinds. */
+interface Owner { readonly key: string, names: number, slots: number }
+
+/**
+ * One slot: a public name or a private lookup key, owned by one key, with
+ * what the rules need; its signed bytes (record, then the 64-byte signature)
+ * are in the store's slab. No parsed record, key or address object is kept:
+ * about 200 bytes of heap per slot besides the bytes.
+ */
+class Slot implements Placement {
+  chunk: Chunk | undefined = undefined
+  offset = 0
+  length = 0
+  readonly owner: Owner
+  readonly seq: number
+  readonly expires: number
+  /** Public slots: the fields of the record's certificate, if it carries one. */
+  readonly cert: CertificateInfo | undefined
+  /** Private slots: the record's period. */
+  readonly period: number
+
+  constructor (owner: Owner, seq: number, expires: number, cert: CertificateInfo | undefined, period: number) {
+    this.owner = owner
+    this.seq = seq
+    this.expires = expires
+    this.cert = cert
+    this.period = period
+  }
+}
+
+/** A record or tombstone that verified, reduced to what the store needs. */
+interface Verified {
   id: string
   owner: PublicKey
   seq: number
   expires: number
-  signed: SignedRecord | SignedPrivateRecord
-  /** The verified public record (public slots only), kept so a put need not verify twice. */
+  signed: SignedRecord
+  cert: CertificateInfo | undefined
+  period: number
+  /** The verified public record, returned by `put`. */
   record?: ServiceRecord
 }
 
-/** A withdrawal, remembered until every record signed before it has expired. */
-interface Withdrawal { owner: PublicKey, seq: number, until: number }
+/** A known revocation: its signed bytes, and the generation below which it revokes. */
+interface KnownRevocation { readonly signed: SignedRevocation, readonly below: number }
 
 const PREFIX = '/fara/rendezvous/v1'
 const encode = (kind: Kind, signed: SignedRecord): Uint8Array => kind === 'private' ? encodeSignedPrivateRecord(signed) : encodeSignedRecord(signed)
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+const slotPath = (kind: Kind, id: string): Key => new Key(`${PREFIX}/${kind}/slot/${id}`)
 /**
  * Withdrawals are remembered per slot and owner (`kind/id/owner hex`), and so
  * stored (`.../withdrawn/<id>/<owner hex>`): another key taking the slot, or
@@ -52,20 +88,28 @@ const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byt
  */
 const withdrawalKey = (kind: Kind, id: string, owner: PublicKey): string => `${kind}/${id}/${hex(owner.toMultihash().bytes)}`
 const withdrawalPath = (key: string): Key => new Key(`${PREFIX}/${key.replace('/', '/withdrawn/')}`)
+function * signedOf (revocations: Map<string, KnownRevocation>): Generator<SignedRevocation> {
+  for (const r of revocations.values()) yield r.signed
+}
 
 /**
  * The rules every rendezvous backend applies, in one place: records are
- * verified on write and on read; a live slot (public name or private lookup
- * key) belongs to the key that registered it until it expires or is withdrawn;
- * a record must be newer than the one it replaces and than any withdrawal (no
- * replays); expired records are never served; sizes and counts are bounded.
+ * verified on write (and on load); a read serves the verified bytes after
+ * checking again what can have changed since (expiry, revocations, the
+ * clock); a live slot (public name or private lookup key) belongs to the key
+ * that registered it until it expires or is withdrawn; a record must be newer
+ * than the one it replaces and than any withdrawal (no replays); expired
+ * records are never served; sizes and counts are bounded.
  */
 export class RecordStore {
-  readonly #slots = new Map<string, Slot>()
-  readonly #withdrawn = new Map<string, Withdrawal>()
-  readonly #perKey = new Map<string, number>()
-  /** The newest revocation per (device key, app). */
-  readonly #revocations = new Map<string, SignedRevocation>()
+  readonly #public = new Map<string, Slot>()
+  readonly #private = new Map<string, Slot>()
+  readonly #owners = new Map<string, Owner>()
+  readonly #slab = new Slab()
+  /** Withdrawals (`kind/id/owner hex`) and the tombstone's seq: each refuses older records until seq + MAX_TTL_MS. */
+  readonly #withdrawn = new Map<string, number>()
+  /** The newest revocation per (device key, app), by `ownerKey/app`. */
+  readonly #revocations = new Map<string, KnownRevocation>()
   readonly #maxRecords: number
   readonly #maxPerKey: number
   readonly #now: () => number
@@ -80,7 +124,7 @@ export class RecordStore {
 
   /** Number of slots and withdrawals held (expired ones included until swept). */
   get size (): number {
-    return this.#slots.size + this.#withdrawn.size
+    return this.#public.size + this.#private.size + this.#withdrawn.size
   }
 
   /**
@@ -104,14 +148,14 @@ export class RecordStore {
       try {
         const decode = kind === 'private' ? decodeSignedPrivateRecord : decodeSignedRecord
         if (what === 'slot' && (kind === 'public' || kind === 'private')) {
-          const slot = await this.#verify(kind, decode(value), now)
-          if (slot.id !== id) throw new Error('slot id mismatch')
-          this.#remember(slot)
+          const v = await this.#verify(kind, decode(value), now)
+          if (v.id !== id) throw new Error('slot id mismatch')
+          this.#remember(kind, v)
         } else if (what === 'withdrawn' && (kind === 'public' || kind === 'private') && id != null) {
           // a withdrawal only ever refuses records: one whose certificate was revoked since still counts
           const w = await this.#verify(kind, decode(value), now, true, [])
           if (w.id !== id) throw new Error('withdrawal id mismatch')
-          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), { owner: w.owner, seq: w.seq, until: w.seq + MAX_TTL_MS })
+          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), w.seq)
           else await this.#datastore.delete(key)
         } else {
           throw new Error('unknown entry')
@@ -122,81 +166,108 @@ export class RecordStore {
     }
   }
 
-  async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false, revocations: Iterable<SignedRevocation> = this.#revocations.values()): Promise<Slot> {
+  async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false, revocations: Iterable<SignedRevocation> = signedOf(this.#revocations)): Promise<Verified> {
     if (kind === 'public') {
       const r = await verifyRecord(signed, { now, tombstone, revocations })
-      return { kind, id: r.name, owner: r.owner, seq: r.seq, expires: r.expires, signed: r.signed, record: r }
+      const cert = r.certificate == null ? undefined : certificateInfo(r.certificate)
+      return { id: r.name, owner: r.owner, seq: r.seq, expires: r.expires, signed: r.signed, cert, period: 0, record: r }
     }
     const e = await verifyPrivateEnvelope(signed, { now, tombstone })
-    return { kind, id: hex(e.lookupKey), owner: e.writerPublicKey, seq: e.seq, expires: e.expires, signed: e.signed }
+    return { id: hex(e.lookupKey), owner: e.writerPublicKey, seq: e.seq, expires: e.expires, signed: e.signed, cert: undefined, period: e.period }
   }
 
-  #remember (slot: Slot): void {
-    const key = `${slot.kind}/${slot.id}`
-    const previous = this.#slots.get(key)
-    if (previous != null) this.#count(previous, -1)
-    this.#slots.set(key, slot)
-    this.#count(slot, +1)
+  #slots (kind: Kind): Map<string, Slot> {
+    return kind === 'public' ? this.#public : this.#private
   }
 
-  #forget (key: string): void {
-    const slot = this.#slots.get(key)
+  #remember (kind: Kind, v: Verified): void {
+    const key = ownerKeyOf(v.owner)
+    let owner = this.#owners.get(key)
+    if (owner == null) {
+      owner = { key, names: 0, slots: 0 }
+      this.#owners.set(key, owner)
+    }
+    owner.slots++
+    if (kind === 'public') owner.names++
+    const slot = new Slot(owner, v.seq, v.expires, v.cert, v.period)
+    this.#slab.write(slot, v.signed.record, v.signed.signature)
+    const slots = this.#slots(kind)
+    const previous = slots.get(v.id)
+    if (previous != null) this.#release(kind, previous)
+    slots.set(v.id, slot)
+  }
+
+  #release (kind: Kind, slot: Slot): void {
+    this.#slab.free(slot)
+    const owner = slot.owner
+    owner.slots--
+    if (kind === 'public') owner.names--
+    if (owner.slots <= 0) this.#owners.delete(owner.key)
+  }
+
+  #forget (kind: Kind, id: string): void {
+    const slots = this.#slots(kind)
+    const slot = slots.get(id)
     if (slot == null) return
-    this.#slots.delete(key)
-    this.#count(slot, -1)
-  }
-
-  #count (slot: Slot, delta: number): void {
-    if (slot.kind !== 'public') return
-    const owner = hex(slot.owner.toMultihash().bytes)
-    const n = (this.#perKey.get(owner) ?? 0) + delta
-    if (n <= 0) this.#perKey.delete(owner)
-    else this.#perKey.set(owner, n)
+    slots.delete(id)
+    this.#release(kind, slot)
   }
 
   #live (kind: Kind, id: string, now: number): Slot | undefined {
-    const key = `${kind}/${id}`
-    const slot = this.#slots.get(key)
+    const slot = this.#slots(kind).get(id)
     if (slot == null) return undefined
     if (slot.expires <= now) {
-      this.#forget(key)
-      this.#drop(new Key(`${PREFIX}/${key.replace('/', '/slot/')}`))
+      this.#forget(kind, id)
+      this.#drop(slotPath(kind, id))
       return undefined
     }
     return slot
   }
 
-  async #put (kind: Kind, signed: SignedRecord): Promise<Slot> {
+  /** A copy of a slot's signed bytes (the caller may keep or change it; the slab is not handed out). */
+  #signed (slot: Slot): SignedRecord {
+    const bytes = this.#slab.view(slot)
+    const split = bytes.byteLength - SIGNATURE_BYTES
+    return { record: bytes.slice(0, split), signature: bytes.slice(split) }
+  }
+
+  /** The generation below which the certificate of `slot` is revoked, if a revocation covers its device and app. */
+  #revokedBelow (slot: Slot): number | undefined {
+    return slot.cert == null ? undefined : this.#revocations.get(`${slot.owner.key}/${slot.cert.app}`)?.below
+  }
+
+  async #put (kind: Kind, signed: SignedRecord): Promise<Verified> {
     const now = this.#now()
-    const slot = await this.#verify(kind, signed, now)
-    const current = this.#live(kind, slot.id, now)
-    const withdrawn = this.#withdrawn.get(withdrawalKey(kind, slot.id, slot.owner))
-    if (withdrawn != null && withdrawn.until > now && slot.seq <= withdrawn.seq) {
-      throw new StaleRecordError(`record seq ${slot.seq} was withdrawn by a tombstone of seq ${withdrawn.seq}`)
+    const v = await this.#verify(kind, signed, now)
+    const current = this.#live(kind, v.id, now)
+    const owner = ownerKeyOf(v.owner)
+    const withdrawn = this.#withdrawn.get(withdrawalKey(kind, v.id, v.owner))
+    if (withdrawn != null && withdrawn + MAX_TTL_MS > now && v.seq <= withdrawn) {
+      throw new StaleRecordError(`record seq ${v.seq} was withdrawn by a tombstone of seq ${withdrawn}`)
     }
     if (current != null) {
-      if (!current.owner.equals(slot.owner)) {
+      if (current.owner.key !== owner) {
         throw new NameTakenError(`this ${kind === 'public' ? 'name' : 'slot'} is registered by another key until ${timeText(current.expires)}`)
       }
-      if (slot.seq <= current.seq) {
-        throw new StaleRecordError(`record seq ${slot.seq} is not newer than stored seq ${current.seq}`)
+      if (v.seq <= current.seq) {
+        throw new StaleRecordError(`record seq ${v.seq} is not newer than stored seq ${current.seq}`)
       }
     } else {
       if (this.size >= this.#maxRecords) {
         this.sweep()
         if (this.size >= this.#maxRecords) throw new StoreFullError(`store is full (${this.#maxRecords} records)`)
       }
-      const held = (): number => this.#perKey.get(hex(slot.owner.toMultihash().bytes)) ?? 0
+      const held = (): number => this.#owners.get(owner)?.names ?? 0
       if (kind === 'public' && held() >= this.#maxPerKey) {
         // names of this key that expired but were not looked up since still count until swept
         this.sweep()
         if (held() >= this.#maxPerKey) throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`)
       }
     }
-    await this.#datastore?.put(new Key(`${PREFIX}/${kind}/slot/${slot.id}`), encode(kind, slot.signed))
+    await this.#datastore?.put(slotPath(kind, v.id), encode(kind, v.signed))
     // a withdrawal is kept after the slot is registered again: it still refuses the older records once this one expires
-    this.#remember(slot)
-    return slot
+    this.#remember(kind, v)
+    return v
   }
 
   async #remove (kind: Kind, tombstone: SignedRecord): Promise<void> {
@@ -204,24 +275,24 @@ export class RecordStore {
     const t = await this.#verify(kind, tombstone, now, true)
     const current = this.#live(kind, t.id, now)
     if (current == null) throw new NameNotFoundError(kind === 'public' ? `no record for ${JSON.stringify(t.id)}` : 'no record for this lookup key')
-    if (!current.owner.equals(t.owner)) throw new NameTakenError('registered by another key')
+    if (current.owner.key !== ownerKeyOf(t.owner)) throw new NameTakenError('registered by another key')
     if (t.seq <= current.seq) throw new StaleRecordError(`tombstone seq ${t.seq} is not newer than stored seq ${current.seq}`)
     // remember the withdrawal first: a crash in between must not let the old record come back
     const withdrawal = withdrawalKey(kind, t.id, t.owner)
     await this.#datastore?.put(withdrawalPath(withdrawal), encode(kind, t.signed))
-    await this.#datastore?.delete(new Key(`${PREFIX}/${kind}/slot/${t.id}`))
-    this.#forget(`${kind}/${t.id}`)
+    await this.#datastore?.delete(slotPath(kind, t.id))
+    this.#forget(kind, t.id)
     // any record of this key signed before the tombstone is dead by then (MAX_TTL_MS)
-    this.#withdrawn.set(withdrawal, { owner: t.owner, seq: t.seq, until: t.seq + MAX_TTL_MS })
+    this.#withdrawn.set(withdrawal, t.seq)
   }
 
   async #addRevocation (signed: SignedRevocation, persist: boolean): Promise<void> {
     const r = await verifyRevocation(signed)
-    const id = `${hex(r.devicePublicKey.toMultihash().bytes)}/${r.app}`
+    const id = `${ownerKeyOf(r.devicePublicKey)}/${r.app}`
     const current = this.#revocations.get(id)
-    if (current != null && (await verifyRevocation(current)).belowGeneration >= r.belowGeneration) return
-    if (persist) await this.#datastore?.put(new Key(`${PREFIX}/revocation/${id}`), encodeSignedRevocation(signed))
-    this.#revocations.set(id, signed)
+    if (current != null && current.below >= r.belowGeneration) return
+    if (persist) await this.#datastore?.put(new Key(`${PREFIX}/revocation/${hex(r.devicePublicKey.toMultihash().bytes)}/${r.app}`), encodeSignedRevocation(signed))
+    this.#revocations.set(id, { signed, below: r.belowGeneration })
   }
 
   /**
@@ -236,31 +307,34 @@ export class RecordStore {
       if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
       throw err
     }
-    const now = this.#now()
-    for (const [key, slot] of [...this.#slots]) {
-      if (slot.kind !== 'public') continue
-      try {
-        await verifyRecord(slot.signed, { now, revocations: this.#revocations.values() })
-      } catch (err) {
-        if ((err as Error).name !== 'RevokedError') continue
-        this.#forget(key)
-        await this.#datastore?.delete(new Key(`${PREFIX}/public/slot/${slot.id}`))
-      }
+    const revoked: string[] = []
+    for (const [name, slot] of this.#public) {
+      const below = this.#revokedBelow(slot)
+      if (below != null && slot.cert!.generation < below) revoked.push(name)
     }
+    for (const name of revoked) this.#forget('public', name)
+    for (const name of revoked) await this.#datastore?.delete(slotPath('public', name))
   }
 
   /** Verify and store a public record. */
   async put (signed: SignedRecord): Promise<ServiceRecord> {
-    const slot = await this.#put('public', signed)
-    return slot.record!
+    const v = await this.#put('public', signed)
+    return v.record!
   }
 
-  /** The live, verified record for `name`; {@link NameNotFoundError} if none. */
+  /**
+   * The live record for `name`; {@link NameNotFoundError} if none. Its bytes
+   * were verified when stored: a read checks again what can have changed
+   * since (expiry, a revocation of its certificate, the certificate's
+   * validity, the clock), with the errors of `verifyRecord`. The key,
+   * PeerId and address objects are built on first access.
+   */
   async get (name: string): Promise<ServiceRecord> {
     const now = this.#now()
     const slot = this.#live('public', name, now)
     if (slot == null) throw new NameNotFoundError(`no record for ${JSON.stringify(name)}`)
-    return verifyRecord(slot.signed, { now, revocations: this.#revocations.values() })
+    checkServable(slot.seq, slot.cert, this.#revokedBelow(slot), now)
+    return storedRecord(this.#signed(slot), slot.cert, slot.owner.key)
   }
 
   /** Withdraw a name with a tombstone signed by the key that holds it. */
@@ -273,13 +347,20 @@ export class RecordStore {
     await this.#put('private', signed)
   }
 
-  /** The live private record under a 32-byte lookup key; {@link NameNotFoundError} if none. */
+  /**
+   * The live private record under a 32-byte lookup key; {@link NameNotFoundError}
+   * if none. Verified when stored; a read checks expiry and the clock again.
+   */
   async getPrivate (lookupKey: Uint8Array): Promise<SignedPrivateRecord> {
     const now = this.#now()
     const slot = this.#live('private', hex(lookupKey), now)
     if (slot == null) throw new NameNotFoundError('no record for this lookup key')
-    await verifyPrivateEnvelope(slot.signed, { now })
-    return slot.signed
+    // the clock may have gone back since the record was verified (verifyPrivateEnvelope's time rules)
+    if (slot.seq > now + MAX_CLOCK_SKEW_MS) throw new InvalidRecordError('private record seq is too far in the future')
+    if (slot.period > periodOf(Math.max(0, Math.floor(now + MAX_CLOCK_SKEW_MS)), PRIVATE_PERIOD_MS) + 1) {
+      throw new InvalidRecordError(`period ${slot.period} is too far in the future`)
+    }
+    return this.#signed(slot)
   }
 
   /** Withdraw a private record with a private tombstone signed by its writer key. */
@@ -296,14 +377,16 @@ export class RecordStore {
   /** Drop every expired record and every withdrawal that can no longer matter. */
   sweep (): void {
     const now = this.#now()
-    for (const [key, slot] of this.#slots) {
-      if (slot.expires <= now) {
-        this.#forget(key)
-        this.#drop(new Key(`${PREFIX}/${slot.kind}/slot/${slot.id}`))
+    for (const kind of ['public', 'private'] as const) {
+      for (const [id, slot] of this.#slots(kind)) {
+        if (slot.expires <= now) {
+          this.#forget(kind, id)
+          this.#drop(slotPath(kind, id))
+        }
       }
     }
-    for (const [key, w] of this.#withdrawn) {
-      if (w.until <= now) {
+    for (const [key, seq] of this.#withdrawn) {
+      if (seq + MAX_TTL_MS <= now) {
         this.#withdrawn.delete(key)
         this.#drop(withdrawalPath(key))
       }
