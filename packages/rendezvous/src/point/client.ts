@@ -1,17 +1,20 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { openStream } from '@fara/transport'
+import { STREAMS_PER_CONNECTION, StreamOpenError, dialEntity, openStream } from '@fara/transport'
 import { encodeSignedRevocation } from '@fara/identity'
 import type { SignedRevocation } from '@fara/identity'
 import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
 import { RateLimitedError, RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
+import { deferred } from '../internal/deferred.ts'
+import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL, SESSION_IDLE_MS } from './protocol.ts'
+import { ClientSession, SessionEndedError } from './session.ts'
 import { assertLookupKey, assertServiceName, verifyRecord } from '../record.ts'
 import type { SignedPrivateRecord } from '../record.ts'
 import type { Request, Response } from '../internal/messages.ts'
 import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
-import type { AbortOptions, Libp2p, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link rendezvousPoint}. */
@@ -35,6 +38,19 @@ function parsePoint (addrs: Array<string | Multiaddr>): { peer: PeerId, addrs: M
   return { peer: peer!, addrs: parsed }
 }
 
+/** `promise`, or the signal's reason if it aborts first. */
+async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  const { promise: aborted, reject } = deferred<never>()
+  const onAbort = (): void => { reject(signal.reason as Error) }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
 /** Refuse before sending what the point would refuse for its size. */
 function checkSize (signed: { record: Uint8Array, signature: Uint8Array }): void {
   if (signed?.record?.byteLength > MAX_RECORD_BYTES) {
@@ -55,34 +71,100 @@ class RendezvousPointClient implements Rendezvous {
     this.#timeout = timeout
   }
 
+  /** The session in use, if it is still open. */
+  #session: ClientSession | undefined
+  /** A session being opened, shared by the requests that wait for it; resolves undefined for a point without sessions. */
+  #opening: Promise<ClientSession | undefined> | undefined
+  /** The point speaks only `/fara/rendezvous/1.0.0`: one stream per request. */
+  #legacy = false
+
   async #request (req: Request, options: AbortOptions = {}): Promise<Response> {
     const timeout = AbortSignal.timeout(this.#timeout)
     const signal = options.signal == null ? timeout : AbortSignal.any([options.signal, timeout])
     signal.throwIfAborted()
-    let stream
+    let answer: Uint8Array
     try {
-      stream = await openStream(this.#node, this.#peer, this.#addrs, RENDEZVOUS_PROTOCOL, { signal })
+      answer = await this.#exchange(encodeRequest(req), signal, timeout)
     } catch (err) {
       options.signal?.throwIfAborted()
-      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable: ${(err as Error).message}`, { cause: err })
-    }
-    try {
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      await lp.write(encodeRequest(req), { signal })
-      const res = decodeResponse((await lp.read({ signal })).subarray())
-      await stream.close({ signal }).catch(() => {})
-      if (res.status === Status.RATE_LIMITED) throw new RateLimitedError(res.message, res.retryAfterMs ?? 1_000)
-      if (res.status !== Status.OK) throw errorForStatus(res.status, res.message)
-      return res
-    } catch (err) {
-      stream.abort(err as Error)
-      options.signal?.throwIfAborted()
-      if (err instanceof RendezvousError) throw err
+      if (err instanceof RendezvousError || (err as Error)?.name === 'RendezvousUnavailableError') throw err
       if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
         throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} did not answer within ${this.#timeout} ms`, { cause: err })
       }
       // reset, closed early, or an answer too large to read: the point did not answer this request
       throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} gave no answer: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
+    const res = decodeResponse(answer)
+    if (res.status === Status.RATE_LIMITED) throw new RateLimitedError(res.message, res.retryAfterMs ?? 1_000)
+    if (res.status !== Status.OK) throw errorForStatus(res.status, res.message)
+    return res
+  }
+
+  /** Send one encoded request and return the answer's bytes: on the session, or on a stream of its own with a point that has no sessions. */
+  async #exchange (body: Uint8Array, signal: AbortSignal, timeout: AbortSignal): Promise<Uint8Array> {
+    for (let attempt = 0; ; attempt++) {
+      const session = this.#legacy ? undefined : await this.#sessionFor(signal)
+      if (session == null) return this.#once(body, signal)
+      try {
+        return await session.request(body, signal)
+      } catch (err) {
+        // the point closed the session in order before reading this request: it was not applied, send it once more
+        if (err instanceof SessionEndedError && err.unprocessed && attempt === 0) continue
+        // no answer in time: the session is stuck behind this request, start afresh
+        if (timeout.aborted) session.abort(new SessionEndedError('an earlier request timed out', false))
+        throw err
+      }
+    }
+  }
+
+  async #sessionFor (signal: AbortSignal): Promise<ClientSession | undefined> {
+    if (this.#session?.usable === true) return this.#session
+    this.#opening ??= this.#open().finally(() => { this.#opening = undefined })
+    // shared by every request that waits for it: each waits only as long as its own signal allows
+    return raceSignal(this.#opening, signal)
+  }
+
+  /** Open a session, or learn that the point has none (then: undefined, and every later request uses its own stream). */
+  async #open (): Promise<ClientSession | undefined> {
+    const signal = AbortSignal.timeout(this.#timeout)
+    let stream: Stream
+    try {
+      const connection = await dialEntity(this.#node, this.#peer, this.#addrs, { signal })
+      try {
+        // a point of version 1.0 answers "na" to the first protocol and takes the second
+        stream = await connection.newStream([RENDEZVOUS_SESSION_PROTOCOL, RENDEZVOUS_PROTOCOL], { signal, maxOutboundStreams: STREAMS_PER_CONNECTION })
+      } catch (err) {
+        throw new StreamOpenError(`Could not open ${RENDEZVOUS_SESSION_PROTOCOL} to ${this.#peer.toString()}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+      }
+    } catch (err) {
+      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable: ${(err as Error).message}`, { cause: err })
+    }
+    if (stream.protocol !== RENDEZVOUS_SESSION_PROTOCOL) {
+      this.#legacy = true
+      stream.abort(new Error('no sessions at this point'))
+      return undefined
+    }
+    this.#session = new ClientSession(stream, MAX_IN_FLIGHT, SESSION_IDLE_MS)
+    return this.#session
+  }
+
+  /** One request on a stream of its own (`/fara/rendezvous/1.0.0`). */
+  async #once (body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    let stream
+    try {
+      stream = await openStream(this.#node, this.#peer, this.#addrs, RENDEZVOUS_PROTOCOL, { signal })
+    } catch (err) {
+      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable: ${(err as Error).message}`, { cause: err })
+    }
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      await lp.write(body, { signal })
+      const answer = (await lp.read({ signal })).subarray()
+      await stream.close({ signal }).catch(() => {})
+      return answer
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
     }
   }
 

@@ -5,6 +5,8 @@ import { RateLimiter } from '../internal/rate-limit.ts'
 import { InvalidRecordError, InvalidRequestError, RendezvousError } from '../errors.ts'
 import { RequestKind, decodeRequest, encodeResponse } from '../internal/messages.ts'
 import { RecordStore } from '../store.ts'
+import { MAX_SESSION_STREAMS, RENDEZVOUS_SESSION_PROTOCOL } from './protocol.ts'
+import { serveSession } from './session-server.ts'
 import type { Response } from '../internal/messages.ts'
 import type { RecordStoreInit } from '../store.ts'
 import type { ComponentLogger, Logger, Startable, Stream } from '@libp2p/interface'
@@ -15,7 +17,7 @@ import type { Registrar } from '@libp2p/interface-internal'
 export interface RendezvousServerInit extends RecordStoreInit {
   /** How long to wait for a request on a new stream (default {@link DEFAULT_REQUEST_TIMEOUT_MS}). */
   requestTimeout?: number
-  /** Concurrent rendezvous streams per connection (default {@link MAX_INBOUND_STREAMS}). */
+  /** Concurrent one-request rendezvous streams (`/fara/rendezvous/1.0.0`) per connection (default {@link MAX_INBOUND_STREAMS}). */
   maxInboundStreams?: number
   /** Sustained requests per second per peer (default {@link DEFAULT_PEER_RATE}). */
   peerRate?: number
@@ -72,10 +74,55 @@ class RendezvousServerService implements RendezvousServer, Startable {
         stream.abort(err)
       })
     }, { maxInboundStreams: this.#maxInboundStreams })
+    await this.#registrar.handle(RENDEZVOUS_SESSION_PROTOCOL, (stream, connection) => {
+      const peer = connection.remotePeer.toString()
+      serveSession(stream, {
+        answer: async (request) => this.#answerRequest(request, peer),
+        refused: (err) => {
+          this.stats.refused++
+          this.#log('dropping rendezvous session - %e', err)
+        },
+        undelivered: (err) => { this.#log('answer not delivered - %e', err) },
+        timeout: this.#timeout
+      })
+    }, { maxInboundStreams: MAX_SESSION_STREAMS })
   }
 
   async stop (): Promise<void> {
+    await this.#registrar.unhandle(RENDEZVOUS_SESSION_PROTOCOL)
     await this.#registrar.unhandle(RENDEZVOUS_PROTOCOL)
+  }
+
+  /** One request of a session: a token, then the answer (refusals included), encoded. */
+  async #answerRequest (request: Uint8Array, peer: string): Promise<Uint8Array> {
+    const wait = this.#limiter.take(peer)
+    if (wait > 0) {
+      // not decoded: a flood costs the point one small answer per request
+      this.stats.rateLimited++
+      return encodeResponse({ status: Status.RATE_LIMITED, message: 'too many requests', retryAfterMs: wait })
+    }
+    return this.#respond(request, peer)
+  }
+
+  /** Answer a request that was let through: every error becomes its wire status. */
+  async #respond (request: Uint8Array, peer: string): Promise<Uint8Array> {
+    this.stats.requests++
+    let response: Response
+    try {
+      response = await this.#answer(request)
+    } catch (err) {
+      if (err instanceof RendezvousError) {
+        this.stats.refused++
+        response = { status: err.code, message: err.message }
+      } else {
+        this.stats.failed++
+        this.#log.error('rendezvous request failed - %e', err)
+        response = { status: Status.INTERNAL, message: 'internal error' }
+      }
+    }
+    const encoded = encodeResponse(response)
+    this.#tap?.({ peer, request: request.slice(), response: encoded })
+    return encoded
   }
 
   async #answer (bytes: Uint8Array): Promise<Response> {
@@ -132,7 +179,6 @@ class RendezvousServerService implements RendezvousServer, Startable {
       return
     }
     const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-    let response: Response
     let bytes
     try {
       bytes = (await lp.read({ signal })).subarray()
@@ -143,22 +189,7 @@ class RendezvousServerService implements RendezvousServer, Startable {
       stream.abort(err as Error)
       return
     }
-    this.stats.requests++
-    try {
-      response = await this.#answer(bytes)
-    } catch (err) {
-      if (err instanceof RendezvousError) {
-        this.stats.refused++
-        response = { status: err.code, message: err.message }
-      } else {
-        this.stats.failed++
-        this.#log.error('rendezvous request failed - %e', err)
-        response = { status: Status.INTERNAL, message: 'internal error' }
-      }
-    }
-    const encoded = encodeResponse(response)
-    this.#tap?.({ peer, request: bytes, response: encoded })
-    await this.#deliver(stream, lp, encoded, signal)
+    await this.#deliver(stream, lp, await this.#respond(bytes, peer), signal)
   }
 
   /**
