@@ -1,22 +1,23 @@
 // `clients` rendezvous clients, each with its own libp2p node and connection to
-// the point (as every Fara client has). Closed loop (default): each resolves
-// again as soon as its last resolve is answered. Open loop (`rate`): together
-// they start `rate` resolves per second, evenly spread, whether or not earlier
-// ones were answered. Prints 'measuring' when the timed window opens, then the
-// resolves completed in it and their latencies.
+// the point (as every Fara client has). The figure may split its clients over
+// several of these processes (so that the clients, which verify every record,
+// are not held to one core); it starts them all at once with a `go` command.
+// Closed loop (default): each client resolves again as soon as its last
+// resolve is answered. Open loop (`rate`): together this process's clients
+// start `rate` resolves per second, evenly spread, whether or not earlier ones
+// were answered. Prints 'ready' once every client is connected; `go` answers
+// with the resolves completed in the timed window and their latencies.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { createRecord, rendezvousPoint } from '@fara/rendezvous'
-import { emit, cpuMs, log, workerArgs } from '../lib/worker.ts'
-import { now, summarize } from '../lib/stats.ts'
+import { emit, cpuMs, log, onCommand, onStop, workerArgs } from '../lib/worker.ts'
+import { now } from '../lib/stats.ts'
 import type { Rendezvous } from '@fara/rendezvous'
 import type { Libp2p } from '@libp2p/interface'
 
-const args = workerArgs<{ point: string[], clients: number, ms: number, warmupMs: number, name: string, rate?: number }>()
+const args = workerArgs<{ point: string[], clients: number, name: string, register: boolean, rate?: number }>()
 const factory = rendezvousPoint(args.point)
 
-// one registration to resolve, with two addresses as a typical record has
-const owner = await generateKeyPair('Ed25519')
 const nodes: Libp2p[] = []
 const clients: Rendezvous[] = []
 async function addClient (): Promise<void> {
@@ -25,12 +26,16 @@ async function addClient (): Promise<void> {
   clients.push(factory({ node }))
 }
 await addClient()
-await clients[0]!.register(await createRecord(owner, {
-  name: args.name,
-  addrs: ['/ip4/198.51.100.7/tcp/40123', '/ip6/2001:db8::7/tcp/40123'],
-  aid: new Uint8Array(8).fill(7),
-  ttl: 600_000
-}))
+if (args.register) {
+  // one registration to resolve, with two addresses as a typical record has
+  const owner = await generateKeyPair('Ed25519')
+  await clients[0]!.register(await createRecord(owner, {
+    name: args.name,
+    addrs: ['/ip4/198.51.100.7/tcp/40123', '/ip6/2001:db8::7/tcp/40123'],
+    aid: new Uint8Array(8).fill(7),
+    ttl: 600_000
+  }))
+}
 // connect every client (a first resolve), 32 at a time: the point takes new connections at a bounded rate
 while (clients.length < args.clients) await addClient()
 for (let i = 0; i < clients.length; i += 32) {
@@ -83,18 +88,23 @@ async function openLoop (client: Rendezvous, index: number): Promise<void> {
   }
   await Promise.all(inFlight)
 }
-const loops = clients.map(async (c, i) => args.rate == null ? closedLoop(c) : openLoop(c, i))
-await new Promise(resolve => setTimeout(resolve, args.warmupMs))
-const cpuAtStart = process.cpuUsage()
-windowStart = now()
-windowEnd = windowStart + args.ms
-emit({ event: 'measuring' })
-await new Promise(resolve => setTimeout(resolve, args.ms))
-const cpu = cpuMs(cpuAtStart)
-emit({ event: 'measured' })
-stop = true
-await Promise.all(loops)
-const summary = summarize(latencies)
-emit({ event: 'result', clients: clients.length, resolves: completed, perSecond: completed / (args.ms / 1000), ...summary, errors, clientCpuMs: cpu })
-await Promise.allSettled(nodes.map(async n => n.stop()))
-process.exit(0)
+
+async function run (warmupMs: number, ms: number): Promise<Record<string, unknown>> {
+  const loops = clients.map(async (c, i) => args.rate == null ? closedLoop(c) : openLoop(c, i))
+  await new Promise(resolve => setTimeout(resolve, warmupMs))
+  const cpuAtStart = process.cpuUsage()
+  windowStart = now()
+  windowEnd = windowStart + ms
+  await new Promise(resolve => setTimeout(resolve, ms))
+  const cpu = cpuMs(cpuAtStart)
+  stop = true
+  await Promise.all(loops)
+  return { clients: clients.length, resolves: completed, latencies, errors, clientCpuMs: cpu }
+}
+
+onCommand(async (command) => {
+  if (command.cmd === 'go') return run(command.warmupMs as number, command.ms as number)
+  throw new Error(`unknown command ${String(command.cmd)}`)
+})
+onStop(async () => { await Promise.allSettled(nodes.map(async n => n.stop())) })
+emit({ event: 'ready' })
