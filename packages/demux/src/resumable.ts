@@ -4,8 +4,8 @@ import { AssociationClosedError, AssociationResetError, MalformedFrameError, Res
 import { decodeResumeReply, encodeResume, encodeResumeReply } from './framing.ts'
 import { associationToDuplex, sinkInto } from './internal/duplex.ts'
 import type { SinkSource } from './internal/duplex.ts'
-import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, dataFrame, decodeDataPhaseFrame, finFrame } from './internal/data-frames.ts'
-import { StreamReader, lengthPrefixed } from './internal/reader.ts'
+import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, appendDataFrame, dataPayload, decodeDataPhaseFrame, finFrame } from './internal/data-frames.ts'
+import { StreamReader, lengthPrefixed, takeChunk } from './internal/reader.ts'
 import { initiatorProof, proofsEqual, responderProof, resumeToken } from './internal/resume-keys.ts'
 import type { Association } from './association.ts'
 import type { ResumeFrame } from './framing.ts'
@@ -47,6 +47,14 @@ export interface ResumableInit {
 interface Path { stream: Stream, reader: StreamReader }
 
 /**
+ * Bytes sent within one turn of the event loop are written to the path
+ * together, in a microtask (or at once when this many are pending): Yamux
+ * then carries them in large frames, and the receiver's Yamux answers each
+ * frame with a window update, so fewer frames mean fewer writes at both ends.
+ */
+const WRITE_BATCH_BYTES = 1 << 20
+
+/**
  * An association that outlives its path (spec/resumption.md). Data travels in
  * DATA frames; the receiver acknowledges what it holds; the sender keeps every
  * byte until it is acknowledged. When the path is lost, the initiator opens a
@@ -81,6 +89,7 @@ export class ResumableAssociation implements Association {
   #finQueued = false
   #finWritten = false
   #finAcked = false
+  #pumpScheduled = false
   // receive side
   readonly #received = new Uint8ArrayList()
   #receivedCount = 0
@@ -140,7 +149,10 @@ export class ResumableAssociation implements Association {
     if (data.byteLength === 0) return this.#writable()
     if (data instanceof Uint8Array) this.#unacked.append(data)
     else this.#unacked.append(...data)
-    this.#pump()
+    // batch the sends of one turn into one write, up to a bound: past it, write now
+    // (so that send() reports a blocked path as before)
+    if (this.#acked + this.#unacked.byteLength - this.#written >= WRITE_BATCH_BYTES) this.#pump()
+    else this.#schedulePump()
     return this.#writable()
   }
 
@@ -155,7 +167,7 @@ export class ResumableAssociation implements Association {
   async close (options: AbortOptions = {}): Promise<void> {
     if (this.#state !== 'open' || this.#finQueued) return
     this.#finQueued = true
-    this.#pump()
+    this.#schedulePump()
     // like a libp2p stream's close: resolves once the end is handed to the path
     await this.#until(() => this.#finWritten || this.#state !== 'open', options.signal)
   }
@@ -176,8 +188,7 @@ export class ResumableAssociation implements Association {
     await this.accepted
     while (true) {
       if (this.#received.byteLength > 0) {
-        const chunk = this.#received.subarray()
-        this.#received.consume(chunk.byteLength)
+        const chunk = takeChunk(this.#received)
         this.#consumedCount += chunk.byteLength
         this.#scheduleAck()
         yield chunk
@@ -216,32 +227,50 @@ export class ResumableAssociation implements Association {
 
   // ---- the path -----------------------------------------------------------
 
-  /** Write what the current path has not carried yet: DATA frames, then the FIN. */
+  /**
+   * Write what the current path has not carried yet, in a microtask: the
+   * sends of one turn (and everything queued while the path was blocked) go
+   * to the stream in one write, so that Yamux carries them in few large frames
+   * and the receiver answers with few window updates.
+   */
+  #schedulePump (): void {
+    if (this.#pumpScheduled) return
+    this.#pumpScheduled = true
+    queueMicrotask(() => {
+      this.#pumpScheduled = false
+      this.#pump()
+    })
+  }
+
+  /** Write what the current path has not carried yet: DATA frames, then the FIN, as one write. */
   #pump (): void {
     const path = this.#path
     if (path == null || this.#pathBlocked) return
     try {
       const total = this.#acked + this.#unacked.byteLength
+      const out = new Uint8ArrayList()
       while (this.#written < total) {
         const start = this.#written - this.#acked
         const length = Math.min(MAX_DATA_PAYLOAD_BYTES, total - this.#written)
-        const ok = path.stream.send(dataFrame(this.#unacked.sublist(start, start + length)))
+        appendDataFrame(out, this.#unacked.sublist(start, start + length))
         this.#written += length
-        if (!ok) {
-          this.#pathBlocked = true
-          path.stream.onDrain().then(() => {
-            if (this.#path !== path) return
-            this.#pathBlocked = false
-            this.#pump()
-            this.#wake()
-          }, (err: Error) => { this.#pathLost(path, err) })
-          return
-        }
       }
-      if (this.#finQueued && !this.#finWritten) {
-        path.stream.send(finFrame(total))
+      const fin = this.#finQueued && !this.#finWritten
+      if (fin) out.append(finFrame(total))
+      if (out.byteLength === 0) return
+      const ok = path.stream.send(out)
+      if (fin) {
         this.#finWritten = true
         this.#wake()
+      }
+      if (!ok) {
+        this.#pathBlocked = true
+        path.stream.onDrain().then(() => {
+          if (this.#path !== path) return
+          this.#pathBlocked = false
+          this.#pump()
+          this.#wake()
+        }, (err: Error) => { this.#pathLost(path, err) })
       }
     } catch (err) {
       this.#pathLost(path, err as Error)
@@ -253,9 +282,11 @@ export class ResumableAssociation implements Association {
       // always read: ACK frames must get through even when the application is behind. What is
       // buffered is bounded by the sender's window, because ACKs count only consumed bytes
       while (this.#path === path) {
-        const frame = decodeDataPhaseFrame(await path.reader.readFrame(MAX_DATA_FRAME_BYTES, 'data'))
+        const body = await path.reader.readFrameList(MAX_DATA_FRAME_BYTES, 'data')
         if (this.#path !== path) return
-        this.#onFrame(frame)
+        const payload = dataPayload(body)
+        if (payload != null) this.#onData(payload)
+        else this.#onFrame(decodeDataPhaseFrame(body.subarray()))
       }
     } catch (err) {
       if ((err as Error).name === 'MalformedFrameError' || (err as Error).name === 'FrameTooLargeError') {
@@ -266,16 +297,21 @@ export class ResumableAssociation implements Association {
     }
   }
 
+  /** A DATA frame's payload: views of the chunks the reader took out of its queue (not reused, so not copied). */
+  #onData (payload: Uint8ArrayList): void {
+    if (this.#remoteFin) throw new MalformedFrameError('DATA after FIN')
+    this.#received.append(payload)
+    this.#receivedCount += payload.byteLength
+    if (this.#received.byteLength > MAX_SEND_WINDOW_BYTES) {
+      throw new MalformedFrameError(`flow control violated: ${this.#received.byteLength} bytes unconsumed, more than any send window (${MAX_SEND_WINDOW_BYTES})`)
+    }
+    this.#wake()
+  }
+
   #onFrame (frame: ReturnType<typeof decodeDataPhaseFrame>): void {
     switch (frame.type) {
       case FrameType.DATA:
-        if (this.#remoteFin) throw new MalformedFrameError('DATA after FIN')
-        this.#received.append(frame.payload) // a view of a frame the reader took out of its queue: not reused, no copy needed
-        this.#receivedCount += frame.payload.byteLength
-        if (this.#received.byteLength > MAX_SEND_WINDOW_BYTES) {
-          throw new MalformedFrameError(`flow control violated: ${this.#received.byteLength} bytes unconsumed, more than any send window (${MAX_SEND_WINDOW_BYTES})`)
-        }
-        this.#wake()
+        this.#onData(new Uint8ArrayList(frame.payload))
         return
       case FrameType.ACK: {
         const inFlight = this.#acked + this.#unacked.byteLength

@@ -33,9 +33,9 @@ function header (type: number, bodyLength: number): Uint8Array {
   return Uint8Array.from([...varint(bodyLength + 1), type])
 }
 
-/** One DATA frame; the payload is not copied. */
-export function dataFrame (payload: Uint8Array | Uint8ArrayList): Uint8ArrayList {
-  return new Uint8ArrayList(header(FrameType.DATA, payload.byteLength), payload)
+/** Append one DATA frame to `out`; the payload is not copied. */
+export function appendDataFrame (out: Uint8ArrayList, payload: Uint8Array | Uint8ArrayList): void {
+  out.append(header(FrameType.DATA, payload.byteLength), payload)
 }
 
 export function ackFrame (received: number, fin: boolean): Uint8Array {
@@ -63,6 +63,17 @@ function readVarint (body: Uint8Array, offset: number, what: string): [number, n
     }
   }
   throw new MalformedFrameError(`${what} frame byte count is out of range`)
+}
+
+/**
+ * If `body` is a DATA frame, its payload as views of the same chunks (no
+ * copy); undefined for any other type, to be decoded by {@link decodeDataPhaseFrame}.
+ */
+export function dataPayload (body: Uint8ArrayList): Uint8ArrayList | undefined {
+  if (body.get(0) !== FrameType.DATA) return undefined
+  if (body.byteLength < 2) throw new MalformedFrameError('DATA frame is empty')
+  body.consume(1)
+  return body
 }
 
 /** Decode one frame body (after its length prefix). Every rule broken is a MalformedFrameError. */

@@ -83,14 +83,18 @@ export class StreamReader {
     this.#wake = undefined
   }
 
-  #take (n: number): Uint8Array {
-    const out = this.#queue.subarray(0, n)
-    this.#queue.consume(n)
+  #consumed (): void {
     if (this.#paused && this.#queue.byteLength < LOW_WATER) {
       this.#paused = false
       // the remote may have closed while we were paused: the buffered bytes are still ours to deliver
       try { this.#stream.resume() } catch { /* closed: nothing more will arrive */ }
     }
+  }
+
+  #take (n: number): Uint8Array {
+    const out = this.#queue.subarray(0, n)
+    this.#queue.consume(n)
+    this.#consumed()
     return out
   }
 
@@ -99,6 +103,23 @@ export class StreamReader {
    * over `max` is refused as soon as it is read, before any body is buffered.
    */
   async readFrame (max: number, what: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return this.#take(await this.#frameLength(max, what, signal))
+  }
+
+  /**
+   * {@link StreamReader.readFrame}, but the body as views of the received
+   * chunks (a frame that spans several chunks is not copied together).
+   */
+  async readFrameList (max: number, what: string, signal?: AbortSignal): Promise<Uint8ArrayList> {
+    const length = await this.#frameLength(max, what, signal)
+    const out = this.#queue.sublist(0, length)
+    this.#queue.consume(length)
+    this.#consumed()
+    return out
+  }
+
+  /** Wait until a whole frame is buffered; consume its length prefix and return the body's length. */
+  async #frameLength (max: number, what: string, signal?: AbortSignal): Promise<number> {
     const maxPrefix = Math.max(1, Math.ceil(Math.log2(max + 1) / 7))
     while (true) {
       let length = 0
@@ -116,8 +137,8 @@ export class StreamReader {
         if (length > max) throw new FrameTooLargeError(`${what} frame is ${length} bytes; at most ${max} allowed`)
         if (length === 0) throw new MalformedFrameError(`${what} frame is empty`)
         if (this.#queue.byteLength >= prefix + length) {
-          this.#take(prefix)
-          return this.#take(length)
+          this.#queue.consume(prefix)
+          return length
         }
       }
       try {
@@ -135,7 +156,9 @@ export class StreamReader {
   async * chunks (): AsyncGenerator<Uint8Array, void, undefined> {
     while (true) {
       if (this.#queue.byteLength > 0) {
-        yield this.#take(this.#queue.byteLength)
+        const chunk = takeChunk(this.#queue)
+        this.#consumed()
+        yield chunk
         continue
       }
       if (this.#ended) {
@@ -145,6 +168,33 @@ export class StreamReader {
       await this.#more()
     }
   }
+}
+
+/** Chunks smaller than this are gathered (copied) into one when several are queued; larger ones are handed on as they are. */
+const GATHER_BYTES = 16 << 10
+
+/**
+ * Take the next chunk to hand to the application from `list`: its first
+ * buffer as it is (a view, no copy), or several small buffers copied into one.
+ */
+export function takeChunk (list: Uint8ArrayList): Uint8Array {
+  let first: Uint8Array | undefined
+  let length = 0
+  let count = 0
+  for (const buf of list) {
+    if (buf.byteLength === 0) continue // consume() drops empty buffers it passes over
+    first ??= buf
+    if (length >= GATHER_BYTES || buf.byteLength >= GATHER_BYTES) break
+    length += buf.byteLength
+    count++
+  }
+  if (count <= 1) {
+    list.consume(first!.byteLength)
+    return first!
+  }
+  const out = list.subarray(0, length)
+  list.consume(length)
+  return out
 }
 
 /** Unsigned-varint length prefix + body, as one buffer. */
