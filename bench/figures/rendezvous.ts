@@ -30,9 +30,9 @@ function processesFor (clients: number): number {
   return Math.max(1, Math.min(clients, availableParallelism()))
 }
 
-async function measure (ctx: BenchContext, clients: number, rate?: number): Promise<Load> {
+async function measure (ctx: BenchContext, clients: number, rate?: number, sessions = true): Promise<Load> {
   // a fresh point per load, so one load's connections do not weigh on the next
-  const point = startWorker('point', {}, profile(ctx, 'point', clients, rate))
+  const point = startWorker('point', { sessions }, profile(ctx, sessions ? 'point' : 'point-1.0', clients, rate))
   const loads: Worker[] = []
   try {
     const addrs = (await point.next(l => l.event === 'ready', 60_000)).multiaddrs as string[]
@@ -99,6 +99,20 @@ export async function rendezvous (ctx: BenchContext): Promise<void> {
       detail: detail(load)
     })
     if (clients !== 64) continue
+    // the same load on a stream per request (/fara/rendezvous/1.0.0), as every client did before sessions
+    const single = await measure(ctx, clients, undefined, false)
+    ctx.add({
+      family: 'rendezvous',
+      id: `rendezvous.resolves.${clients}.streams`,
+      label: 'resolves per second, closed loop, a stream per request (1.0.0, before sessions)',
+      size,
+      value: single.result.perSecond as number,
+      unit: 'resolves/s',
+      detail: detail(single),
+      ratio: (single.result.perSecond as number) / (load.result.perSecond as number),
+      ratioOf: 'x sessions (1.1.0)',
+      chart: 'resolves/s, a stream per request, 64 clients'
+    })
     const p99 = load.result.p99 as number
     ctx.add({
       family: 'rendezvous',

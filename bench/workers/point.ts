@@ -1,17 +1,21 @@
 // A rendezvous point (and circuit relay v2) in its own process, as an operator
 // would run one, but with the per-peer request rate raised: the bench measures
-// what the point can serve, not its rate limiter. Answers { cmd: 'cpu' } with
+// what the point can serve, not its rate limiter. With `sessions: false` it
+// speaks only /fara/rendezvous/1.0.0, as a point before sessions did, so its
+// clients use a stream per request. Answers { cmd: 'cpu' } with
 // the CPU time used so far, so that a load figure can say whether the point was saturated.
 import { createRendezvousPoint } from '@fara/sdk'
 import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
 
-const args = workerArgs<{ relay?: boolean }>()
+const args = workerArgs<{ relay?: boolean, sessions?: boolean }>()
 const point = await createRendezvousPoint({
   listen: ['/ip4/127.0.0.1/tcp/0'],
   peerRate: 1_000_000,
   peerBurst: 1_000_000,
   ...(args.relay === true ? { relay: true } : {})
 })
+// RENDEZVOUS_SESSION_PROTOCOL (spec/rendezvous.md#sessions; not exported by @fara/rendezvous)
+if (args.sessions === false) await point.node.unhandle('/fara/rendezvous/1.1.0')
 onCommand(async (command) => {
   if (command.cmd === 'cpu') return { cpuMs: cpuMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
   throw new Error(`unknown command ${String(command.cmd)}`)
