@@ -58,8 +58,12 @@ export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024
  */
 export const MAX_SEND_WINDOW_BYTES = 16 * 1024 * 1024
 
-/** A receiver acknowledges at once after this many new bytes; otherwise after {@link ACK_DELAY_MS}. */
-export const ACK_EVERY_BYTES = 256 * 1024
+/**
+ * A receiver acknowledges at once once its application consumed this many
+ * new bytes, or a quarter of the receiver's own send window if that is less
+ * (spec/resumption.md#flow-control); otherwise after {@link ACK_DELAY_MS}.
+ */
+export const ACK_EVERY_BYTES = 1024 * 1024
 
 /** Longest delay before received bytes are acknowledged. */
 export const ACK_DELAY_MS = 20

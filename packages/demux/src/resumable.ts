@@ -79,6 +79,8 @@ export class ResumableAssociation implements Association {
   #resumptions = 0
   readonly #hooks: ResumableHooks
   readonly #window: number
+  /** Consumed bytes that make an ACK go at once: a quarter of the window (both ends normally share the configuration), at most ACK_EVERY_BYTES. */
+  readonly #ackEvery: number
   readonly #resumeTimeout: number
   readonly #openTimeout: number
   readonly #reconnect: Reconnect | undefined
@@ -115,6 +117,7 @@ export class ResumableAssociation implements Association {
     this.#lastStream = init.stream
     this.#hooks = init.hooks
     this.#window = init.window
+    this.#ackEvery = Math.max(1, Math.min(ACK_EVERY_BYTES, Math.floor(init.window / 4)))
     this.#resumeTimeout = init.resumeTimeout
     this.#openTimeout = init.openTimeout
     this.#reconnect = init.reconnect
@@ -344,7 +347,7 @@ export class ResumableAssociation implements Association {
   }
 
   #scheduleAck (): void {
-    if (this.#consumedCount - this.#ackedCount >= ACK_EVERY_BYTES) {
+    if (this.#consumedCount - this.#ackedCount >= this.#ackEvery) {
       this.#sendAck()
     } else if (this.#ackTimer == null) {
       this.#ackTimer = setTimeout(() => { this.#ackTimer = undefined; this.#sendAck() }, ACK_DELAY_MS)

@@ -1,29 +1,53 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-import { MAX_DATA_PAYLOAD_BYTES, createDemux } from '../src/index.ts'
-import { FrameType } from '../src/internal/data-frames.ts'
+import { ACK_EVERY_BYTES, MAX_DATA_PAYLOAD_BYTES, createDemux } from '../src/index.ts'
+import { FrameType, decodeDataPhaseFrame } from '../src/internal/data-frames.ts'
 import { StreamReader, lengthPrefixed, takeChunk } from '../src/internal/reader.ts'
 import { pair, peers, readAll, useStreams } from './fixtures.ts'
-import type { Association } from '../src/index.ts'
+import type { Association, DemuxInit } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
 useStreams()
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
-/** A resumable association over a stream pair whose initiator-side `send` calls are recorded. */
-async function resumablePair (): Promise<{ client: Association, server: Association, writes: number[] }> {
-  const responder = createDemux<string>()
+/**
+ * A resumable association over a stream pair whose initiator-side `send`
+ * calls are recorded (their sizes), and the ACK frames the responder writes.
+ */
+async function resumablePair (init: DemuxInit = {}): Promise<{ client: Association, server: Association, writes: number[], acks: number[] }> {
+  const responder = createDemux<string>(init)
   const serviceAid = responder.listen('echo')
   const [out, inb] = await pair()
   const writes: number[] = []
   const send = out.send.bind(out)
   out.send = (data) => { writes.push(data.byteLength); return send(data) }
-  const client = createDemux<string>().open(out, serviceAid, peers.bob, { resume: { reconnect: async () => { throw new Error('no second path') } } })
+  const acks: number[] = []
+  const reply = inb.send.bind(inb)
+  inb.send = (data) => {
+    // an ACK frame is written alone: a one-byte length, then the frame
+    if (data instanceof Uint8Array && data[1] === FrameType.ACK) {
+      const frame = decodeDataPhaseFrame(data.subarray(1))
+      if (frame.type === FrameType.ACK) acks.push(frame.received)
+    }
+    return reply(data)
+  }
+  const client = createDemux<string>(init).open(out, serviceAid, peers.bob, { resume: { reconnect: async () => { throw new Error('no second path') } } })
   const { association: server } = await responder.accept(inb, peers.alice)
   await client.accepted
-  return { client, server, writes }
+  return { client, server, writes, acks }
+}
+
+/** Read from `reader` until `bytes` in all were consumed; returns the count. */
+async function consume (reader: AsyncIterator<Uint8Array>, bytes: number, from = 0): Promise<number> {
+  let consumed = from
+  while (consumed < bytes) {
+    const next = await reader.next()
+    if (next.done === true) throw new Error('ended early')
+    consumed += next.value.byteLength
+  }
+  return consumed
 }
 
 /** A stand-in for a libp2p stream that only delivers the messages a test pushes. */
@@ -75,6 +99,32 @@ describe('resumable data path', () => {
     // one chunk per frame, each a view of the one buffer the write arrived in: no copy, no concatenation
     expect(chunks.map(c => c.byteLength)).toEqual([MAX_DATA_PAYLOAD_BYTES, MAX_DATA_PAYLOAD_BYTES, payload.byteLength - 2 * MAX_DATA_PAYLOAD_BYTES])
     expect(chunks.every(c => c.buffer === chunks[0]!.buffer && c.byteOffset > 0)).toBe(true)
+  })
+})
+
+describe('acknowledgements', () => {
+  it('acknowledges at once when a quarter of the send window was consumed, not before', async () => {
+    const window = 64 << 10
+    const { client, server, acks } = await resumablePair({ sendWindow: window })
+    const reader = server[Symbol.asyncIterator]()
+    client.send(new Uint8Array(4096))
+    let consumed = await consume(reader, 4096)
+    expect(acks).toEqual([]) // a small consumption waits (ACK_DELAY_MS) for more
+    client.send(new Uint8Array(window - 4096))
+    consumed = await consume(reader, window / 4, consumed)
+    expect(acks).toEqual([consumed])
+  })
+
+  it('with the default 4 MiB window, acknowledges every ACK_EVERY_BYTES (1 MiB) consumed', async () => {
+    const { client, server, acks } = await resumablePair()
+    const reader = server[Symbol.asyncIterator]()
+    client.send(new Uint8Array(3 << 20))
+    let consumed = await consume(reader, 512 << 10)
+    expect(acks).toEqual([])
+    consumed = await consume(reader, ACK_EVERY_BYTES, consumed)
+    expect(acks).toEqual([consumed])
+    consumed = await consume(reader, acks[0]! + ACK_EVERY_BYTES, consumed)
+    expect(acks).toEqual([acks[0], consumed])
   })
 })
 
