@@ -41,7 +41,7 @@ async function measure (ctx: BenchContext, clients: number, rate?: number, sessi
       const share = Math.floor(clients / processes) + (i < clients % processes ? 1 : 0)
       const worker = startWorker('resolve-clients', {
         point: addrs, clients: share, name: 'bench-resolve', register: i === 0, ...(rate == null ? {} : { rate: rate * share / clients })
-      }, profile(ctx, `clients${i}`, clients, rate))
+      }, profile(ctx, `clients${i}${sessions ? '' : '-1.0'}`, clients, rate))
       loads.push(worker)
       return worker
     }
