@@ -50,13 +50,28 @@ async function consume (reader: AsyncIterator<Uint8Array>, bytes: number, from =
   return consumed
 }
 
-/** A stand-in for a libp2p stream that only delivers the messages a test pushes. */
-function fakeStream (): { stream: Stream, push: (data: Uint8Array | Uint8ArrayList) => void } {
+/**
+ * A stand-in for a libp2p stream that delivers the messages a test pushes;
+ * as a libp2p stream, it holds them back while paused and delivers them on resume.
+ */
+function fakeStream (): { stream: Stream, push: (data: Uint8Array | Uint8ArrayList) => void, paused: () => boolean } {
   const target = new EventTarget()
-  const stream = Object.assign(target, { status: 'open', remoteWriteStatus: 'writable', pause () {}, resume () {} }) as unknown as Stream
+  const held: Array<Uint8Array | Uint8ArrayList> = []
+  let paused = false
+  const deliver = (data: Uint8Array | Uint8ArrayList): void => { target.dispatchEvent(Object.assign(new Event('message'), { data })) }
+  const stream = Object.assign(target, {
+    status: 'open',
+    remoteWriteStatus: 'writable',
+    pause () { paused = true },
+    resume () {
+      paused = false
+      while (!paused && held.length > 0) deliver(held.shift()!)
+    }
+  }) as unknown as Stream
   return {
     stream,
-    push: (data) => { target.dispatchEvent(Object.assign(new Event('message'), { data })) }
+    push: (data) => { if (paused) held.push(data); else deliver(data) },
+    paused: () => paused
   }
 }
 
@@ -143,6 +158,24 @@ describe('StreamReader', () => {
     expect(Buffer.from(list.subarray())).toEqual(Buffer.from([FrameType.DATA, ...body]))
     const views = [...list]
     expect(views.map(v => v.buffer)).toEqual([a.buffer, b.buffer])
+  })
+
+  it('resumes a paused stream when the queue holds only part of a frame, however large that part', async () => {
+    const { stream, push, paused } = fakeStream()
+    const reader = new StreamReader(stream)
+    const max = 1 + MAX_DATA_PAYLOAD_BYTES
+    const frame = (fill: number): Uint8Array => lengthPrefixed(new Uint8Array(max).fill(fill))
+    // one message over the pause threshold (1 MiB): four whole frames, then all but one byte of a fifth
+    const fifth = frame(5)
+    push(Buffer.concat([frame(1), frame(2), frame(3), frame(4), fifth.subarray(0, fifth.byteLength - 1)]))
+    expect(paused()).toBe(true)
+    for (let i = 1; i <= 4; i++) expect((await reader.readFrameList(max, 'data')).get(0)).toBe(i)
+    // what is left (a frame less one byte) is above the resume threshold (256 KiB), yet the reader needs more
+    const reading = reader.readFrameList(max, 'data')
+    push(fifth.subarray(fifth.byteLength - 1))
+    const last = await reading
+    expect(last.byteLength).toBe(max)
+    expect(paused()).toBe(false)
   })
 
   it('refuses a frame longer than the bound from its length prefix alone', async () => {

@@ -84,11 +84,14 @@ export class StreamReader {
   }
 
   #consumed (): void {
-    if (this.#paused && this.#queue.byteLength < LOW_WATER) {
-      this.#paused = false
-      // the remote may have closed while we were paused: the buffered bytes are still ours to deliver
-      try { this.#stream.resume() } catch { /* closed: nothing more will arrive */ }
-    }
+    if (this.#queue.byteLength < LOW_WATER) this.#resumeStream()
+  }
+
+  #resumeStream (): void {
+    if (!this.#paused) return
+    this.#paused = false
+    // the remote may have closed while we were paused: the buffered bytes are still ours to deliver
+    try { this.#stream.resume() } catch { /* closed: nothing more will arrive */ }
   }
 
   #take (n: number): Uint8Array {
@@ -141,6 +144,9 @@ export class StreamReader {
           return length
         }
       }
+      // what is queued is less than one frame (at most `max` and its prefix): if that is above
+      // LOW_WATER the stream would stay paused and the frame never complete
+      this.#resumeStream()
       try {
         await this.#more(signal)
       } catch (err) {
