@@ -36,9 +36,16 @@ export interface Placement {
 /** Chunked byte storage for the entries of a store; see the file comment. */
 export class Slab {
   #current: Chunk | undefined
-  #next = MIN_CHUNK_BYTES
+  #next: number
+  readonly #maxChunk: number
   #capacity = 0
   #live = 0
+
+  /** Chunk sizes: the first, and the most they double to (tests use small ones). */
+  constructor (init: { minChunk?: number, maxChunk?: number } = {}) {
+    this.#next = init.minChunk ?? MIN_CHUNK_BYTES
+    this.#maxChunk = Math.max(this.#next, init.maxChunk ?? MAX_CHUNK_BYTES)
+  }
 
   /** Bytes of all chunks in use (what the slab costs). */
   get capacity (): number {
@@ -99,7 +106,7 @@ export class Slab {
     while (chunk == null || chunk.used + length > chunk.bytes.byteLength) {
       const sealed = chunk
       const size = Math.max(this.#next, length)
-      this.#next = Math.min(MAX_CHUNK_BYTES, this.#next * 2)
+      this.#next = Math.min(this.#maxChunk, this.#next * 2)
       this.#current = { bytes: new Uint8Array(size), used: 0, live: 0, placed: [] }
       this.#capacity += size
       // moving the sealed chunk's live entries may fill (and seal) the new one in turn: look again
