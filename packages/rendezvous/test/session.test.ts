@@ -122,6 +122,19 @@ describe('rendezvous point sessions', () => {
     await stream.close()
   })
 
+  it('stops reading a session that pipelines more than it buffers, and answers everything once it catches up', async () => {
+    const stream = await session()
+    const big = encodeRequest({ type: RequestKind.RESOLVE, name: 'x'.repeat(1000) }) // an invalid name: INVALID_REQUEST
+    const reading = answers(stream, 90)
+    for (let i = 0; i < 89; i++) stream.send(frame(big)) // ~90 KB, well over MAX_SESSION_BUFFER
+    stream.send(frame(resolveBytes('last')))
+    const got = await reading
+    expect(got.slice(0, 89).every(a => a.status === Status.INVALID_REQUEST)).toBe(true)
+    expect(got[89]!.status).toBe(Status.NOT_FOUND)
+    expect(point.server.stats.requests).toBe(90)
+    await stream.close()
+  })
+
   it('keeps one stream for many requests of a client', async () => {
     const client = rendezvousPoint(point.multiaddrs)({ node })
     for (let i = 0; i < 5; i++) await expect(client.resolve('nobody')).rejects.toMatchObject({ name: 'NameNotFoundError' })

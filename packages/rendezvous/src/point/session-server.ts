@@ -87,13 +87,14 @@ export function serveSession (stream: Stream, server: SessionServer): void {
           paused = false
           if (stream.readStatus === 'paused') stream.resume()
         }
-        const answer = await server.answer(request)
-        if (done) return
         try {
+          const answer = await server.answer(request)
+          if (done) return
           if (!stream.send(frame(answer))) {
             await waitForDrain(stream, server.timeout)
           }
         } catch (err) {
+          // answer() does not reject by contract; a send to a stream the client reset does
           reset(err instanceof Error ? err : new Error('answer not delivered'), server.undelivered)
           return
         }
@@ -112,7 +113,7 @@ export function serveSession (stream: Stream, server: SessionServer): void {
   const onMessage = (evt: { data: Uint8Array | { byteLength: number, subarray: () => Uint8Array } }): void => {
     if (done) return
     reader.push(evt.data)
-    if (!paused && reader.buffered > MAX_SESSION_BUFFER) {
+    if (!paused && reader.buffered > MAX_SESSION_BUFFER && stream.readStatus === 'readable') {
       paused = true
       stream.pause()
     }
