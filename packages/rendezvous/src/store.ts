@@ -88,6 +88,7 @@ const slotPath = (kind: Kind, id: string): Key => new Key(`${PREFIX}/${kind}/slo
  */
 const withdrawalKey = (kind: Kind, id: string, owner: PublicKey): string => `${kind}/${id}/${hex(owner.toMultihash().bytes)}`
 const withdrawalPath = (key: string): Key => new Key(`${PREFIX}/${key.replace('/', '/withdrawn/')}`)
+let slabOf: (store: RecordStore) => Slab
 function * signedOf (revocations: Map<string, KnownRevocation>): Generator<SignedRevocation> {
   for (const r of revocations.values()) yield r.signed
 }
@@ -114,6 +115,10 @@ export class RecordStore {
   readonly #maxPerKey: number
   readonly #now: () => number
   readonly #datastore: Datastore | undefined
+
+  static {
+    slabOf = (store) => store.#slab
+  }
 
   constructor (init: RecordStoreInit = {}) {
     this.#maxRecords = init.maxRecords ?? DEFAULT_MAX_RECORDS
@@ -392,4 +397,9 @@ export class RecordStore {
       }
     }
   }
+}
+
+/** The slab holding a store's signed bytes, for the tests of its memory bound (not exported by the package). */
+export function storeSlab (store: RecordStore): Slab {
+  return slabOf(store)
 }
