@@ -252,6 +252,26 @@ describe('a client on a misbehaving session', () => {
     expect(seen).toBe(3)
   })
 
+  it(`keeps at most ${MAX_IN_FLIGHT} requests unanswered on a session; more wait for answers`, async () => {
+    let held: Array<{ stream: Stream, name: string }> = []
+    let most = 0
+    await serve((req, stream) => {
+      held.push({ stream, name: req.name })
+      most = Math.max(most, held.length)
+      // answer only once the client has sent all it may, and after whatever else arrived with it: had it sent more, `most` would show it
+      if (held.length !== MAX_IN_FLIGHT) return
+      setImmediate(() => {
+        for (const h of held) h.stream.send(notFound(h.name))
+        held = []
+      })
+    })
+    const client = rendezvousPoint(addrs)({ node })
+    const names = Array.from({ length: MAX_IN_FLIGHT * 2 }, (_, i) => `name-${i}`)
+    const results = await Promise.all(names.map(async n => client.resolve(n).catch((e: Error) => e.message)))
+    expect(results).toEqual(names)
+    expect(most).toBe(MAX_IN_FLIGHT)
+  })
+
   it('gives an abandoned request\'s answer to nobody: the next request gets its own', async () => {
     const first = deferred<void>()
     let held: Stream | undefined
