@@ -12,7 +12,8 @@ import { round, summarize } from '../lib/stats.ts'
 import type { BenchContext } from '../lib/context.ts'
 import type { Line, Worker, WorkerOptions } from '../lib/process.ts'
 
-interface Load { result: Line, pointCpu: number, clientCpu: number, processes: number }
+/** CPU fractions over the timed window; `*Wait`: the share of it the process was runnable but waited for a CPU (other processes). */
+interface Load { result: Line, pointCpu: number, clientCpu: number, pointWait: number, clientWait: number, processes: number }
 
 /** `--profile=dir`: CPU profiles of the point and of the clients, one per process and load. */
 function profile (ctx: BenchContext, who: string, clients: number, rate?: number): WorkerOptions {
@@ -56,7 +57,7 @@ async function measure (ctx: BenchContext, clients: number, rate?: number, sessi
       const before = await point.ask({ cmd: 'cpu' })
       await new Promise(resolve => setTimeout(resolve, ms))
       const after = await point.ask({ cmd: 'cpu' })
-      return ((after.cpuMs as number) - (before.cpuMs as number)) / ms
+      return { cpu: ((after.cpuMs as number) - (before.cpuMs as number)) / ms, wait: ((after.waitMs as number) - (before.waitMs as number)) / ms }
     })()
     const results = await Promise.all(loads.map(async w => w.ask({ cmd: 'go', warmupMs, ms }, 300_000 + ms)))
     const latencies = results.flatMap(r => r.latencies as number[])
@@ -69,7 +70,9 @@ async function measure (ctx: BenchContext, clients: number, rate?: number, sessi
       errors: results.reduce((n, r) => n + (r.errors as number), 0)
     }
     const clientCpu = results.reduce((n, r) => n + (r.clientCpuMs as number), 0) / ms
-    return { result, pointCpu: await pointCpu, clientCpu, processes }
+    const clientWait = results.reduce((n, r) => n + (r.waitMs as number), 0) / ms / processes
+    const { cpu, wait } = await pointCpu
+    return { result, pointCpu: cpu, clientCpu, pointWait: wait, clientWait, processes }
   } finally {
     // SIGTERM: each stops its nodes and exits (a CPU profile is written at exit)
     await Promise.all(loads.map(async w => w.stop()))
@@ -77,11 +80,12 @@ async function measure (ctx: BenchContext, clients: number, rate?: number, sessi
   }
 }
 
-function detail ({ result, pointCpu, clientCpu, processes }: Load): string {
+function detail ({ result, pointCpu, clientCpu, pointWait, clientWait, processes }: Load): string {
   const perResolve = (cpu: number): number => round(cpu * 1000 * 1000 / (result.perSecond as number), 3)
   return `median ${round(result.median as number, 3)} ms, p99 ${round(result.p99 as number, 3)} ms; ` +
     `point CPU ${Math.round(pointCpu * 100)}% of a core (${perResolve(pointCpu)} µs per resolve), ` +
-    `clients ${Math.round(clientCpu * 100)}% (${perResolve(clientCpu)} µs per resolve, ${processes} process${processes === 1 ? '' : 'es'})` +
+    `clients ${Math.round(clientCpu * 100)}% (${perResolve(clientCpu)} µs per resolve, ${processes} process${processes === 1 ? '' : 'es'}); ` +
+    `waiting for a CPU: point ${Math.round(pointWait * 100)}% of the time, clients ${Math.round(clientWait * 100)}%` +
     ((result.errors as number) > 0 ? `; ${result.errors as number} errors` : '')
 }
 

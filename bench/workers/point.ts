@@ -5,7 +5,17 @@
 // clients use a stream per request. Answers { cmd: 'cpu' } with
 // the CPU time used so far, so that a load figure can say whether the point was saturated.
 import { createRendezvousPoint } from '@fara/sdk'
+import { readFileSync } from 'node:fs'
 import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
+
+/** ms the main thread spent runnable but waiting for a CPU (Linux schedstat; 0 where there is none). */
+function runQueueWaitMs (): number {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6
+  } catch {
+    return 0
+  }
+}
 
 const args = workerArgs<{ relay?: boolean, sessions?: boolean }>()
 const point = await createRendezvousPoint({
@@ -17,7 +27,7 @@ const point = await createRendezvousPoint({
 // RENDEZVOUS_SESSION_PROTOCOL (spec/rendezvous.md#sessions; not exported by @fara/rendezvous)
 if (args.sessions === false) await point.node.unhandle('/fara/rendezvous/1.1.0')
 onCommand(async (command) => {
-  if (command.cmd === 'cpu') return { cpuMs: cpuMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
+  if (command.cmd === 'cpu') return { cpuMs: cpuMs(), waitMs: runQueueWaitMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
   throw new Error(`unknown command ${String(command.cmd)}`)
 })
 onStop(async () => { await point.close() })

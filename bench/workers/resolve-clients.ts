@@ -7,6 +7,7 @@
 // start `rate` resolves per second, evenly spread, whether or not earlier ones
 // were answered. Prints 'ready' once every client is connected; `go` answers
 // with the resolves completed in the timed window and their latencies.
+import { readFileSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { createRecord, rendezvousPoint } from '@fara/rendezvous'
@@ -14,6 +15,15 @@ import { emit, cpuMs, log, onCommand, onStop, workerArgs } from '../lib/worker.t
 import { now } from '../lib/stats.ts'
 import type { Rendezvous } from '@fara/rendezvous'
 import type { Libp2p } from '@libp2p/interface'
+
+/** ms the main thread spent runnable but waiting for a CPU (Linux schedstat; 0 where there is none). */
+function runQueueWaitMs (): number {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]) / 1e6
+  } catch {
+    return 0
+  }
+}
 
 const args = workerArgs<{ point: string[], clients: number, name: string, register: boolean, rate?: number }>()
 const factory = rendezvousPoint(args.point)
@@ -93,13 +103,15 @@ async function run (warmupMs: number, ms: number): Promise<Record<string, unknow
   const loops = clients.map(async (c, i) => args.rate == null ? closedLoop(c) : openLoop(c, i))
   await new Promise(resolve => setTimeout(resolve, warmupMs))
   const cpuAtStart = process.cpuUsage()
+  const waitAtStart = runQueueWaitMs()
   windowStart = now()
   windowEnd = windowStart + ms
   await new Promise(resolve => setTimeout(resolve, ms))
   const cpu = cpuMs(cpuAtStart)
+  const waited = runQueueWaitMs() - waitAtStart
   stop = true
   await Promise.all(loops)
-  return { clients: clients.length, resolves: completed, latencies, errors, clientCpuMs: cpu }
+  return { clients: clients.length, resolves: completed, latencies, errors, clientCpuMs: cpu, waitMs: waited }
 }
 
 onCommand(async (command) => {
