@@ -196,9 +196,29 @@ describe('rendezvous point sessions', () => {
     }
   })
 
+  it('opens the session ahead of the first request with prepare(), and the request uses it', async () => {
+    const client = rendezvousPoint(point.multiaddrs)({ node })
+    await client.prepare?.()
+    const streams = node.getConnections().flatMap(c => c.streams).filter(s => s.protocol === RENDEZVOUS_SESSION_PROTOCOL)
+    expect(streams).toHaveLength(1)
+    expect(point.server.stats.requests).toBe(0)
+    await expect(client.resolve('nobody')).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    expect(node.getConnections().flatMap(c => c.streams).filter(s => s.protocol === RENDEZVOUS_SESSION_PROTOCOL)).toEqual(streams)
+  })
+
+  it('reports a point prepare() cannot reach as RendezvousUnavailableError, and honours its signal', async () => {
+    const addrs = point.multiaddrs
+    await point.close()
+    const client = rendezvousPoint(addrs)({ node })
+    await expect(client.prepare?.()).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
+    const reason = new Error('not now')
+    await expect(client.prepare?.({ signal: AbortSignal.abort(reason) })).rejects.toBe(reason)
+  })
+
   it('falls back to a stream per request at a point without sessions', async () => {
     await point.node.unhandle(RENDEZVOUS_SESSION_PROTOCOL)
     const client = rendezvousPoint(point.multiaddrs)({ node })
+    await client.prepare?.()
     const key = await generateKeyPair('Ed25519')
     await client.register(await createRecord(key, { name: 'old-point', addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8) }))
     expect((await client.resolve('old-point')).name).toBe('old-point')

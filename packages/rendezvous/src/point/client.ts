@@ -205,6 +205,26 @@ class RendezvousPointClient implements Rendezvous {
     }
   }
 
+  /**
+   * Open the connection and the session ahead of the first request, so that
+   * it costs one round trip (a new stream costs one more for its protocol
+   * negotiation). Rejects like a request that could not reach the point.
+   */
+  async prepare (options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
+    if (this.#legacy) return
+    const deadline = new Deadline(this.#timeout, options.signal)
+    try {
+      await this.#sessionFor(deadline.signal)
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      if ((err as Error)?.name === 'RendezvousUnavailableError') throw err
+      throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable within ${this.#timeout} ms`, { cause: err })
+    } finally {
+      deadline.clear()
+    }
+  }
+
   async register (record: Parameters<Rendezvous['register']>[0], options?: AbortOptions): Promise<void> {
     checkSize(record)
     await this.#request({ type: RequestKind.REGISTER, record, name: '' }, options)

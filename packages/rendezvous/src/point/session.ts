@@ -30,7 +30,8 @@ interface Pending {
  * The client's end of one session stream (spec/rendezvous.md#sessions):
  * requests are written as they come, at most `maxInFlight` unanswered, and
  * answers are matched to them in order. It closes itself after `idleMs`
- * without a request outstanding; once ended it takes no more requests.
+ * without a request outstanding (counted from its last answer); once ended it
+ * takes no more requests.
  */
 export class ClientSession {
   readonly #stream: Stream
@@ -50,7 +51,7 @@ export class ClientSession {
     // 'end': the point closed its side and every byte before that was dispatched
     stream.addEventListener('end', this.#onRemoteClose)
     stream.addEventListener('close', this.#onClose)
-    this.#armIdle()
+    // no idle timer before the first request: a session opened ahead of it (prepare) waits for it, until the point closes it
   }
 
   /** False once the session ended (closed, reset, idle or broken): open a new one. */
