@@ -125,3 +125,16 @@ export const STREAMS_PER_CONNECTION = 256
  * and keep everyone else out (a handshake slowloris).
  */
 export const MAX_PENDING_PER_HOST = 16
+
+/**
+ * Yamux stream windows (spec/transport.md#limits): a stream's receive window
+ * grows up to `maxStreamWindowSize` (Yamux's own 16 MiB), and what a stream
+ * whose reader is paused may hold is that window plus one frame. libp2p's
+ * default read-buffer limit (4 MiB) is below the window Yamux grows to, so a
+ * reader that paused (a slow application) had its stream reset with
+ * `StreamBufferError` instead of holding the sender back.
+ */
+export const YAMUX_STREAM = {
+  maxStreamWindowSize: 16 * 1024 * 1024,
+  maxReadBufferLength: 16 * 1024 * 1024 + 1024 * 1024
+} as const

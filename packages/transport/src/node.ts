@@ -4,7 +4,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, MAX_PENDING_PER_HOST, STREAMS_PER_CONNECTION, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT } from './constants.ts'
+import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, MAX_PENDING_PER_HOST, STREAMS_PER_CONNECTION, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, WELL_KNOWN_PORT_LIMIT, YAMUX_STREAM } from './constants.ts'
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
 import { directPaths } from './webrtc.ts'
@@ -158,7 +158,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     addresses,
     transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION } as Parameters<typeof yamux>[0])],
+    streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION, streamOptions: { ...YAMUX_STREAM } } as Parameters<typeof yamux>[0])],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
     connectionGater: pendingPerHostGate(MAX_PENDING_PER_HOST),
     connectionMonitor: init.liveness === false
