@@ -32,7 +32,7 @@ export async function records (ctx: BenchContext): Promise<void> {
       })
       if (n === 1_000_000 && rss > GiB) {
         ctx.note(`Records target missed: 1M records take ${round(rss / GiB, 3)} GiB of RSS (${round(heapPerRecord, 3)} B of JS heap per record for a ${round(c.recordBytes as number, 3)}-byte signed record): ` +
-          'every slot keeps the verified ServiceRecord (two parsed Multiaddr objects, the key, the PeerId) beside the signed bytes. See bench/README.md, "Registrations per GiB".')
+          'the store keeps the signed bytes in a slab and a small slot per record; see bench/README.md, "Registrations per GiB", for what each record costs.')
       }
       ctx.add({
         family: 'records',
