@@ -5,6 +5,7 @@
 // clients use a stream per request. Answers { cmd: 'cpu' } with
 // the CPU time used so far, so that a load figure can say whether the point was saturated.
 import { createRendezvousPoint } from '@fara/sdk'
+import { RENDEZVOUS_SESSION_PROTOCOL } from '@fara/rendezvous'
 import { readFileSync } from 'node:fs'
 import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
 
@@ -25,7 +26,7 @@ const point = await createRendezvousPoint({
   ...(args.relay === true ? { relay: true } : {})
 })
 // RENDEZVOUS_SESSION_PROTOCOL (spec/rendezvous.md#sessions; not exported by @fara/rendezvous)
-if (args.sessions === false) await point.node.unhandle('/fara/rendezvous/1.1.0')
+if (args.sessions === false) await point.node.unhandle(RENDEZVOUS_SESSION_PROTOCOL)
 onCommand(async (command) => {
   if (command.cmd === 'cpu') return { cpuMs: cpuMs(), waitMs: runQueueWaitMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
   throw new Error(`unknown command ${String(command.cmd)}`)

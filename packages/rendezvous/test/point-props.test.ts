@@ -18,7 +18,7 @@ import {
 import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
 import { FrameReader, frame } from '../src/internal/frames.ts'
 import { decodeRequest, encodeRequest } from '../src/internal/messages.ts'
-import { RENDEZVOUS_SESSION_PROTOCOL } from '../src/point/protocol.ts'
+import { RENDEZVOUS_SESSION_PROTOCOL } from '../src/constants.ts'
 import { budget, mutate, mutations, protobufSoup, propsFile, runs } from './arbitraries.ts'
 import type { RendezvousPointHandle, SignedRecord } from '../src/index.ts'
 import type { Request } from '../src/internal/messages.ts'

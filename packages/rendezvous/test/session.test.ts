@@ -10,7 +10,7 @@ import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
 import { deferred } from '../src/internal/deferred.ts'
 import { FrameReader, frame } from '../src/internal/frames.ts'
 import { RequestKind, decodeRequest, encodeRequest, encodeResponse } from '../src/internal/messages.ts'
-import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL } from '../src/point/protocol.ts'
+import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL } from '../src/constants.ts'
 import type { RendezvousPointHandle } from '../src/index.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 

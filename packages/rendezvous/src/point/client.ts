@@ -8,7 +8,7 @@ import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, RENDEZ
 import { RateLimitedError, RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
 import { deferred } from '../internal/deferred.ts'
-import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL, SESSION_IDLE_MS } from './protocol.ts'
+import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL, SESSION_IDLE_MS } from '../constants.ts'
 import { ClientSession, SessionEndedError } from './session.ts'
 import { assertLookupKey, assertServiceName, verifyRecord } from '../record.ts'
 import type { SignedPrivateRecord } from '../record.ts'

@@ -1,7 +1,7 @@
 import { MAX_MESSAGE_BYTES } from '../constants.ts'
 import { FrameError, FrameReader, frame } from '../internal/frames.ts'
 import { deferred } from '../internal/deferred.ts'
-import { MAX_SESSION_BUFFER } from './protocol.ts'
+import { MAX_SESSION_BUFFER } from '../constants.ts'
 import type { Stream } from '@libp2p/interface'
 
 /** What the point does with the requests of a session. */
