@@ -98,7 +98,8 @@ function nowFor (choice: string | number, nb: bigint, na: bigint): number {
     case 'before': return b - 1
     case 'start': return b
     case 'end': return a
-    case 'after': return a + 1
+    // no time after a window that ends at the last safe integer: `now` must be one (a RangeError otherwise)
+    case 'after': return a < SAFE ? a + 1 : a
     default: return Math.floor(b + (a - b) * (choice as number))
   }
 }
