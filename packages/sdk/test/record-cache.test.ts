@@ -3,19 +3,13 @@ import { createRecord, verifyRecord } from '@fara/rendezvous'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AssociationRejectedError, createEntity, memoryRendezvous } from '../src/index.ts'
+import { echo } from './echo.ts'
 import { ClientNodes } from '../src/internal/client-nodes.ts'
 import { RecordCache } from '../src/internal/record-cache.ts'
 import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
-
-async function echo (association: Association): Promise<void> {
-  for await (const chunk of association) {
-    if (!association.send(chunk)) await association.onDrain()
-  }
-  await association.close()
-}
 
 /** Send one byte and read everything back: rejects with the association's error. */
 async function ping (association: Association): Promise<number> {
@@ -58,11 +52,17 @@ describe('record cache (spec/architecture.md#client-record-cache-and-spare-nodes
     return e
   }
 
-  it('connects with the cached record without asking the rendezvous again, with fresh and stable identities alike', async () => {
+  /** A counting rendezvous, an entity serving `echo` on it, and a client with or without a record cache. */
+  async function echoAndClient (recordCache: boolean): Promise<{ rendezvous: ReturnType<typeof counting>, server: Entity, client: Entity }> {
     const rendezvous = counting(memoryRendezvous())
     const server = await entity('server', rendezvous)
     await server.serve('echo', echo)
-    const client = await entity('client', rendezvous, { recordCache: true }, [])
+    const client = await entity('client', rendezvous, recordCache ? { recordCache: true } : {}, [])
+    return { rendezvous, server, client }
+  }
+
+  it('connects with the cached record without asking the rendezvous again, with fresh and stable identities alike', async () => {
+    const { rendezvous, client } = await echoAndClient(true)
     expect(await ping(await client.connect('echo'))).toBe(1)
     expect(await ping(await client.connect('echo'))).toBe(1)
     expect(await ping(await client.connect('echo', { stableIdentity: true }))).toBe(1)
@@ -70,10 +70,7 @@ describe('record cache (spec/architecture.md#client-record-cache-and-spare-nodes
   })
 
   it('resolves on every connect without a cache', async () => {
-    const rendezvous = counting(memoryRendezvous())
-    const server = await entity('server', rendezvous)
-    await server.serve('echo', echo)
-    const client = await entity('client', rendezvous, {}, [])
+    const { rendezvous, client } = await echoAndClient(false)
     expect(await ping(await client.connect('echo'))).toBe(1)
     expect(await ping(await client.connect('echo'))).toBe(1)
     expect(rendezvous.resolves).toBe(2)

@@ -10,16 +10,10 @@ import { pipe } from 'it-pipe'
 import { createRecord } from '@fara/rendezvous'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEntity, memoryRendezvous } from '../src/index.ts'
+import { echo } from './echo.ts'
 import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
-
-async function echo (association: Association): Promise<void> {
-  for await (const chunk of association) {
-    if (!association.send(chunk)) await association.onDrain()
-  }
-  await association.close()
-}
 
 async function collect (association: Association): Promise<Buffer> {
   const chunks: Uint8Array[] = []
