@@ -289,7 +289,11 @@ export class ResumableAssociation implements Association {
         if (this.#path !== path) return
         const payload = dataPayload(body)
         if (payload != null) this.#onData(payload)
-        else this.#onFrame(decodeDataPhaseFrame(body.subarray()))
+        else {
+          const frame = decodeDataPhaseFrame(body.subarray())
+          // dataPayload took every DATA frame: the decoder gives another type for any other first byte
+          if (frame.type !== FrameType.DATA) this.#onFrame(frame)
+        }
       }
     } catch (err) {
       if ((err as Error).name === 'MalformedFrameError' || (err as Error).name === 'FrameTooLargeError') {
@@ -311,11 +315,9 @@ export class ResumableAssociation implements Association {
     this.#wake()
   }
 
-  #onFrame (frame: ReturnType<typeof decodeDataPhaseFrame>): void {
+  /** ACK, FIN and ABORT frames (DATA frames go to {@link #onData} undecoded, as views). */
+  #onFrame (frame: Exclude<ReturnType<typeof decodeDataPhaseFrame>, { type: typeof FrameType.DATA }>): void {
     switch (frame.type) {
-      case FrameType.DATA:
-        this.#onData(new Uint8ArrayList(frame.payload))
-        return
       case FrameType.ACK: {
         const inFlight = this.#acked + this.#unacked.byteLength
         if (frame.received > inFlight) {
