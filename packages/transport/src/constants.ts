@@ -79,6 +79,22 @@ export const RELAY_SERVER_LIMITS = {
    * relayed connections (libp2p: no such limit); scaled with `maxCircuitsPerEntity` likewise.
    */
   maxCircuitsPerSource: 32,
+  /**
+   * Slots held at once by entities at one source prefix (an IPv4 /24, an IPv6 /56; `SOURCE_PREFIXES`):
+   * a quarter of `maxReservations` (spec/transport.md#relay-limits), so that one network with many
+   * addresses cannot take every slot either, while a NAT'd site of several hosts is not held to one
+   * host's share; scaled with `maxReservations`, at least 1.
+   */
+  maxReservationsPerPrefix: 64,
+  /** Relayed connections open at once from one source prefix to one reserving entity: a quarter of `maxCircuitsPerEntity`, scaled likewise. */
+  maxCircuitsPerPrefix: 64,
+  /**
+   * Relayed connections open at once from one key (peer id) to one reserving entity: 1/32 of
+   * `maxCircuitsPerEntity`. A client needs one (its associations share the connection); the rest is
+   * room for a resumption's new connection while the old one is still closing. Keys are free, so this
+   * bounds a well-behaved client, and the per-address and per-prefix limits bound a host.
+   */
+  maxCircuitsPerPeer: 8,
   /** Circuit and reservation requests (HOP streams) open at once on one connection to the relay (libp2p default 32). */
   maxHopStreamsPerConnection: 32,
   /** A HOP request (reserve or connect) must be answered within this time (ms; libp2p default 30 s). */
@@ -90,6 +106,37 @@ export const RELAY_SERVER_LIMITS = {
    */
   applyDefaultLimit: false
 } as const
+
+/**
+ * How per-source limits group remote addresses (spec/security.md#sources).
+ * An *address* is what one host can pick from: an IPv4 address, or an IPv6
+ * /64 (a host picks any address in its /64). A *prefix* is one site or one
+ * subscriber: an IPv4 /24, an IPv6 /56 (RIPE-690: the usual end-site
+ * assignment). Keys cost nothing, addresses and prefixes do, so every limit
+ * the rendezvous point, the relay and an entity apply per key also holds per
+ * address and per prefix. The prefix lengths are configurable where a limit is.
+ */
+export const SOURCE_PREFIXES = {
+  /** Bits of an IPv4 address that name one address (all of them). */
+  address4: 32,
+  /** Bits of an IPv6 address that name one address (the /64 of a host). */
+  address6: 64,
+  /** Bits of an IPv4 address that name one prefix. */
+  prefix4: 24,
+  /** Bits of an IPv6 address that name one prefix. */
+  prefix6: 56
+} as const
+
+/**
+ * A refusal by a per-source or per-key limit is reported (an event and a log
+ * line) at most once per this many ms per source and limit, with the number
+ * refused since the last report (spec/security.md#sources): a flood must not
+ * become a flood of log lines.
+ */
+export const REFUSAL_REPORT_INTERVAL_MS = 10_000
+
+/** Most sources whose last report a reporter remembers (least recently reported forgotten first). */
+export const MAX_REPORTED_SOURCES = 10_000
 
 /**
  * Liveness of every connection (spec/transport.md#liveness): a round trip on

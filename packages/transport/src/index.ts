@@ -35,3 +35,4 @@ export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefused
 export { DEFAULT_LISTEN, WELL_KNOWN_PORT_LIMIT, ENTITY_CONNECTION_LIMITS, RENDEZVOUS_CONNECTION_LIMITS, MAX_RELAYS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, DIRECT_DIAL_HEAD_START, LIVENESS, STREAMS_PER_CONNECTION, MAX_PENDING_PER_HOST, YAMUX_STREAM } from './constants.ts'
 export { directPaths, upgradeToDirect, webrtcAddr, WEBRTC_LISTEN, DEFAULT_STUN_SERVERS, DEFAULT_MAX_MESSAGE_SIZE, MAX_MAX_MESSAGE_SIZE, UPGRADE_ATTEMPTS, UPGRADE_ATTEMPT_TIMEOUT } from './webrtc.ts'
 export type { DirectPathsInit, DirectPaths, UpgradeOptions } from './webrtc.ts'
+export * from './limits.ts'

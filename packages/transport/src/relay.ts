@@ -2,8 +2,10 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_RELAYS, RELAY_SERVER_LIMITS } from './constants.ts'
+import { RefusalReports, checkSourcePrefixes, sourceOf } from './source.ts'
+import type { SourcePrefixes } from './source.ts'
 import type { CircuitRelayServerComponents, CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { AbortOptions, Connection, Libp2pEvents, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2pEvents, Logger, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link relayServer}. Data and duration are never limited (spec/transport.md#relay-limits). */
@@ -18,10 +20,46 @@ export interface RelayServerInit {
   maxReservationsPerSource?: number
   /** Relayed connections open at once from one source address to one reserving entity, 1 or more (default: `maxCircuitsPerEntity` / 8, at least 1). */
   maxCircuitsPerSource?: number
+  /** Slots held at once by entities at one source prefix (IPv4 /24, IPv6 /56), 1 or more (default: `maxReservations` / 4, at least 1). */
+  maxReservationsPerPrefix?: number
+  /** Relayed connections open at once from one source prefix to one reserving entity, 1 or more (default: `maxCircuitsPerEntity` / 4, at least 1). */
+  maxCircuitsPerPrefix?: number
+  /** Relayed connections open at once from one key (peer id) to one reserving entity, 1 or more (default: `maxCircuitsPerEntity` / 32, at least 1). */
+  maxCircuitsPerPeer?: number
+  /** Prefix lengths of the per-prefix limits (default `{ ip4: 24, ip6: 56 }`, `SOURCE_PREFIXES`). */
+  sourcePrefixes?: SourcePrefixes
 }
 
-/** A running relay: circuit relay v2's server, with its live reservations. */
-export type RelayServer = CircuitRelayService
+/**
+ * A request the relay refused by a per-source or per-key limit
+ * (spec/transport.md#relay-limits), reported at most once per
+ * `REFUSAL_REPORT_INTERVAL_MS` per limit, source and target.
+ */
+export interface RelayRefusal {
+  /** `reservation`: a slot; `circuit`: a relayed connection to `target`. */
+  readonly kind: 'reservation' | 'circuit'
+  /** The limit that refused it: per source `address`, per source `prefix`, or per key (`peer`). */
+  readonly limit: 'address' | 'prefix' | 'peer'
+  /** The address, the prefix, or the peer id that the limit counts. */
+  readonly source: string
+  /** The requesting peer. */
+  readonly peer: string
+  /** For a circuit: the entity it was for. */
+  readonly target?: string
+  /** The limit's value. */
+  readonly max: number
+  /** Requests refused by this limit for this source (and target) since the last report, this one included. */
+  readonly refused: number
+}
+
+/** Events a Fara relay adds to circuit relay v2's. */
+export interface RelayServerEvents {
+  /** A per-source or per-key limit refused a slot or a relayed connection (also one error log line). */
+  'relay:refused': CustomEvent<RelayRefusal>
+}
+
+/** A running relay: circuit relay v2's server, with its live reservations, and `relay:refused` events. */
+export type RelayServer = CircuitRelayService & TypedEventTarget<RelayServerEvents>
 
 /** What {@link relayServer} needs from the node: the circuit relay server's components and the event bus. */
 export type RelayServerComponents = CircuitRelayServerComponents & { events: TypedEventTarget<Libp2pEvents> }
@@ -102,27 +140,6 @@ export function checkRelayAddrs (relays: unknown): Array<{ addr: Multiaddr, id: 
   })
 }
 
-/**
- * The source a per-source limit counts: the IPv4 address, or the /64 of the
- * IPv6 address, of a direct connection (undefined for a relayed one, which
- * the relay refuses anyway).
- */
-function sourceOf (addr: Multiaddr): string | undefined {
-  const parts = addr.getComponents()
-  if (parts.some(c => c.name === 'p2p-circuit')) return undefined
-  const ip4 = parts.find(c => c.name === 'ip4')?.value
-  if (ip4 != null) return ip4
-  const ip6 = parts.find(c => c.name === 'ip6')?.value?.toLowerCase()
-  if (ip6 == null) return undefined
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip6)?.[1]
-  if (mapped != null) return mapped
-  const [head = '', tail] = ip6.split('::')
-  const left = head === '' ? [] : head.split(':')
-  const right = tail == null || tail === '' ? [] : tail.split(':')
-  const groups = tail == null ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${groups.slice(0, 4).map(g => Number.parseInt(g, 16).toString(16)).join(':')}::/64`
-}
-
 // circuit relay v2 (libp2p/specs relay/circuit-v2.md): HopMessage { type = 1, status = 5 }, Type.STATUS = 2
 const HOP_STATUS = { RESERVATION_REFUSED: 200, RESOURCE_LIMIT_EXCEEDED: 201 } as const
 /** A HopMessage of type STATUS carrying `status` (a two-byte varint for both statuses above). */
@@ -147,14 +164,25 @@ function add (counts: Map<string, number>, key: string, n: number): void {
   else counts.delete(key)
 }
 
+/** The per-source and per-key limits that {@link limitPerSource} applies. */
+interface SourceLimits {
+  reservations: { address: number, prefix: number }
+  circuits: { address: number, prefix: number, peer: number }
+  prefixes: Required<SourcePrefixes>
+}
+
 /**
  * Per-source limits (spec/transport.md#relay-limits): at most
- * `reservations` slots held by entities at one source address, and at most
- * `circuits` relayed connections open at once from one source address to one
- * entity. Beyond them RESERVE is answered RESERVATION_REFUSED and CONNECT
- * RESOURCE_LIMIT_EXCEEDED. A circuit counts until its HOP stream closes.
+ * `reservations.address` slots held by entities at one source address and
+ * `reservations.prefix` at one prefix (a slot is held per peer id, so one per
+ * key); and at most `circuits.address` / `.prefix` / `.peer` relayed
+ * connections open at once to one entity from one source address, one prefix,
+ * one key. Beyond them RESERVE is answered RESERVATION_REFUSED and CONNECT
+ * RESOURCE_LIMIT_EXCEEDED, and the relay dispatches `relay:refused` (at most
+ * once per `REFUSAL_REPORT_INTERVAL_MS` per limit and source). A circuit
+ * counts until its HOP stream closes.
  */
-function limitPerSource (service: RelayServer, limits: { reservations: number, circuits: number }): void {
+function limitPerSource (service: RelayServer, limits: SourceLimits, log: Logger): void {
   const hop = service as unknown as Partial<HopHandlers>
   if (typeof hop.onHop !== 'function' || typeof hop.handleReserve !== 'function' || typeof hop.handleConnect !== 'function') {
     throw new Error('@libp2p/circuit-relay-v2 no longer has the HOP handlers that Fara\'s per-source relay limits wrap')
@@ -163,46 +191,86 @@ function limitPerSource (service: RelayServer, limits: { reservations: number, c
   // the HOP stream of the request being handled (a CONNECT's circuit lives as long as it)
   const current = new AsyncLocalStorage<Stream>()
   hop.onHop = async (stream, connection) => current.run(stream, async () => onHop(stream, connection))
+  const reports = new RefusalReports()
+  const refuse = (refusal: Omit<RelayRefusal, 'refused'>): void => {
+    const refused = reports.refused(`${refusal.kind} ${refusal.limit} ${refusal.source} ${refusal.target ?? ''}`)
+    if (refused === 0) return
+    log.error('refused %s from %s %s (peer %s%s): at most %d; %d refused since the last report', refusal.kind, refusal.limit, refusal.source,
+      refusal.peer, refusal.target == null ? '' : ` to ${refusal.target}`, refusal.max, refused)
+    service.dispatchEvent(new CustomEvent('relay:refused', { detail: { ...refusal, refused } }) as never)
+  }
 
   const granting = new Map<string, number>()
   hop.handleReserve = async (request, options) => {
-    const source = sourceOf(request.connection.remoteAddr)
+    const source = sourceOf(request.connection.remoteAddr, limits.prefixes)
     // a renewal is always let through
     if (source == null || service.reservations.has(request.connection.remotePeer)) { await reserve(request, options); return }
-    let held = granting.get(source) ?? 0
-    for (const r of service.reservations.values()) if (sourceOf(r.addr) === source) held++
-    if (held >= limits.reservations) {
+    let byAddress = granting.get(source.address) ?? 0
+    let byPrefix = granting.get(source.prefix) ?? 0
+    for (const r of service.reservations.values()) {
+      const held = sourceOf(r.addr, limits.prefixes)
+      if (held?.address === source.address) byAddress++
+      if (held?.prefix === source.prefix) byPrefix++
+    }
+    const over = byAddress >= limits.reservations.address
+      ? { limit: 'address' as const, source: source.address, max: limits.reservations.address }
+      : byPrefix >= limits.reservations.prefix ? { limit: 'prefix' as const, source: source.prefix, max: limits.reservations.prefix } : undefined
+    if (over != null) {
+      refuse({ kind: 'reservation', ...over, peer: request.connection.remotePeer.toString() })
       await request.stream.write(HOP_STATUS.RESERVATION_REFUSED, statusMessage, options)
       return
     }
-    add(granting, source, 1)
+    add(granting, source.address, 1)
+    add(granting, source.prefix, 1)
     try {
       await reserve(request, options)
     } finally {
-      add(granting, source, -1)
+      add(granting, source.address, -1)
+      add(granting, source.prefix, -1)
     }
   }
 
   const circuits = new Map<string, number>()
   hop.handleConnect = async (request, options) => {
-    const source = sourceOf(request.connection.remoteAddr)
+    const source = sourceOf(request.connection.remoteAddr, limits.prefixes)
     const target = request.request.peer?.id
     const stream = current.getStore()
     // a peer id is a multihash of at most 42 bytes; a longer one holds no slot, and the relay refuses it itself
-    if (source == null || target == null || target.byteLength > 64 || stream == null || stream.status !== 'open') { await connect(request, options); return }
-    const key = `${source} ${Array.from(target, b => b.toString(16).padStart(2, '0')).join('')}`
-    if ((circuits.get(key) ?? 0) >= limits.circuits) {
+    if (target == null || target.byteLength > 64 || stream == null || stream.status !== 'open') { await connect(request, options); return }
+    const to = Array.from(target, b => b.toString(16).padStart(2, '0')).join('')
+    const peer = request.connection.remotePeer.toString()
+    const counted = [
+      { limit: 'peer' as const, source: peer, max: limits.circuits.peer },
+      ...(source == null
+        ? []
+        : [
+            { limit: 'address' as const, source: source.address, max: limits.circuits.address },
+            { limit: 'prefix' as const, source: source.prefix, max: limits.circuits.prefix }
+          ])
+    ].map(c => ({ ...c, key: `${c.limit} ${c.source} ${to}` }))
+    const over = counted.find(c => (circuits.get(c.key) ?? 0) >= c.max)
+    if (over != null) {
+      refuse({ kind: 'circuit', limit: over.limit, source: over.source, max: over.max, peer, target: targetText(service, target) })
       await request.stream.write(HOP_STATUS.RESOURCE_LIMIT_EXCEEDED, statusMessage, options)
       return
     }
-    add(circuits, key, 1)
+    for (const c of counted) add(circuits, c.key, 1)
     // released with the circuit, or when the requester drops a refused request
-    stream.addEventListener('close', () => { add(circuits, key, -1) }, { once: true })
+    stream.addEventListener('close', () => { for (const c of counted) add(circuits, c.key, -1) }, { once: true })
     await connect(request, options)
   }
 }
 
-/** The default per-source limit for `total`: the share that the defaults give one source (an eighth), at least 1. */
+/** A target for a report: the peer id of the slot it names, or the bytes in hex if no slot has it. */
+function targetText (service: RelayServer, bytes: Uint8Array): string {
+  const hex = Buffer.from(bytes).toString('hex')
+  for (const peer of service.reservations.keys()) {
+    if (Buffer.from(peer.toMultihash().bytes).toString('hex') === hex) return peer.toString()
+  }
+  return hex
+}
+
+/** The default per-source limit for `total`: the share that the defaults give one source (an eighth, a quarter, ...), at least 1. */
 function share (total: number, perSource: number, defaultTotal: number): number {
   return Math.max(1, Math.floor(total * perSource / defaultTotal))
 }
@@ -215,8 +283,9 @@ function share (total: number, perSource: number, defaultTotal: number): number 
  * Relayed connections are not limited in data or duration (libp2p's default
  * would reset every relayed connection after 128 KiB or 2 minutes); the
  * relay bounds the number of slots and of connections per slot instead, and
- * how many of each one source address may hold, so that no one host can use
- * up the slots or another entity's connections. A slot is freed as soon as
+ * how many of each one source address, one source prefix and one key may
+ * hold, so that no one host (nor one network) can use up the slots or another
+ * entity's connections. A slot is freed as soon as
  * its entity disconnects, not only when it expires.
  * The relay forwards Noise ciphertext: the two entities run Noise end to end
  * through it.
@@ -226,11 +295,18 @@ export function relayServer (init: RelayServerInit = {}): (components: RelayServ
   const maxReservations = checkCount('maxReservations', init.maxReservations, 1) ?? RELAY_SERVER_LIMITS.maxReservations
   const reservationTtl = checkCount('reservationTtl', init.reservationTtl, 60_000, 24 * 60 * 60_000) ?? RELAY_SERVER_LIMITS.reservationTtl
   const maxCircuits = checkCount('maxCircuitsPerEntity', init.maxCircuitsPerEntity, 1) ?? RELAY_SERVER_LIMITS.maxCircuitsPerEntity
-  const perSource = {
-    reservations: checkCount('maxReservationsPerSource', init.maxReservationsPerSource, 1) ??
-      share(maxReservations, RELAY_SERVER_LIMITS.maxReservationsPerSource, RELAY_SERVER_LIMITS.maxReservations),
-    circuits: checkCount('maxCircuitsPerSource', init.maxCircuitsPerSource, 1) ??
-      share(maxCircuits, RELAY_SERVER_LIMITS.maxCircuitsPerSource, RELAY_SERVER_LIMITS.maxCircuitsPerEntity)
+  const L = RELAY_SERVER_LIMITS
+  const perSource: SourceLimits = {
+    reservations: {
+      address: checkCount('maxReservationsPerSource', init.maxReservationsPerSource, 1) ?? share(maxReservations, L.maxReservationsPerSource, L.maxReservations),
+      prefix: checkCount('maxReservationsPerPrefix', init.maxReservationsPerPrefix, 1) ?? share(maxReservations, L.maxReservationsPerPrefix, L.maxReservations)
+    },
+    circuits: {
+      address: checkCount('maxCircuitsPerSource', init.maxCircuitsPerSource, 1) ?? share(maxCircuits, L.maxCircuitsPerSource, L.maxCircuitsPerEntity),
+      prefix: checkCount('maxCircuitsPerPrefix', init.maxCircuitsPerPrefix, 1) ?? share(maxCircuits, L.maxCircuitsPerPrefix, L.maxCircuitsPerEntity),
+      peer: checkCount('maxCircuitsPerPeer', init.maxCircuitsPerPeer, 1) ?? share(maxCircuits, L.maxCircuitsPerPeer, L.maxCircuitsPerEntity)
+    },
+    prefixes: checkSourcePrefixes(init.sourcePrefixes)
   }
   const factory = circuitRelayServer({
     hopTimeout: RELAY_SERVER_LIMITS.hopTimeout,
@@ -243,8 +319,8 @@ export function relayServer (init: RelayServerInit = {}): (components: RelayServ
     }
   })
   return (components) => {
-    const service = factory(components)
-    limitPerSource(service, perSource)
+    const service = factory(components) as RelayServer
+    limitPerSource(service, perSource, components.logger.forComponent('fara:relay'))
     // circuit relay v2 keeps a slot until its TTL even when its entity has gone;
     // a slot is only of use over a live connection, so free it at once
     components.events.addEventListener('peer:disconnect', (evt) => {
