@@ -1,5 +1,5 @@
 // A rendezvous point (and circuit relay v2) in its own process, as an operator
-// would run one, but with the per-peer request rate raised: the bench measures
+// would run one, but with the per-peer and per-source request rates raised: the bench measures
 // what the point can serve, not its rate limiter. With `sessions: false` it
 // speaks only /fara/rendezvous/1.0.0, as a point before sessions did, so its
 // clients use a stream per request. Answers { cmd: 'cpu' } with
@@ -23,6 +23,11 @@ const point = await createRendezvousPoint({
   listen: ['/ip4/127.0.0.1/tcp/0'],
   peerRate: 1_000_000,
   peerBurst: 1_000_000,
+  // every bench client runs on 127.0.0.1: one source address and prefix
+  addressRate: 1_000_000,
+  addressBurst: 1_000_000,
+  prefixRate: 1_000_000,
+  prefixBurst: 1_000_000,
   ...(args.relay === true ? { relay: true } : {})
 })
 // RENDEZVOUS_SESSION_PROTOCOL (spec/rendezvous.md#sessions; not exported by @fara/rendezvous)

@@ -56,8 +56,31 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** Default number of records a store holds. */
 export const DEFAULT_MAX_RECORDS = 100_000
 
+/**
+ * A store sweeps its expired records when a write finds it, a key or a source
+ * at its limit, but at most once per this many ms: a sweep walks every slot,
+ * and a refused write must stay cheap (spec/rendezvous.md#store-rules).
+ */
+export const SWEEP_INTERVAL_MS = 1_000
+
 /** Default number of live public names one key may hold at a store. */
 export const DEFAULT_MAX_RECORDS_PER_KEY = 16
+
+/**
+ * Default number of slots (public names and private records, live or
+ * remembered as withdrawn) that registrations from one source address (IPv4
+ * address, IPv6 /64) may hold at a store (spec/rendezvous.md#rate-limits):
+ * 1/400 of {@link DEFAULT_MAX_RECORDS}, so one host cannot fill the store
+ * with fresh keys, while a host that runs many services has room for them.
+ */
+export const DEFAULT_MAX_RECORDS_PER_ADDRESS = 256
+
+/**
+ * Default number of slots registrations from one source prefix (IPv4 /24,
+ * IPv6 /56) may hold at a store (spec/rendezvous.md#rate-limits): 1/100 of
+ * {@link DEFAULT_MAX_RECORDS}; filling the store takes a hundred networks.
+ */
+export const DEFAULT_MAX_RECORDS_PER_PREFIX = 1024
 
 /** Default sustained requests per second one peer may send a rendezvous point. */
 export const DEFAULT_PEER_RATE = 20
@@ -67,6 +90,40 @@ export const DEFAULT_PEER_BURST = 100
 
 /** Most peers whose request rate a point tracks at once (least recently seen are forgotten first). */
 export const MAX_TRACKED_PEERS = 10_000
+
+/**
+ * Default sustained requests per second from one source address (IPv4
+ * address, IPv6 /64) at a rendezvous point, whatever keys it uses
+ * (spec/rendezvous.md#rate-limits): five peers' worth. Peer ids cost nothing;
+ * a host that makes a fresh key per request is held to this.
+ */
+export const DEFAULT_ADDRESS_RATE = 100
+
+/** Default burst of requests from one source address: five peers' bursts. */
+export const DEFAULT_ADDRESS_BURST = 500
+
+/**
+ * Default sustained requests per second from one source prefix (IPv4 /24,
+ * IPv6 /56) at a rendezvous point (spec/rendezvous.md#rate-limits): four
+ * addresses' worth, so that one flooding address leaves three quarters of its
+ * prefix's share to its neighbours.
+ */
+export const DEFAULT_PREFIX_RATE = 400
+
+/** Default burst of requests from one source prefix: four addresses' bursts. */
+export const DEFAULT_PREFIX_BURST = 2000
+
+/** Most source addresses, and most source prefixes, whose request rate a point tracks at once (least recently seen are forgotten first). */
+export const MAX_TRACKED_SOURCES = 10_000
+
+/** Mode of a rendezvous point's data directory and of its `records/` directory (spec/rendezvous.md#persistence). */
+export const DATA_DIR_MODE = 0o700
+
+/** Mode of every file in a rendezvous point's data directory: its key, its LevelDB files (spec/rendezvous.md#persistence). */
+export const DATA_FILE_MODE = 0o600
+
+/** The directory of a point's data directory that holds its records (a LevelDB datastore). */
+export const RECORDS_DIR = 'records'
 
 /** How long a rendezvous point waits for a request, and a client for a response (ms). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000

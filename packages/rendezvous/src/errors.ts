@@ -115,12 +115,17 @@ export class RateLimitedError extends RendezvousError {
   }
 }
 
-/** Thrown when a key already holds the most registrations a store allows per key. */
+/** Thrown when a key, a source address or a source prefix already holds the most live records a store allows it. */
 export class TooManyRegistrationsError extends RendezvousError {
   static override name = 'TooManyRegistrationsError'
   override name = 'TooManyRegistrationsError'
   readonly code = Status.TOO_MANY_REGISTRATIONS
-  constructor (message = 'Too many registrations for this key') { super(message) }
+  /** At the store: which limit refused it, per `key`, per source `address` or per source `prefix` (not carried on the wire). */
+  readonly limit: 'key' | 'address' | 'prefix' | undefined
+  constructor (message = 'Too many registrations for this key', limit?: 'key' | 'address' | 'prefix') {
+    super(message)
+    this.limit = limit
+  }
 }
 
 /** Thrown when a store holds the most records it is configured for. */

@@ -25,13 +25,13 @@ export { memoryRendezvous } from './memory.ts'
 export { rendezvousPoint } from './point/client.ts'
 export type { RendezvousPointInit } from './point/client.ts'
 export { rendezvousServer } from './point/server.ts'
-export type { RendezvousServer, RendezvousServerInit, RendezvousServerComponents } from './point/server.ts'
+export type { RendezvousServer, RendezvousServerInit, RendezvousServerComponents, RendezvousServerEvents, RendezvousRefusal } from './point/server.ts'
 export { createRendezvousPoint } from './point/create.ts'
 export type { RendezvousPointServerInit, RendezvousPointHandle } from './point/create.ts'
 export { createRecord, createTombstone, verifyRecord, encodeSignedRecord, decodeSignedRecord, assertServiceName, monotonicNow } from './record.ts'
 export type { SignedRecord, SignedPrivateRecord, ServiceRecord, RecordInit, VerifyOptions } from './record.ts'
 export { RecordStore } from './store.ts'
-export type { RecordStoreInit } from './store.ts'
+export type { RecordStoreInit, WriteOptions } from './store.ts'
 export {
   RendezvousError, NameNotFoundError, InvalidSignatureError, NameTakenError, StaleRecordError, ExpiredRecordError,
   InvalidRecordError, RecordTooLargeError, InvalidRequestError, RendezvousInternalError, RendezvousUnavailableError,
@@ -40,7 +40,9 @@ export {
 export {
   RENDEZVOUS_PROTOCOL, RENDEZVOUS_SESSION_PROTOCOL, MAX_IN_FLIGHT, SESSION_IDLE_MS, MAX_SESSION_STREAMS, MAX_SESSION_BUFFER, RECORD_DOMAIN, MAX_ADDRS, MAX_ADDR_BYTES, MAX_HOP_BYTES, MAX_RECORD_BYTES, MAX_MESSAGE_BYTES,
   DEFAULT_TTL_MS, MIN_TTL_MS, MAX_TTL_MS, MAX_CLOCK_SKEW_MS, DEFAULT_MAX_RECORDS, DEFAULT_REQUEST_TIMEOUT_MS, MAX_INBOUND_STREAMS, SIGNATURE_BYTES, Status,
-  DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_PEER_RATE, DEFAULT_PEER_BURST, MAX_TRACKED_PEERS
+  DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_PEER_RATE, DEFAULT_PEER_BURST, MAX_TRACKED_PEERS,
+  DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_PREFIX, DEFAULT_ADDRESS_RATE, DEFAULT_ADDRESS_BURST, DEFAULT_PREFIX_RATE, DEFAULT_PREFIX_BURST,
+  MAX_TRACKED_SOURCES, SWEEP_INTERVAL_MS, DATA_DIR_MODE, DATA_FILE_MODE, RECORDS_DIR
 } from './constants.ts'
 export {
   periodOf, derivePrivateKeys, deriveWriterKey, privateLookupKeys, sealPrivateRecord, createPrivateTombstone,

@@ -1,15 +1,18 @@
 import { Key } from 'interface-datastore'
-import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_KEY, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, PRIVATE_PERIOD_MS, SIGNATURE_BYTES } from './constants.ts'
+import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, PRIVATE_PERIOD_MS, SIGNATURE_BYTES, SWEEP_INTERVAL_MS } from './constants.ts'
 import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
 import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from './record.ts'
 import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation, timeText } from '@fara/identity'
 import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, periodOf, verifyPrivateEnvelope } from './private/index.ts'
 import { Slab } from './internal/store-slab.ts'
 import { certificateInfo, checkServable, ownerKeyOf, storedRecord } from './internal/store-record.ts'
+import { SourceSlots } from './internal/store-sources.ts'
+import type { Holders } from './internal/store-sources.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { SignedRevocation } from '@fara/identity'
 import type { PublicKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
+import type { Source } from '@fara/transport'
 import type { Chunk, Placement } from './internal/store-slab.ts'
 import type { CertificateInfo } from './internal/store-record.ts'
 
@@ -19,6 +22,15 @@ export interface RecordStoreInit {
   maxRecords?: number
   /** Most live public names one key may hold (default {@link DEFAULT_MAX_RECORDS_PER_KEY}). */
   maxRecordsPerKey?: number
+  /**
+   * Most slots (public and private, live or remembered as withdrawn) that
+   * writes from one source address may hold (default
+   * {@link DEFAULT_MAX_RECORDS_PER_ADDRESS}); counted for writes that name
+   * their source (the rendezvous point's).
+   */
+  maxRecordsPerAddress?: number
+  /** Most slots that writes from one source prefix may hold (default {@link DEFAULT_MAX_RECORDS_PER_PREFIX}). */
+  maxRecordsPerPrefix?: number
   /** Clock in ms since the epoch (default `Date.now`). */
   now?: () => number
   /**
@@ -29,7 +41,16 @@ export interface RecordStoreInit {
   datastore?: Datastore
 }
 
+/** Options of a write: where it came from, for the per-source limits (spec/rendezvous.md#rate-limits). */
+export interface WriteOptions {
+  /** The writer's source address and prefix (`sourceOf(connection.remoteAddr)` of @fara/transport); none: not counted. */
+  source?: Source
+}
+
 type Kind = 'public' | 'private'
+
+/** A remembered withdrawal: the tombstone's seq, and the source its slot counted toward. */
+interface Withdrawal { readonly seq: number, readonly sources: Holders | undefined }
 
 /** An owner key ({@link ownerKeyOf}) and what it holds: live public names (bounded per key) and slots of both kinds. */
 interface Owner { readonly key: string, names: number, slots: number }
@@ -51,6 +72,8 @@ class Slot implements Placement {
   readonly cert: CertificateInfo | undefined
   /** Private slots: the record's period. */
   readonly period: number
+  /** The source the slot counts toward (of the write that created it), if it was given. */
+  sources: Holders | undefined = undefined
 
   constructor (owner: Owner, seq: number, expires: number, cert: CertificateInfo | undefined, period: number) {
     this.owner = owner
@@ -108,11 +131,16 @@ export class RecordStore {
   readonly #owners = new Map<string, Owner>()
   readonly #slab = new Slab()
   /** Withdrawals (`kind/id/owner hex`) and the tombstone's seq: each refuses older records until seq + MAX_TTL_MS. */
-  readonly #withdrawn = new Map<string, number>()
+  readonly #withdrawn = new Map<string, Withdrawal>()
+  /** Slots held per source address and prefix. */
+  readonly #sources = new SourceSlots()
   /** The newest revocation per (device key, app), by `ownerKey/app`. */
   readonly #revocations = new Map<string, KnownRevocation>()
   readonly #maxRecords: number
   readonly #maxPerKey: number
+  readonly #maxPerAddress: number
+  readonly #maxPerPrefix: number
+  #sweptAt = Number.NEGATIVE_INFINITY
   readonly #now: () => number
   readonly #datastore: Datastore | undefined
 
@@ -123,8 +151,18 @@ export class RecordStore {
   constructor (init: RecordStoreInit = {}) {
     this.#maxRecords = init.maxRecords ?? DEFAULT_MAX_RECORDS
     this.#maxPerKey = init.maxRecordsPerKey ?? DEFAULT_MAX_RECORDS_PER_KEY
+    this.#maxPerAddress = init.maxRecordsPerAddress ?? DEFAULT_MAX_RECORDS_PER_ADDRESS
+    this.#maxPerPrefix = init.maxRecordsPerPrefix ?? DEFAULT_MAX_RECORDS_PER_PREFIX
+    for (const [name, value] of [['maxRecords', this.#maxRecords], ['maxRecordsPerKey', this.#maxPerKey], ['maxRecordsPerAddress', this.#maxPerAddress], ['maxRecordsPerPrefix', this.#maxPerPrefix]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${String(value)}`)
+    }
     this.#now = init.now ?? Date.now
     this.#datastore = init.datastore
+  }
+
+  /** Its per-key and per-source caps: live names per owner key, slots per source address and per source prefix. */
+  get limits (): { readonly key: number, readonly address: number, readonly prefix: number } {
+    return { key: this.#maxPerKey, address: this.#maxPerAddress, prefix: this.#maxPerPrefix }
   }
 
   /** Number of slots and withdrawals held (expired ones included until swept). */
@@ -160,7 +198,7 @@ export class RecordStore {
           // a withdrawal only ever refuses records: one whose certificate was revoked since still counts
           const w = await this.#verify(kind, decode(value), now, true, [])
           if (w.id !== id) throw new Error('withdrawal id mismatch')
-          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), w.seq)
+          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), { seq: w.seq, sources: undefined })
           else await this.#datastore.delete(key)
         } else {
           throw new Error('unknown entry')
@@ -185,7 +223,7 @@ export class RecordStore {
     return kind === 'public' ? this.#public : this.#private
   }
 
-  #remember (kind: Kind, v: Verified): void {
+  #remember (kind: Kind, v: Verified, source?: Source): void {
     const key = ownerKeyOf(v.owner)
     let owner = this.#owners.get(key)
     if (owner == null) {
@@ -198,24 +236,35 @@ export class RecordStore {
     this.#slab.write(slot, v.signed.record, v.signed.signature)
     const slots = this.#slots(kind)
     const previous = slots.get(v.id)
-    if (previous != null) this.#release(kind, previous)
+    // a slot counts toward the source that created it until it expires or is withdrawn: a refresh from elsewhere moves nothing
+    slot.sources = previous != null && previous.owner === owner ? previous.sources : this.#sources.hold(source)
+    if (previous != null) this.#release(kind, previous, previous.sources !== slot.sources)
     slots.set(v.id, slot)
   }
 
-  #release (kind: Kind, slot: Slot): void {
+  #release (kind: Kind, slot: Slot, sources = true): void {
     this.#slab.free(slot)
     const owner = slot.owner
     owner.slots--
     if (kind === 'public') owner.names--
     if (owner.slots <= 0) this.#owners.delete(owner.key)
+    if (sources) this.#sources.release(slot.sources)
   }
 
-  #forget (kind: Kind, id: string): void {
+  /** Drop a slot; `sources` false when its count passes on to a withdrawal. */
+  #forget (kind: Kind, id: string, sources = true): Slot | undefined {
     const slots = this.#slots(kind)
     const slot = slots.get(id)
-    if (slot == null) return
+    if (slot == null) return undefined
     slots.delete(id)
-    this.#release(kind, slot)
+    this.#release(kind, slot, sources)
+    return slot
+  }
+
+  /** {@link sweep}, at most once per {@link SWEEP_INTERVAL_MS}: a sweep walks every slot, and refusals must stay cheap. */
+  #sweepSometimes (now: number): void {
+    if (now - this.#sweptAt < SWEEP_INTERVAL_MS) return
+    this.sweep()
   }
 
   #live (kind: Kind, id: string, now: number): Slot | undefined {
@@ -241,12 +290,12 @@ export class RecordStore {
     return slot.cert == null ? undefined : this.#revocations.get(`${slot.owner.key}/${slot.cert.app}`)?.below
   }
 
-  async #put (kind: Kind, signed: SignedRecord): Promise<Verified> {
+  async #put (kind: Kind, signed: SignedRecord, source: Source | undefined): Promise<Verified> {
     const now = this.#now()
     const v = await this.#verify(kind, signed, now)
     const current = this.#live(kind, v.id, now)
     const owner = ownerKeyOf(v.owner)
-    const withdrawn = this.#withdrawn.get(withdrawalKey(kind, v.id, v.owner))
+    const withdrawn = this.#withdrawn.get(withdrawalKey(kind, v.id, v.owner))?.seq
     if (withdrawn != null && withdrawn + MAX_TTL_MS > now && v.seq <= withdrawn) {
       throw new StaleRecordError(`record seq ${v.seq} was withdrawn by a tombstone of seq ${withdrawn}`)
     }
@@ -259,20 +308,34 @@ export class RecordStore {
       }
     } else {
       if (this.size >= this.#maxRecords) {
-        this.sweep()
+        this.#sweepSometimes(now)
         if (this.size >= this.#maxRecords) throw new StoreFullError(`store is full (${this.#maxRecords} records)`)
       }
       const held = (): number => this.#owners.get(owner)?.names ?? 0
       if (kind === 'public' && held() >= this.#maxPerKey) {
         // names of this key that expired but were not looked up since still count until swept
-        this.sweep()
-        if (held() >= this.#maxPerKey) throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`)
+        this.#sweepSometimes(now)
+        if (held() >= this.#maxPerKey) throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`, 'key')
       }
+      if (source != null) this.#checkSource(source, now)
     }
     await this.#datastore?.put(slotPath(kind, v.id), encode(kind, v.signed))
     // a withdrawal is kept after the slot is registered again: it still refuses the older records once this one expires
-    this.#remember(kind, v)
+    this.#remember(kind, v, source)
     return v
+  }
+
+  /** Refuse a new slot from a source address or prefix that holds its most (spec/rendezvous.md#rate-limits). */
+  #checkSource (source: Source, now: number): void {
+    const over = (): 'address' | 'prefix' | undefined => {
+      const held = this.#sources.held(source)
+      return held.address >= this.#maxPerAddress ? 'address' : held.prefix >= this.#maxPerPrefix ? 'prefix' : undefined
+    }
+    if (over() == null) return
+    this.#sweepSometimes(now)
+    const limit = over()
+    if (limit === 'address') throw new TooManyRegistrationsError(`registrations from ${source.address} already hold ${this.#maxPerAddress} records here`, 'address')
+    if (limit === 'prefix') throw new TooManyRegistrationsError(`registrations from ${source.prefix} already hold ${this.#maxPerPrefix} records here`, 'prefix')
   }
 
   async #remove (kind: Kind, tombstone: SignedRecord): Promise<void> {
@@ -286,9 +349,11 @@ export class RecordStore {
     const withdrawal = withdrawalKey(kind, t.id, t.owner)
     await this.#datastore?.put(withdrawalPath(withdrawal), encode(kind, t.signed))
     await this.#datastore?.delete(slotPath(kind, t.id))
-    this.#forget(kind, t.id)
+    // the withdrawal takes the slot's place in its source's count: withdrawing makes no room for more
+    const slot = this.#forget(kind, t.id, false)
+    this.#sources.release(this.#withdrawn.get(withdrawal)?.sources)
     // any record of this key signed before the tombstone is dead by then (MAX_TTL_MS)
-    this.#withdrawn.set(withdrawal, t.seq)
+    this.#withdrawn.set(withdrawal, { seq: t.seq, sources: slot?.sources })
   }
 
   async #addRevocation (signed: SignedRevocation, persist: boolean): Promise<void> {
@@ -321,9 +386,9 @@ export class RecordStore {
     for (const name of revoked) await this.#datastore?.delete(slotPath('public', name))
   }
 
-  /** Verify and store a public record. */
-  async put (signed: SignedRecord): Promise<ServiceRecord> {
-    const v = await this.#put('public', signed)
+  /** Verify and store a public record; `source` counts it toward its writer's address and prefix. */
+  async put (signed: SignedRecord, options: WriteOptions = {}): Promise<ServiceRecord> {
+    const v = await this.#put('public', signed, options.source)
     return v.record!
   }
 
@@ -347,9 +412,9 @@ export class RecordStore {
     await this.#remove('public', tombstone)
   }
 
-  /** Verify (writer signature, bounds, expiry) and store a private record. */
-  async putPrivate (signed: SignedPrivateRecord): Promise<void> {
-    await this.#put('private', signed)
+  /** Verify (writer signature, bounds, expiry) and store a private record; `source` as for {@link put}. */
+  async putPrivate (signed: SignedPrivateRecord, options: WriteOptions = {}): Promise<void> {
+    await this.#put('private', signed, options.source)
   }
 
   /**
@@ -382,6 +447,7 @@ export class RecordStore {
   /** Drop every expired record and every withdrawal that can no longer matter. */
   sweep (): void {
     const now = this.#now()
+    this.#sweptAt = now
     for (const kind of ['public', 'private'] as const) {
       for (const [id, slot] of this.#slots(kind)) {
         if (slot.expires <= now) {
@@ -390,9 +456,10 @@ export class RecordStore {
         }
       }
     }
-    for (const [key, seq] of this.#withdrawn) {
-      if (seq + MAX_TTL_MS <= now) {
+    for (const [key, w] of this.#withdrawn) {
+      if (w.seq + MAX_TTL_MS <= now) {
         this.#withdrawn.delete(key)
+        this.#sources.release(w.sources)
         this.#drop(withdrawalPath(key))
       }
     }

@@ -35,7 +35,7 @@ const genuine = {} as { record: SignedRecord, tombstone: SignedRecord, privateRe
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fara-point-props-'))
-  point = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'], peerRate: 1e6, peerBurst: 1e6 })
+  point = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'], peerRate: 1e6, peerBurst: 1e6, addressRate: 1e6, addressBurst: 1e6, prefixRate: 1e6, prefixBurst: 1e6 })
   node = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
   key = await generateKeyPair('Ed25519')
   const now = Date.now()

@@ -20,6 +20,14 @@ export class RateLimiter {
     this.#now = now
   }
 
+  /** The ms until `key` has a token (0: it has one now), without taking it or remembering the key. */
+  wait (key: string): number {
+    const bucket = this.#buckets.get(key)
+    if (bucket == null) return 0
+    const tokens = Math.min(this.#burst, bucket.tokens + (this.#now() - bucket.at) * this.#rate / 1000)
+    return tokens >= 1 ? 0 : Math.ceil((1 - tokens) * 1000 / this.#rate)
+  }
+
   /** Take one token for `key`: 0 if allowed, else the ms to wait until one is available. */
   take (key: string): number {
     const now = this.#now()

@@ -1,10 +1,9 @@
-import { mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { loadOrCreateIdentity } from '@fara/identity'
 import { RENDEZVOUS_CONNECTION_LIMITS, createNode, relayServer } from '@fara/transport'
 import type { RelayServer, RelayServerInit } from '@fara/transport'
-import { LevelDatastore } from 'datastore-level'
+import { DATA_DIR_MODE } from '../constants.ts'
+import { makeDir, openRecords } from './data-dir.ts'
 import { rendezvousServer } from './server.ts'
 import type { RendezvousServer, RendezvousServerInit } from './server.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -20,8 +19,9 @@ export interface RendezvousPointServerInit extends RendezvousServerInit {
   allowPinnedPort?: boolean
   /**
    * A directory for the point's state: its key (`rendezvous-point.key`, mode
-   * 0600) and its records (a LevelDB datastore in `records/`), so a restart
-   * keeps its identity and loses no live registration. Default: memory only.
+   * 0600) and its records (a LevelDB datastore in `records/`, mode 0700, its
+   * files 0600), so a restart keeps its identity and loses no live
+   * registration; created with mode 0700 if missing. Default: memory only.
    */
   dataDir?: string
   /**
@@ -48,15 +48,14 @@ export interface RendezvousPointHandle {
 /** Start a rendezvous point on its own libp2p node, with connection limits sized for many clients, and optionally a relay. */
 export async function createRendezvousPoint (init: RendezvousPointServerInit = {}): Promise<RendezvousPointHandle> {
   let datastore = init.datastore
-  let level: LevelDatastore | undefined
+  let level: Awaited<ReturnType<typeof openRecords>> | undefined
   let privateKey = init.privateKey
   if (init.dataDir != null) {
-    await mkdir(init.dataDir, { recursive: true, mode: 0o700 })
+    await makeDir(init.dataDir, DATA_DIR_MODE)
     privateKey ??= (await loadOrCreateIdentity(init.dataDir, 'rendezvous-point')).privateKey
     if (datastore == null) {
-      level = new LevelDatastore(join(init.dataDir, 'records'))
-      await level.open()
-      datastore = level
+      level = await openRecords(init.dataDir)
+      datastore = level.datastore
     }
   }
   let node
