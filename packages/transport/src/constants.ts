@@ -185,3 +185,23 @@ export const YAMUX_STREAM = {
   maxStreamWindowSize: 16 * 1024 * 1024,
   maxReadBufferLength: 16 * 1024 * 1024 + 1024 * 1024
 } as const
+
+/**
+ * Defaults of the unobservable layer (spec/unobservable.md#constants).
+ */
+export const UNOBSERVABLE = {
+  /**
+   * A connection that has not proven the key is closed (a FIN, after reading and dropping
+   * what it sent) at a time drawn uniformly from this range after it was accepted (ms),
+   * whatever it sent: below libp2p's inbound upgrade timeout ({@link ENTITY_CONNECTION_LIMITS}).
+   */
+  silentClose: { min: 2_000, max: 8_000 },
+  /** How far a hello's time may be from the listener's clock (ms). */
+  replayWindow: 300_000,
+  /** Most hellos a listener remembers per window (about 10 MB); beyond it, new hellos are refused until the window turns. */
+  maxHellosPerWindow: 1 << 18,
+  /** Largest padding a hello may carry (exclusive); a decoder refuses more. */
+  maxHelloPadding: 1024,
+  /** Padding: hellos carry 0–511 bytes, each side's first 16 writes one padding frame of 0–255 bytes. */
+  padding: { hello: 512, writes: 16, frame: 256 }
+} as const

@@ -24,14 +24,14 @@ function findMismatch (err: unknown, depth = 0): Error | undefined {
 }
 
 /**
- * Strip any `/p2p/` part of a direct address: the key is checked against the
- * Noise-authenticated remote after the handshake, so a mismatch is always
- * reported as {@link PeerMismatchError} (libp2p's upgrader would turn Noise's
- * own check into an untyped EncryptionFailedError). Either way no byte of
- * ours reaches the wrong peer: streams are opened only after the check.
- *
- * A relayed address keeps (or gains) its final `/p2p/<peer>`: the relay is
- * asked for that peer, and libp2p then pins the key in the Noise handshake.
+ * Every address is dialled with its final `/p2p/<peer>` (kept, or added):
+ * the unobservable layer needs the peer's key before the first byte
+ * (spec/unobservable.md), and Noise then pins the same key. A listener that
+ * does not hold it answers nothing and closes (the dial fails with
+ * {@link DialFailedError}, as for a port where no Fara node listens); a
+ * remote that somehow passed and then proved another key in Noise is
+ * reported as {@link PeerMismatchError}. For a relayed address the relay is
+ * asked for that peer.
  */
 function target (addr: Multiaddr | string, peer: PeerId): { addr: Multiaddr, relayed: boolean } {
   const ma = multiaddr(addr.toString())
@@ -41,10 +41,7 @@ function target (addr: Multiaddr | string, peer: PeerId): { addr: Multiaddr, rel
   if (named != null && named !== peer.toString()) {
     throw new PeerMismatchError(`Address ${ma.toString()} names ${named}, expected ${peer.toString()}`)
   }
-  if (circuit >= 0) {
-    return { addr: named == null ? ma.encapsulate(`/p2p/${peer.toString()}`) : ma, relayed: true }
-  }
-  return { addr: named == null ? ma : ma.decapsulateCode(421), relayed: false }
+  return { addr: named == null ? ma.encapsulate(`/p2p/${peer.toString()}`) : ma, relayed: circuit >= 0 }
 }
 
 async function dial (node: Libp2p, peer: PeerId, targets: Multiaddr[], options: DialOptions): Promise<Connection> {

@@ -37,3 +37,20 @@ export class ReservationFailedError extends Error {
   override name = 'ReservationFailedError'
   constructor (message = 'Could not reserve a slot on the relay', options?: ErrorOptions) { super(message, options) }
 }
+
+/**
+ * Thrown when dialling an address that does not end in `/p2p/<peer id>` with an Ed25519 key:
+ * a Fara listener answers only initiators that prove they know its key (spec/unobservable.md).
+ */
+export class PeerKeyRequiredError extends Error {
+  static override name = 'PeerKeyRequiredError'
+  override name = 'PeerKeyRequiredError'
+  constructor (message = 'The address must end in /p2p/<peer id>: a Fara listener answers only those who know its key', options?: ErrorOptions) { super(message, options) }
+}
+
+/** Thrown when the listener's hello fails verification: it does not hold the key in the address, or the bytes were altered on the way. */
+export class HandshakeFailedError extends Error {
+  static override name = 'HandshakeFailedError'
+  override name = 'HandshakeFailedError'
+  constructor (message = 'The listener\'s hello failed verification', options?: ErrorOptions) { super(message, options) }
+}

@@ -12,6 +12,8 @@ import type { DirectPathsInit } from './webrtc.ts'
 import { relayKeeper } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
 import { pendingPerHostGate } from './internal/pending-gate.ts'
+import { unobservable } from './unobservable.ts'
+import type { UnobservableInit } from './unobservable.ts'
 import type { RelayReservations } from './relay.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PrivateKey, ServiceMap, Transport } from '@libp2p/interface'
@@ -56,6 +58,12 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
    * (`hoppingTcp` of `@fara/port-hopping`, which is plain TCP where no schedule applies).
    */
   tcp?: (components: any) => Transport // eslint-disable-line @typescript-eslint/no-explicit-any
+  /**
+   * Settings of the unobservable layer that every TCP and relayed connection of the node runs
+   * under (spec/unobservable.md): always on; here only its timing, padding and replay memory
+   * can be changed (defaults in {@link UNOBSERVABLE}).
+   */
+  unobservable?: UnobservableInit
 }
 
 /** Liveness check settings, in ms (defaults in {@link LIVENESS}). */
@@ -157,6 +165,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     privateKey: init.privateKey,
     addresses,
     transports,
+    connectionProtector: unobservable(init.unobservable),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION, streamOptions: { ...YAMUX_STREAM } } as Parameters<typeof yamux>[0])],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },

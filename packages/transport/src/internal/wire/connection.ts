@@ -1,0 +1,299 @@
+// A libp2p connection under the unobservable layer: the hellos, then frames
+// (spec/unobservable.md). It wraps the raw (TCP or relayed) connection the
+// way @libp2p/pnet's BoxMessageStream does, and is what multistream-select,
+// Noise and Yamux then run on.
+import { randomInt, timingSafeEqual } from 'node:crypto'
+import { AbstractMultiaddrConnection } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { representativeToPublicKey } from '../elligator2.ts'
+import { HandshakeFailedError } from '../../errors.ts'
+import { FrameDecoder, encodeFrames } from './frames.ts'
+import { CLIENT_HEAD_BYTES, MAX_HELLO_PADDING, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
+import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
+import { takeEphemeral } from './key-pool.ts'
+import type { OpenedClientHead, SentClientHello } from './hello.ts'
+import type { KeyStream } from './keys.ts'
+import type { ReplayFilter } from './replay.ts'
+import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interface'
+import type { SendResult } from '@libp2p/utils'
+import type { KeyObject } from 'node:crypto'
+
+/** How much padding a side adds (spec/unobservable.md#padding). */
+export interface Padding {
+  /** A hello carries uniformly 0 to `hello - 1` bytes of padding. */
+  hello: number
+  /** The first `writes` writes of each side carry a padding frame… */
+  writes: number
+  /** …of uniformly 0 to `frame - 1` bytes. */
+  frame: number
+}
+
+interface CommonInit {
+  raw: MultiaddrConnection
+  log: Logger
+  padding: Padding
+  rekeyBytes?: number
+}
+
+/** The initiator knows the listener's static X25519 key. */
+export interface InitiatorInit extends CommonInit {
+  listener: Uint8Array
+}
+
+/** The listener has its static key and its memory of hellos. */
+export interface ListenerInit extends CommonInit {
+  secret: KeyObject
+  publicKey: Uint8Array
+  replay: ReplayFilter
+}
+
+/**
+ * Why a listener refused a connection (for its log and counters only; the
+ * remote learns nothing): a key that is a low-order point, padding over the
+ * bound, a wrong MAC, a time outside the window, a replayed hello, a full
+ * replay memory, the remote closed first, or no hello before the close time.
+ */
+export type Refusal = 'low-order' | 'padding' | 'mac' | 'stale' | 'replay' | 'full' | 'closed' | 'timeout'
+
+type State = 'hello' | 'frames' | 'refused'
+
+export class WireConnection extends AbstractMultiaddrConnection {
+  readonly #raw: MultiaddrConnection
+  readonly #padding: Padding
+  readonly #rekeyBytes: number | undefined
+  readonly #decoder = new FrameDecoder()
+  #state: State = 'hello'
+  /** Raw bytes of a hello not yet complete. */
+  #pending = new Uint8ArrayList()
+  #in: KeyStream | undefined
+  #out: KeyStream | undefined
+  /** A hello waiting to go out with the first frames. */
+  #prefix: Uint8Array | undefined
+  #padWrites: number
+  #flushing = false
+
+  // initiator
+  readonly #listenerKey: Uint8Array | undefined
+  #ephemeral: KeyObject | undefined
+  #sent: SentClientHello | undefined
+
+  // listener
+  readonly #secret: KeyObject | undefined
+  readonly #replay: ReplayFilter | undefined
+  #head: OpenedClientHead | undefined
+  #rx: Uint8Array | undefined
+  #x: Uint8Array | undefined
+  #settle: { resolve: () => void, reject: (reason: Refusal) => void } | undefined
+  /** Listener only: settles once the initiator's hello is verified (resolves) or refused, or the raw connection ends (rejects). */
+  readonly verified: Promise<void>
+
+  constructor (init: InitiatorInit | ListenerInit) {
+    super({ log: init.log, remoteAddr: init.raw.remoteAddr, direction: init.raw.direction, inactivityTimeout: 0 })
+    this.#raw = init.raw
+    this.#padding = init.padding
+    this.#rekeyBytes = init.rekeyBytes
+    this.#padWrites = init.padding.writes
+    if ('listener' in init) {
+      this.#listenerKey = init.listener
+      this.verified = Promise.resolve()
+      this.#startInitiator(init.listener)
+    } else {
+      this.#secret = init.secret
+      this.#listenerKey = init.publicKey
+      this.#replay = init.replay
+      this.verified = new Promise((resolve, reject) => { this.#settle = { resolve, reject } })
+      this.verified.catch(() => {}) // the protector awaits it; a refusal is not an unhandled rejection meanwhile
+    }
+    this.#raw.addEventListener('message', (evt) => {
+      const data = evt.data
+      if (data instanceof Uint8Array) this.#receive(data)
+      else for (const chunk of data) this.#receive(chunk)
+    })
+    this.#raw.addEventListener('drain', () => { this.onMuxerDrain() })
+    this.#raw.addEventListener('close', (evt) => {
+      this.#settle?.reject('closed')
+      this.#settle = undefined
+      if (evt.error != null) {
+        if (evt.local === true) this.abort(evt.error)
+        else this.onRemoteReset()
+      } else {
+        this.onTransportClosed()
+      }
+    })
+  }
+
+  #startInitiator (listener: Uint8Array): void {
+    const ephemeral = takeEphemeral()
+    const sent = clientHello({
+      listener,
+      secret: ephemeral.secret,
+      representative: ephemeral.representative,
+      time: Date.now(),
+      padding: randomInt(this.#padding.hello),
+      rekeyBytes: this.#rekeyBytes
+    })
+    if (sent == null) throw new HandshakeFailedError('the listener\'s key is a low-order point')
+    this.#ephemeral = ephemeral.secret
+    this.#sent = sent
+    this.#out = sent.out
+    this.#queue(sent.bytes)
+  }
+
+  /** Send `hello` with the first frames, or on its own once this turn of the event loop has written none. */
+  #queue (hello: Uint8Array): void {
+    this.#prefix = hello
+    if (this.#flushing) return
+    this.#flushing = true
+    setImmediate(() => {
+      this.#flushing = false
+      const prefix = this.#prefix
+      this.#prefix = undefined
+      if (prefix != null && this.#raw.status === 'open') this.#raw.send(prefix)
+    })
+  }
+
+  #receive (chunk: Uint8Array): void {
+    if (this.#state === 'frames') {
+      this.#deliver(chunk)
+      return
+    }
+    if (this.#state === 'refused') return // read and dropped until the close
+    this.#pending.append(chunk)
+    if (this.#secret != null) this.#listenerStep()
+    else this.#initiatorStep()
+  }
+
+  #deliver (ciphertext: Uint8Array): void {
+    const plain = this.#in!.update(ciphertext)
+    for (const body of this.#decoder.decode(plain)) this.onData(body)
+  }
+
+  /** The listener reads R_X ‖ head, then padding ‖ MAC_C; any failure is silence. */
+  #listenerStep (): void {
+    const pending = this.#pending
+    if (this.#head == null) {
+      if (pending.byteLength < KEY_BYTES + CLIENT_HEAD_BYTES) return
+      const rx = pending.subarray(0, KEY_BYTES)
+      const x = representativeToPublicKey(rx)
+      const head = openClientHead({ secret: this.#secret!, listener: this.#listenerKey!, rx, x, head: pending.subarray(KEY_BYTES, KEY_BYTES + CLIENT_HEAD_BYTES), rekeyBytes: this.#rekeyBytes })
+      if (head == null) { this.#refuse('low-order'); return }
+      if (head.padding >= MAX_HELLO_PADDING) { this.#refuse('padding'); return }
+      this.#head = head
+      this.#rx = rx
+      this.#x = x
+    }
+    const head = this.#head
+    const end = KEY_BYTES + CLIENT_HEAD_BYTES + head.padding
+    if (pending.byteLength < end + MAC_BYTES) return
+    const ct = pending.subarray(KEY_BYTES, end)
+    head.in.update(ct.subarray(CLIENT_HEAD_BYTES)) // keep the keystream in step: the padding is dropped
+    const tag = mac(head.macKey, this.#rx!, ct)
+    if (!timingSafeEqual(tag, pending.subarray(end, end + MAC_BYTES))) { this.#refuse('mac'); return }
+    const refused = this.#replay!.check(head.time, tag)
+    if (refused != null) { this.#refuse(refused); return }
+    const ephemeral = takeEphemeral()
+    const sent = serverHello({
+      es: head.es,
+      listener: this.#listenerKey!,
+      rx: this.#rx!,
+      clientMac: tag,
+      x: this.#x!,
+      secret: ephemeral.secret,
+      representative: ephemeral.representative,
+      padding: randomInt(this.#padding.hello),
+      rekeyBytes: this.#rekeyBytes
+    })
+    head.es.fill(0)
+    if (sent == null) { this.#refuse('low-order'); return }
+    this.#in = head.in
+    this.#out = sent.out
+    this.#head = undefined
+    this.#state = 'frames'
+    const rest = pending.subarray(end + MAC_BYTES)
+    this.#pending = new Uint8ArrayList()
+    this.#queue(sent.bytes)
+    this.#settle?.resolve()
+    this.#settle = undefined
+    if (rest.byteLength > 0) this.#deliver(rest)
+  }
+
+  #refuse (reason: Refusal): void {
+    this.#state = 'refused'
+    this.#pending = new Uint8ArrayList()
+    this.#head = undefined
+    this.#settle?.reject(reason)
+    this.#settle = undefined
+  }
+
+  /** The initiator reads R_Y ‖ head, then padding ‖ MAC_S; a failure aborts with {@link HandshakeFailedError}. */
+  #initiatorStep (): void {
+    const pending = this.#pending
+    if (pending.byteLength < KEY_BYTES + SERVER_HEAD_BYTES) return
+    const ry = pending.subarray(0, KEY_BYTES)
+    const sent = this.#sent!
+    const head = openServerHead({ es: sent.es, secret: this.#ephemeral!, listener: this.#listenerKey!, rx: sent.rx, ry, y: representativeToPublicKey(ry), head: pending.subarray(KEY_BYTES, KEY_BYTES + SERVER_HEAD_BYTES), rekeyBytes: this.#rekeyBytes })
+    if (head == null || head.padding >= MAX_HELLO_PADDING) {
+      this.#fail('the listener\'s hello is malformed')
+      return
+    }
+    const end = KEY_BYTES + SERVER_HEAD_BYTES + head.padding
+    if (pending.byteLength < end + MAC_BYTES) return
+    const ct = pending.subarray(KEY_BYTES, end)
+    head.in.update(ct.subarray(SERVER_HEAD_BYTES))
+    if (!timingSafeEqual(mac(head.macKey, sent.mac, ry, ct), pending.subarray(end, end + MAC_BYTES))) {
+      this.#fail('the listener\'s hello failed its MAC: not the key in the address, or altered on the way')
+      return
+    }
+    sent.es.fill(0)
+    this.#ephemeral = undefined
+    this.#in = head.in
+    this.#state = 'frames'
+    const rest = pending.subarray(end + MAC_BYTES)
+    this.#pending = new Uint8ArrayList()
+    if (rest.byteLength > 0) this.#deliver(rest)
+  }
+
+  #fail (message: string): void {
+    this.#state = 'refused'
+    this.#pending = new Uint8ArrayList()
+    this.abort(new HandshakeFailedError(message))
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    let padding: number | undefined
+    if (this.#padWrites > 0) {
+      this.#padWrites--
+      padding = randomInt(this.#padding.frame)
+    }
+    let bytes = encodeFrames(this.#out!, data, padding)
+    if (this.#prefix != null) {
+      bytes = Buffer.concat([this.#prefix, bytes])
+      this.#prefix = undefined
+    }
+    return { sentBytes: data.byteLength, canSendMore: this.#raw.send(bytes) }
+  }
+
+  async sendClose (options?: AbortOptions): Promise<void> {
+    const prefix = this.#prefix
+    this.#prefix = undefined
+    if (prefix != null && this.#raw.status === 'open') this.#raw.send(prefix)
+    await this.#raw.close(options)
+  }
+
+  sendReset (err: Error): void {
+    this.#raw.abort(err)
+  }
+
+  sendPause (): void {
+    this.#raw.pause()
+  }
+
+  sendResume (): void {
+    this.#raw.resume()
+  }
+
+  /** Listener: close a refused connection the way an idle one is closed (a FIN, after all it sent was read). */
+  async closeRaw (): Promise<void> {
+    await this.#raw.close().catch(() => { this.#raw.abort(new Error('closed')) })
+  }
+}
