@@ -56,16 +56,6 @@ export function hoppingPlain (protect: Protection): TransportTestFixtures {
   }
 }
 
-/**
- * Workaround, until @fara/port-hopping is fixed (README.md, "Bug found"): a
- * connection dialled by schedule is destroyed when its per-port dial timeout
- * runs out, 2 s after the dial by default, because @libp2p/tcp hands the dial
- * signal to `net.connect`, which keeps it for the socket's life. A timeout
- * longer than any case keeps the suite about the transport;
- * hop-dial.test.ts holds the bug and fails once it is fixed.
- */
-export const BUG_DIAL_ATTEMPT_TIMEOUT_MS = 600_000
-
 /** Two loopback hosts: one hopping listen address each (two on one host would hop onto the same ports). */
 const HOP_HOSTS = ['127.0.0.1', '127.0.0.2']
 
@@ -80,7 +70,7 @@ export function hoppingScheduled (protect: Protection): TransportTestFixtures {
   const schedules = hopSchedules()
   for (const host of HOP_HOSTS) schedules.set(host, params)
   return {
-    dialer: { transports: [hoppingTcp({ schedules, dialAttemptTimeoutMs: BUG_DIAL_ATTEMPT_TIMEOUT_MS })], ...stack, ...protect.init },
+    dialer: { transports: [hoppingTcp({ schedules })], ...stack, ...protect.init },
     listener: {
       transports: [hoppingTcp({ listen: params })],
       ...stack,

@@ -118,12 +118,18 @@ class HoppingTcpTransport implements HoppingTcp {
     const ports = schedule.dialPorts(this.#settings.clock())
     for (const port of ports) {
       options.signal.throwIfAborted()
-      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(this.#settings.attemptMs)])
+      // a timer that ends with the attempt: @libp2p/tcp hands the dial signal to net.connect, which
+      // keeps it for the socket's life, so an AbortSignal.timeout would kill the connection later
+      const attempt = new AbortController()
+      const timer = setTimeout(() => { attempt.abort(new DOMException(`no connection on port ${port} within ${this.#settings.attemptMs} ms`, 'TimeoutError')) }, this.#settings.attemptMs)
+      const signal = AbortSignal.any([options.signal, attempt.signal])
       try {
         return await this.#inner.dial(withPort(target, port), { ...options, signal })
       } catch (err) {
         if (options.signal.aborted) throw err
         errors.push(err as Error)
+      } finally {
+        clearTimeout(timer)
       }
     }
     throw new HopDialError(errors, `Dial by schedule to ${target.host} failed on ports ${ports.join(', ')}: ${errors.map(e => e.message).join('; ')}`)
