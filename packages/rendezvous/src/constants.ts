@@ -99,8 +99,12 @@ export const MAX_TRACKED_PEERS = 10_000
  */
 export const DEFAULT_ADDRESS_RATE = 100
 
-/** Default burst of requests from one source address: five peers' bursts. */
-export const DEFAULT_ADDRESS_BURST = 500
+/**
+ * Default burst of requests from one source address: two peers' bursts. Small
+ * enough that a flood of 300 requests a second or more is refused within its
+ * first second (spec/rendezvous.md#rate-limits; issue 14's flood sent 1,800).
+ */
+export const DEFAULT_ADDRESS_BURST = 200
 
 /**
  * Default sustained requests per second from one source prefix (IPv4 /24,
@@ -111,7 +115,7 @@ export const DEFAULT_ADDRESS_BURST = 500
 export const DEFAULT_PREFIX_RATE = 400
 
 /** Default burst of requests from one source prefix: four addresses' bursts. */
-export const DEFAULT_PREFIX_BURST = 2000
+export const DEFAULT_PREFIX_BURST = 800
 
 /** Most source addresses, and most source prefixes, whose request rate a point tracks at once (least recently seen are forgotten first). */
 export const MAX_TRACKED_SOURCES = 10_000

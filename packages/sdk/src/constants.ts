@@ -8,15 +8,23 @@ export const REFRESH_FRACTION = 0.5
 export const DIRECT_UPGRADE_TIMEOUT_MS = 15_000
 
 /**
- * Refused opens (unknown AId, malformed frame) and refused resumptions one
- * source may cause before it is blocked (spec/security.md#guessing): 20 at
- * once, one more per second, then 60 s of refusing its streams at once and
- * closing its connections.
+ * Refused opens (unknown AId or version, malformed frame) and refused
+ * resumptions, and what follows them (spec/security.md#guessing): a
+ * connection is closed at its 9th; a key may collect 20 at once and earns one
+ * back per second, then is blocked for 1 s, doubled with each block in a row
+ * up to 60 s; a source address may collect 100 at once and earns 5 back per
+ * second, then is throttled (each of its connections closed at its first
+ * refusal) for as long, never blocked: its neighbours behind the same NAT
+ * cause no refusals and are served.
  */
 export const GUESS_LIMITS = {
+  perConnection: 8,
   burst: 20,
   rate: 1,
-  blockMs: 60_000,
+  blockMs: 1_000,
+  maxBlockMs: 60_000,
+  sourceBurst: 100,
+  sourceRate: 5,
   maxSources: 10_000
 } as const
 

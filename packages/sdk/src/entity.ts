@@ -1,6 +1,7 @@
 import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
 import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, ReplyCode, createDemux } from '@fara/demux'
-import { createNode, openStream, upgradeToDirect } from '@fara/transport'
+import { TypedEventEmitter } from '@libp2p/interface'
+import { RefusalReports, createNode, openStream, upgradeToDirect } from '@fara/transport'
 import type { DirectPathsInit, NodeInit } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
 import { createHopParams, decodeHopParams, encodeHopParams, hopAddr, hopSchedules, hoppingTcp } from '@fara/port-hopping'
@@ -14,12 +15,12 @@ import { GuessLimiter, sourceOf } from './internal/guesses.ts'
 import { ClientNodes } from './internal/client-nodes.ts'
 import { RecordCache } from './internal/record-cache.ts'
 import type { RecordCacheInit } from './internal/record-cache.ts'
-import type { GuessLimits } from './internal/guesses.ts'
+import type { GuessBlock, GuessLimits } from './internal/guesses.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
 import type { Association, Demux, DemuxInit, OpenOptions } from '@fara/demux'
 import type { RelayReservations } from '@fara/transport'
 import type { Rendezvous, RendezvousFactory, ServiceRecord } from '@fara/rendezvous'
-import type { AbortOptions, Libp2p, Logger, PeerId, PublicKey, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, Logger, PeerId, PublicKey, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Called once for every association opened to a service. Errors it throws abort that association only. */
@@ -71,8 +72,9 @@ export interface EntityInit {
    */
   hop?: true | HopParamsInit
   /**
-   * Limits on refused opens and resumptions per source, the answer to AId
-   * guessing (default {@link GUESS_LIMITS}; spec/security.md#guessing).
+   * Limits on refused opens and resumptions per connection, per key and per
+   * source address, the answer to AId guessing (default {@link GUESS_LIMITS};
+   * spec/security.md#guessing).
    */
   guessLimits?: Partial<GuessLimits>
   /**
@@ -134,8 +136,19 @@ export interface Service {
   close (options?: AbortOptions): Promise<void>
 }
 
+/** Events of an {@link Entity}. */
+export interface EntityEvents {
+  /**
+   * A guesser was held back (spec/security.md#guessing): a connection closed,
+   * a key blocked or a source throttled for too many refused opens or
+   * resumptions. Also one error log line (`fara:entity`). At most one per
+   * scope and source every 10 s; `blocks` counts those in between.
+   */
+  'guessing:blocked': CustomEvent<GuessBlock>
+}
+
 /** An application: its own key, its own libp2p node on a random port, its services. */
-export interface Entity {
+export interface Entity extends TypedEventTarget<EntityEvents> {
   readonly app: string
   readonly identity: Identity
   readonly peerId: PeerId
@@ -157,8 +170,9 @@ export interface Entity {
   /** The verified record for `name` (`{ private }` as in {@link ConnectOptions}). */
   resolve (name: string, options?: AbortOptions & Pick<ConnectOptions, 'private'>): Promise<ServiceRecord>
   /**
-   * Sources (remote IPs, or peers behind a relay) blocked so far for causing
-   * too many refused opens or resumptions: AId guessing (spec/security.md#guessing).
+   * Guessers held back so far for too many refused opens or resumptions (AId
+   * guessing, spec/security.md#guessing): connections closed, keys blocked and
+   * source addresses throttled, each counted (reported or not).
    */
   readonly guessesBlocked: number
   /** Withdraw every name, close every association and stop the node. */
@@ -199,7 +213,7 @@ export function defaultRendezvous (): RendezvousFactory {
   return processRendezvous
 }
 
-class FaraEntity implements Entity {
+class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   readonly app: string
   readonly identity: Identity
   readonly node: Libp2p
@@ -214,19 +228,19 @@ class FaraEntity implements Entity {
   readonly #liveness: NodeInit['liveness'] | undefined
   readonly #schedules: HopSchedules
   readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
-  readonly #guessLimits: GuessLimits
   readonly #guesses: GuessLimiter
-  /** Sources blocked for guessing so far (spec/security.md#guessing). */
+  readonly #reports = new RefusalReports()
+  /** Guessers held back so far (spec/security.md#guessing). */
   guessesBlocked = 0
   #closed = false
 
   constructor (identity: Identity, node: Libp2p, rendezvous: RendezvousFactory, demux: Demux<Served>, options: EntityOptions) {
+    super()
     this.#direct = options.direct
     this.#liveness = options.liveness
     this.#schedules = options.schedules
     this.#hop = options.hop
-    this.#guessLimits = { ...GUESS_LIMITS, ...options.guessLimits }
-    this.#guesses = new GuessLimiter(this.#guessLimits)
+    this.#guesses = new GuessLimiter({ ...GUESS_LIMITS, ...options.guessLimits })
     this.app = identity.app
     this.identity = identity
     this.node = node
@@ -266,11 +280,7 @@ class FaraEntity implements Entity {
     // accepted on it (runOnLimitedConnection stays false), rather than one
     // cut after 128 KiB or 2 minutes (spec/transport.md#relays).
     await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
-      const source = sourceOf(connection)
-      if (this.#guesses.blocked(source)) {
-        stream.abort(new Error('blocked'))
-        return
-      }
+      if (this.#blocked(stream, connection)) return
       this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
         try {
           await service.handler(association)
@@ -282,20 +292,16 @@ class FaraEntity implements Entity {
       }, (err: Error) => {
         // refused or malformed opens are answered on the wire; the entity keeps serving
         this.#log('refused association from %p - %s', connection.remotePeer, err.message)
-        this.#refused(source, connection, err)
+        this.#refused(connection, err)
       })
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
     await this.node.handle(RESUME_PROTOCOL, (stream, connection) => {
-      const source = sourceOf(connection)
-      if (this.#guesses.blocked(source)) {
-        stream.abort(new Error('blocked'))
-        return
-      }
+      if (this.#blocked(stream, connection)) return
       this.#demux.resume(stream, connection.remotePeer).then(
         (association) => { this.#log('association %s resumed on %a', association.localAid, connection.remoteAddr) },
         (err: Error) => {
           this.#log('refused resumption from %p - %s', connection.remotePeer, err.message)
-          this.#refused(source, connection, err)
+          this.#refused(connection, err)
         }
       )
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
@@ -305,18 +311,37 @@ class FaraEntity implements Entity {
     this.#relays()?.addEventListener('relay:reserved', this.#onReserved)
   }
 
-  /** Count a refusal that a guesser could have caused; block the source when it has caused too many. */
-  #refused (source: string, connection: { abort: (err: Error) => void }, err: Error): void {
+  /** A stream of a blocked key: reset unread, and its connection closed (a guesser pays a new handshake). */
+  #blocked (stream: Stream, connection: Connection): boolean {
+    if (!this.#guesses.blocked(connection)) return false
+    stream.abort(new Error('blocked'))
+    connection.abort(new Error('too many refused associations'))
+    return true
+  }
+
+  /**
+   * Count a refusal that a guesser could have caused (spec/security.md#guessing):
+   * close the connection after too many, block the key with backoff, throttle
+   * the source address (never block it: its neighbours share it). Each block
+   * is an event and an error log line, at most once per scope and source per interval.
+   */
+  #refused (connection: Connection, err: Error): void {
     const code = (err as Error & { code?: number }).code
     const guessable = GUESSABLE.has(err.name) || (err.name === 'AssociationRejectedError' && code != null && GUESSABLE_CODES.has(code))
     if (!guessable) return
-    if (!this.#guesses.refused(source)) return
-    this.#log.error('blocking %s for %d ms: too many refused opens or resumptions (last: %s)', source, this.#guessLimits.blockMs, err.message)
-    this.guessesBlocked++
-    for (const c of this.node.getConnections()) {
-      if (sourceOf(c) === source) c.abort(new Error('too many refused associations'))
+    const verdict = this.#guesses.refused(connection, sourceOf(connection))
+    for (const block of verdict.blocks) {
+      this.guessesBlocked++
+      const blocks = this.#reports.refused(`${block.scope} ${block.source}`)
+      if (blocks === 0) continue
+      const detail: GuessBlock = { ...block, peer: connection.remotePeer.toString(), remoteAddr: connection.remoteAddr.toString(), reason: err.message, blocks }
+      this.#log.error('guessing: %s of %p at %s held back for %d ms after too many refused opens or resumptions (last: %s; %d since the last report)',
+        block.scope, connection.remotePeer, block.source, block.blockMs, err.message, blocks)
+      this.safeDispatchEvent('guessing:blocked', { detail })
     }
-    connection.abort(new Error('too many refused associations'))
+    const cause = new Error('too many refused associations')
+    if (verdict.closePeer) for (const c of this.node.getConnections(connection.remotePeer)) c.abort(cause)
+    if (verdict.closeConnection || verdict.closePeer) connection.abort(cause)
   }
 
   #relays (): RelayReservations | undefined {

@@ -31,9 +31,9 @@
  * @packageDocumentation
  */
 export { createEntity, defaultRendezvous } from './entity.ts'
-export type { Entity, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions } from './entity.ts'
+export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions } from './entity.ts'
 export type { PrivateNameOptions } from './private.ts'
-export type { GuessLimits } from './internal/guesses.ts'
+export type { GuessLimits, GuessBlock } from './internal/guesses.ts'
 export type { RecordCacheInit } from './internal/record-cache.ts'
 export { RECORD_CACHE } from './internal/record-cache.ts'
 export { GUESS_LIMITS } from './constants.ts'

@@ -8,6 +8,7 @@ import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command
 import { writePrivateFile } from '../internal/files.ts'
 import { sdk, transport } from '../internal/lazy.ts'
 import type { Command, Context } from '../internal/command.ts'
+import type { RendezvousPointHandle } from '@fara/rendezvous'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const NAME = 'rendezvous'
@@ -42,6 +43,26 @@ function isLoopback (addr: Multiaddr): boolean {
   return ip.startsWith('127.') || ip === '::1'
 }
 
+/**
+ * A warning line for every refusal by a per-key or per-source limit of the
+ * point and its relay (spec/security.md#sources); each is reported at most
+ * once per limit and source every 10 s, with the count since the last.
+ */
+function watchRefusals (ctx: Context, point: RendezvousPointHandle): void {
+  point.server.addEventListener('rendezvous:refused', (evt) => {
+    const r = evt.detail
+    const what = r.kind === 'requests' ? `requests (at most ${r.max}/s)` : `registrations (at most ${r.max} records)`
+    ctx.out.warn('refused', { service: 'rendezvous', kind: r.kind, limit: r.limit, source: r.source, peer: r.peer, max: r.max, refused: r.refused },
+      `refused ${what} from ${r.limit} ${r.source}: ${r.refused} since the last report`)
+  })
+  point.relay?.addEventListener('relay:refused', (evt) => {
+    const r = evt.detail
+    const what = r.kind === 'reservation' ? 'relay slots' : `relayed connections to ${r.target ?? '?'}`
+    ctx.out.warn('refused', { service: 'relay', kind: r.kind, limit: r.limit, source: r.source, peer: r.peer, target: r.target ?? null, max: r.max, refused: r.refused },
+      `refused ${what} from ${r.limit} ${r.source} (at most ${r.max}): ${r.refused} since the last report`)
+  })
+}
+
 async function run (ctx: Context): Promise<ExitCode> {
   positionalsOf(NAME, ctx.args.positionals, [])
   const settings = await ctx.settings(settingFlagsOf(NAME, ctx.args))
@@ -67,6 +88,7 @@ async function run (ctx: Context): Promise<ExitCode> {
     ctx.out.warn('port-changed', { previous, message: (err as Error).message }, `could not listen on ${previous} again (${(err as Error).message}); taking a new port: tell clients the new address`)
     point = await start([DEFAULT_LISTEN])
   }
+  watchRefusals(ctx, point)
   try {
     const addrs = point.multiaddrs
     const port = tcpPort(addrs[0])

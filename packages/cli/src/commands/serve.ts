@@ -13,7 +13,7 @@ import { sdk, transport } from '../internal/lazy.ts'
 import { reportingRendezvous } from '../internal/reporting.ts'
 import type { HostPort } from '../internal/args.ts'
 import type { Command, Context } from '../internal/command.ts'
-import type { Association, Entity, Service } from '@fara/sdk'
+import type { Association, Entity, GuessBlock, Service } from '@fara/sdk'
 import type { RelayReservations, RelayStatus } from '@fara/transport'
 
 const NAME = 'serve'
@@ -77,6 +77,22 @@ function watchRelays (ctx: Context, entity: Entity): void {
   relays?.addEventListener('relay:failed', line('failed', s => `relay ${short(s.id)} refused or unreachable (${s.error?.message ?? 'unknown'}); retrying`))
 }
 
+/** What a guessing block did, for the human line. */
+function heldBack (b: GuessBlock): string {
+  if (b.scope === 'connection') return `closed a connection from ${short(b.peer)} at ${b.source}`
+  if (b.scope === 'peer') return `blocked key ${short(b.peer)} at ${b.source} for ${b.blockMs / 1000} s`
+  return `throttled ${b.source} for ${b.blockMs / 1000} s (its connections close at their first refused open; the others are served)`
+}
+
+/** A line for every guesser the entity holds back (spec/security.md#guessing); the entity reports each at most once per scope and source every 10 s. */
+function watchGuessing (ctx: Context, entity: Entity): void {
+  entity.addEventListener('guessing:blocked', (evt) => {
+    const b = evt.detail
+    ctx.out.warn('guessing', { scope: b.scope, peer: b.peer, source: b.source, remoteAddr: b.remoteAddr, blockMs: b.blockMs, reason: b.reason, blocks: b.blocks },
+      `AId guessing: ${heldBack(b)} after too many refused opens or resumptions (last: ${b.reason}; ${b.blocks} since the last report)`)
+  })
+}
+
 /** `serve()` until it succeeds, retrying while the rendezvous point is unreachable; undefined if stopped first. */
 async function register (ctx: Context, entity: Entity, name: string, handler: (a: Association) => Promise<void>, options: ReturnType<typeof privateOf>): Promise<Service | undefined> {
   let delay = RETRY_INITIAL_MS
@@ -133,6 +149,7 @@ async function run (ctx: Context): Promise<ExitCode> {
   const entity = await createEntity({ app, rendezvous, keystore, listen, relays: settings.relays.value })
   try {
     watchRelays(ctx, entity)
+    watchGuessing(ctx, entity)
     const service = await register(ctx, entity, name, forwarder(ctx, target), privately)
     if (service == null) return exitAfterStop(ctx.signal)
     serving = true
