@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { PeerKeyRequiredError } from './errors.ts'
 import { UNOBSERVABLE } from './constants.ts'
 import { WireConnection } from './internal/wire/connection.ts'
+import { warmEphemerals } from './internal/wire/key-pool.ts'
 import { staticKeyFromEd25519, staticPublicFromEd25519 } from './internal/wire/keys.ts'
 import { ReplayFilter } from './internal/wire/replay.ts'
 import type { Padding, Refusal } from './internal/wire/connection.ts'
@@ -75,6 +76,7 @@ class UnobservableProtector implements ConnectionProtector {
     }
     this.#onRefused = init.onRefused
     this.#log = components.logger.forComponent('fara:unobservable')
+    warmEphemerals()
   }
 
   readonly [Symbol.toStringTag] = '@fara/transport:unobservable'

@@ -29,12 +29,16 @@ function fill (): void {
   setImmediate(fill).unref()
 }
 
+/** Start filling the pool in the background (a node calls it when it starts, so its first connection does not wait). */
+export function warmEphemerals (): void {
+  if (filling) return
+  filling = true
+  setImmediate(fill).unref()
+}
+
 /** One fresh ephemeral key, never handed out twice; the pool refills between events. */
 export function takeEphemeral (): EphemeralKey {
   const key = pool.pop() ?? make()
-  if (!filling) {
-    filling = true
-    setImmediate(fill).unref()
-  }
+  warmEphemerals()
   return key
 }
