@@ -30,9 +30,9 @@ async function observer (targetPort: number): Promise<{ server: Server, port: nu
   return { server, port: (server.address() as AddressInfo).port, seen, peers }
 }
 
-/** Newline-terminated readable lines (multistream-select protocol ids): the only clear text an observer can read. */
-function readableLines (bytes: Buffer): string[] {
-  return [...new Set(bytes.toString('latin1').match(/\/[\x21-\x7e]+(?=\n)/g) ?? [])]
+/** The longest run of printable ASCII: random data of a few KiB has runs of about 6 to 9 bytes; protocol strings would stand out. */
+function longestPrintable (bytes: Buffer): string {
+  return (bytes.toString('latin1').match(/[\x20-\x7e]+/g) ?? []).reduce((a, b) => b.length > a.length ? b : a, '')
 }
 
 step(1, 'A rendezvous point starts (the directory: name -> key, address, AId)')
@@ -72,13 +72,17 @@ say('client', `service's AId for this association: ${aidToHex(association.remote
 step(4, 'What the observer on the path saw')
 const wire = Buffer.concat(path.seen)
 say('observer', `${wire.byteLength} bytes between 127.0.0.1:${[...path.peers].join(',')} and 127.0.0.1:${path.port}`)
-say('observer', `readable in clear: ${readableLines(wire).map(s => JSON.stringify(s)).join(', ') || '(nothing)'} (libp2p's neutral security negotiation, the same for every service)`)
+const longest = longestPrintable(wire)
+say('observer', `longest printable run: ${longest.length} bytes ${JSON.stringify(longest)} (no "/multistream", no "/noise": random-looking from the first byte)`)
+say('observer', `first bytes: ${wire.subarray(0, 16).toString('hex')}… (an Elligator2-encoded key, then encrypted, padded hellos)`)
 const secrets: Array<[string, Buffer]> = [
   ['service name', Buffer.from(SERVICE)],
   ['service AId', Buffer.from(service.aid)],
   ['client AId', Buffer.from(association.localAid)],
   ['service association AId', Buffer.from(association.remoteAid!)],
-  ['payload', Buffer.from('hello, is this the chat?')]
+  ['payload', Buffer.from('hello, is this the chat?')],
+  ['libp2p negotiation', Buffer.from('/multistream/1.0.0')],
+  ['security protocol', Buffer.from('/noise')]
 ]
 let leaked = 0
 for (const [what, bytes] of secrets) {
@@ -86,7 +90,8 @@ for (const [what, bytes] of secrets) {
   if (found) leaked++
   say('observer', `${what}: ${found ? 'SEEN' : 'not seen'}`)
 }
-say('observer', 'everything after the "/noise" negotiation is Noise-encrypted; the port is random and says nothing')
+say('observer', 'every byte is under the unobservable layer, Noise inside it; the port is random and says nothing')
+say('prober', 'a stranger who connects to that port gets no byte back and a close after 2-8 s (spec/unobservable.md)')
 
 await client.close()
 await server.close()

@@ -1,7 +1,7 @@
 /** Where an entity listens unless told otherwise: every IPv4 interface, on a port the OS picks. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
-/** Ports below this are well-known (IANA system ports) and never used (ARCHITECTURE invariant 2). */
+/** Ports below this are well-known (IANA system ports) and never used (ARCHITECTURE invariant 3). */
 export const WELL_KNOWN_PORT_LIMIT = 1024
 
 /**
