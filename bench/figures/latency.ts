@@ -1,5 +1,6 @@
 // Connect latency (median and p99 over `latencyRuns` runs of each way of
-// connecting), with its ratios to libp2p's own dial measured in the same rounds.
+// connecting), with its ratios to libp2p's own dial measured in the same rounds;
+// and libp2p's dial under the unobservable layer, to isolate the layer's cost.
 import { runWorker } from '../lib/process.ts'
 import { round, summarize } from '../lib/stats.ts'
 import type { BenchContext } from '../lib/context.ts'
@@ -7,6 +8,7 @@ import type { LatencyMode } from '../workers/latency-client.ts'
 
 const LABELS: Record<LatencyMode, string> = {
   'libp2p-dial': 'libp2p dialProtocol to a known address (new connection)',
+  'libp2p-dial-layer': 'libp2p dialProtocol + unobservable layer (new connection)',
   'libp2p-stream': 'libp2p new stream on an open connection',
   'fara-cold': 'Fara connect by name, cold lookup (resumable)',
   'fara-warm': 'Fara connect, cached record (resumable)',
@@ -19,10 +21,10 @@ const LABELS: Record<LatencyMode, string> = {
 }
 
 export async function latency (ctx: BenchContext): Promise<void> {
-  const { pointAddrs, libp2pAddrs } = await ctx.servers()
+  const { pointAddrs, libp2pAddrs, layeredAddrs } = await ctx.servers()
   const runs = ctx.config.latencyRuns
   const result = await runWorker('latency-client', {
-    point: pointAddrs, libp2p: libp2pAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), gapMs: 80
+    point: pointAddrs, libp2p: libp2pAddrs, layered: layeredAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), gapMs: 80
   }, { timeoutMs: 600_000 })
   const samples = result.samples as Record<LatencyMode, number[]>
   const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) as Record<LatencyMode, ReturnType<typeof summarize>>
@@ -32,6 +34,13 @@ export async function latency (ctx: BenchContext): Promise<void> {
     ctx.add({ family: 'latency', id: `latency.${m}`, label: LABELS[m], size, value: s[m].median, unit: 'ms median', detail: detail(m), ...extra })
   }
   add('libp2p-dial')
+  // the layer alone: the same raw libp2p dial with and without it, same rounds (issue 14: what it costs)
+  add('libp2p-dial-layer', {
+    ratio: s['libp2p-dial-layer'].median / s['libp2p-dial'].median,
+    ratioOf: 'x libp2p dial (no layer)',
+    chart: 'unobservable layer: libp2p dial + layer',
+    detail: `${detail('libp2p-dial-layer')}; ${round(s['libp2p-dial-layer'].median - s['libp2p-dial'].median, 3)} ms over libp2p dial`
+  })
   add('libp2p-stream')
   add('resolve')
   add('node')

@@ -1,7 +1,9 @@
 // Throughput of one stream, sender and sink in two processes: raw TCP, raw
-// libp2p (TCP + Noise + Yamux), a Fara association (resumable, the default,
-// and plain), and a Fara association through a relay. Each size is measured
-// `repeats` times per transport, interleaved, and the median is reported.
+// libp2p (TCP + Noise + Yamux), the same raw libp2p under Fara's unobservable
+// layer (its cost alone), a Fara association (resumable, the default, and
+// plain; both under the layer, as every Fara connection is), and a Fara
+// association through a relay. Each size is measured `repeats` times per
+// transport, interleaved, and the median is reported.
 import { runWorker } from '../lib/process.ts'
 import { median, mibPerSecond, round } from '../lib/stats.ts'
 import type { BenchContext } from '../lib/context.ts'
@@ -13,17 +15,20 @@ export const CHUNK_BYTES = 64 * 1024
 const MODES: Array<{ mode: ThroughputMode, label: string }> = [
   { mode: 'tcp', label: 'raw TCP socket' },
   { mode: 'libp2p', label: 'raw libp2p stream (TCP + Noise + Yamux)' },
+  { mode: 'libp2p-layer', label: 'libp2p stream + unobservable layer (TCP + layer + Noise + Yamux)' },
   { mode: 'fara', label: 'Fara association (resumable, the default)' },
   { mode: 'fara-plain', label: 'Fara association (resumable: false)' },
   { mode: 'fara-relay', label: 'Fara association through a relay (resumable)' }
 ]
+
+const labelOf = (mode: ThroughputMode): string => MODES.find(m => m.mode === mode)!.label
 
 function sizeLabel (bytes: number): string {
   return `${bytes / (1024 * 1024)} MiB`
 }
 
 export async function throughput (ctx: BenchContext): Promise<void> {
-  const { pointAddrs, tcpPort, libp2pAddrs, services, point } = await ctx.servers()
+  const { pointAddrs, tcpPort, libp2pAddrs, layeredAddrs, services, point } = await ctx.servers()
   const profile = ctx.config.profileDir
   const ceiling = ctx.figure('crypto.chacha20-poly1305')
   for (const bytes of ctx.config.throughputBytes) {
@@ -37,7 +42,7 @@ export async function throughput (ctx: BenchContext): Promise<void> {
       for (const { mode } of order) {
         const fara = mode.startsWith('fara')
         const before = await Promise.all([services.ask({ cmd: 'cpu' }), point.ask({ cmd: 'cpu' })])
-        const result = await runWorker('throughput-client', { mode, bytes, chunk: CHUNK_BYTES, point: pointAddrs, tcp: tcpPort, libp2p: libp2pAddrs }, {
+        const result = await runWorker('throughput-client', { mode, bytes, chunk: CHUNK_BYTES, point: pointAddrs, tcp: tcpPort, libp2p: libp2pAddrs, layered: layeredAddrs }, {
           ...(profile != null && fara ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=client-${mode}-${r}.cpuprofile`] } : {})
         })
         const after = await Promise.all([services.ask({ cmd: 'cpu' }), point.ask({ cmd: 'cpu' })])
@@ -69,15 +74,21 @@ export async function throughput (ctx: BenchContext): Promise<void> {
     const size = sizeLabel(bytes)
     const largest = bytes === Math.max(...ctx.config.throughputBytes)
     const ofCeiling = (v: number): string => ceiling == null ? '' : `; ${round(v / ceiling.value, 2)} x ChaCha20 ceiling`
-    ctx.add({ family: 'throughput', id: `throughput.tcp.${size}`, label: MODES[0]!.label, size, value: rate('tcp'), unit: 'MiB/s', detail: spread('tcp') })
+    ctx.add({ family: 'throughput', id: `throughput.tcp.${size}`, label: labelOf('tcp'), size, value: rate('tcp'), unit: 'MiB/s', detail: spread('tcp') })
     ctx.add({
-      family: 'throughput', id: `throughput.libp2p.${size}`, label: MODES[1]!.label, size, value: rate('libp2p'), unit: 'MiB/s',
+      family: 'throughput', id: `throughput.libp2p.${size}`, label: labelOf('libp2p'), size, value: rate('libp2p'), unit: 'MiB/s',
       detail: spread('libp2p') + ofCeiling(rate('libp2p')), ratio: ratioOf('libp2p', 'tcp'), ratioOf: 'x raw TCP', ...(largest ? { chart: 'raw libp2p stream' } : {})
+    })
+    // the layer alone: the same raw libp2p node with and without it, same rounds (issue 14: what it costs)
+    ctx.add({
+      family: 'throughput', id: `throughput.libp2p-layer.${size}`, label: labelOf('libp2p-layer'), size, value: rate('libp2p-layer'), unit: 'MiB/s',
+      detail: spread('libp2p-layer') + ofCeiling(rate('libp2p-layer')), ratio: ratioOf('libp2p-layer', 'libp2p'), ratioOf: 'x raw libp2p (no layer)',
+      ...(largest ? { chart: 'unobservable layer: libp2p + layer' } : {})
     })
     for (const mode of ['fara', 'fara-plain'] as const) {
       const ratio = ratioOf(mode, 'libp2p')
       ctx.add({
-        family: 'throughput', id: `throughput.${mode}.${size}`, label: MODES.find(m => m.mode === mode)!.label, size, value: rate(mode), unit: 'MiB/s',
+        family: 'throughput', id: `throughput.${mode}.${size}`, label: labelOf(mode), size, value: rate(mode), unit: 'MiB/s',
         detail: spread(mode) + ofCeiling(rate(mode)), ratio, ratioOf: 'x raw libp2p', ...(largest ? { chart: mode === 'fara' ? 'Fara association (resumable)' : 'Fara association (plain)' } : {}),
         ...(largest ? { target: { text: '>= 0.95 x raw libp2p stream', met: ratio >= 0.95, bound: 0.95 } } : {})
       })
@@ -88,7 +99,7 @@ export async function throughput (ctx: BenchContext): Promise<void> {
       }
     }
     ctx.add({
-      family: 'throughput', id: `throughput.fara-relay.${size}`, label: MODES[4]!.label, size, value: rate('fara-relay'), unit: 'MiB/s',
+      family: 'throughput', id: `throughput.fara-relay.${size}`, label: labelOf('fara-relay'), size, value: rate('fara-relay'), unit: 'MiB/s',
       detail: spread('fara-relay'), ratio: ratioOf('fara-relay', 'fara'), ratioOf: 'x Fara direct', ...(largest ? { chart: 'Fara association through a relay' } : {})
     })
     if (resumptions.some(n => n > 0)) ctx.note(`throughput ${size}: ${resumptions.filter(n => n > 0).length} resumable transfers moved to a new path mid-transfer (a lost connection); their time includes the resumption.`)

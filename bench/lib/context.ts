@@ -10,10 +10,12 @@ export interface Servers {
   /** The rendezvous point, also a circuit relay. */
   point: Worker
   pointAddrs: string[]
-  /** Raw TCP sink, raw libp2p node, the Fara entities. */
+  /** Raw TCP sink, raw libp2p node (plain and under the unobservable layer), the Fara entities. */
   services: Worker
   tcpPort: number
   libp2pAddrs: string[]
+  /** The raw libp2p node under the unobservable layer (each address ends in /p2p/<peer id>). */
+  layeredAddrs: string[]
 }
 
 /** Handed to each family. */
@@ -33,5 +35,5 @@ export async function startServers (config: BenchConfig): Promise<Servers> {
   const pointAddrs = (await point.next(l => l.event === 'ready', 60_000)).multiaddrs as string[]
   const services = startWorker('services', { point: pointAddrs }, profile)
   const ready = await services.next(l => l.event === 'ready', 60_000)
-  return { point, pointAddrs, services, tcpPort: ready.tcp as number, libp2pAddrs: ready.libp2p as string[] }
+  return { point, pointAddrs, services, tcpPort: ready.tcp as number, libp2pAddrs: ready.libp2p as string[], layeredAddrs: ready.layered as string[] }
 }

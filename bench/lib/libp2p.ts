@@ -1,6 +1,7 @@
 // The baselines a user would pick instead of Fara: a raw TCP socket, and a raw
-// libp2p node (TCP + Noise + Yamux, default config), and the byte-counting
-// protocols every transport in the bench speaks.
+// libp2p node (TCP + Noise + Yamux, default config), the same node under
+// Fara's unobservable layer (to isolate what the layer costs), and the
+// byte-counting protocols every transport in the bench speaks.
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
@@ -8,6 +9,7 @@ import { createLibp2p } from 'libp2p'
 import type { YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Libp2pOptions } from 'libp2p'
+import type { unobservable } from '@fara/transport'
 
 /** Protocol of the sink: read everything, then answer the byte count (8 bytes, big-endian) and close. */
 export const SINK_PROTOCOL = '/bench/sink/1'
@@ -23,11 +25,24 @@ export const ECHO_PROTOCOL = '/bench/echo/1'
  */
 export const BASELINE_CONNECTION_LIMITS = { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 256 }
 
-/** A raw libp2p node: TCP + Noise + Yamux, default config (but see {@link BASELINE_CONNECTION_LIMITS}). */
-export async function baselineNode (init: { listen?: string[], transports?: Libp2pOptions['transports'], yamux?: YamuxMuxerInit } = {}): Promise<Libp2p> {
+/**
+ * A raw libp2p node: TCP + Noise + Yamux, default config (but see
+ * {@link BASELINE_CONNECTION_LIMITS}). With `connectionProtector:
+ * unobservable()` it is the same node under Fara's unobservable layer
+ * (spec/unobservable.md), and nothing else changes: the figures that compare
+ * the two isolate the layer. Such a node dials only addresses that end in
+ * `/p2p/<peer id>` (the layer needs the listener's key before its first byte).
+ */
+export async function baselineNode (init: {
+  listen?: string[]
+  transports?: Libp2pOptions['transports']
+  yamux?: YamuxMuxerInit
+  connectionProtector?: ReturnType<typeof unobservable>
+} = {}): Promise<Libp2p> {
   return createLibp2p({
     addresses: { listen: init.listen ?? [] },
     transports: init.transports ?? [tcp()],
+    ...(init.connectionProtector == null ? {} : { connectionProtector: init.connectionProtector }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux(init.yamux)],
     connectionManager: BASELINE_CONNECTION_LIMITS

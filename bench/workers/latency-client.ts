@@ -1,33 +1,47 @@
 // Connect latency, every way of connecting interleaved round by round (so that
 // load drifting on a shared machine falls on all of them alike). One timed run
 // = from the call that connects to the first byte echoed back: for libp2p the
-// dial + protocol negotiation; for Fara the lookup (unless cached), the dial,
-// the Open pipelined with the first byte, and the echo. Tear-down is untimed.
+// dial + protocol negotiation (with and without the unobservable layer under
+// it); for Fara the lookup (unless cached), the dial, the Open pipelined with
+// the first byte, and the echo. Tear-down is untimed.
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createEntity, rendezvousPoint } from '@fara/sdk'
 import { ephemeralIdentity } from '@fara/identity'
-import { createNode } from '@fara/transport'
+import { createNode, unobservable } from '@fara/transport'
 import { hopSchedules, hoppingTcp } from '@fara/port-hopping'
 import { baselineNode, ECHO_PROTOCOL } from '../lib/libp2p.ts'
 import { NAMES } from '../lib/fara.ts'
 import { emit, log, workerArgs } from '../lib/worker.ts'
 import { now } from '../lib/stats.ts'
 import type { Association } from '@fara/sdk'
-import type { Stream } from '@libp2p/interface'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The ways of connecting, by id. */
 export const LATENCY_MODES = [
-  'libp2p-dial', 'libp2p-stream', 'fara-cold', 'fara-warm', 'fara-warm-plain', 'fara-warm-stable', 'fara-existing', 'fara-existing-plain', 'resolve', 'node'
+  'libp2p-dial', 'libp2p-dial-layer', 'libp2p-stream', 'fara-cold', 'fara-warm', 'fara-warm-plain', 'fara-warm-stable', 'fara-existing', 'fara-existing-plain', 'resolve', 'node'
 ] as const
 export type LatencyMode = typeof LATENCY_MODES[number]
 
-const args = workerArgs<{ point: string[], libp2p: string[], runs: number, warmup: number, gapMs: number }>()
-const target = multiaddr(args.libp2p[0]!)
-const targetPeer = peerIdFromString(target.getComponents().find(c => c.name === 'p2p')!.value!)
+const args = workerArgs<{ point: string[], libp2p: string[], layered: string[], runs: number, warmup: number, gapMs: number }>()
+
+/** An echo to dial: its address (ending in /p2p/<peer id>) and that peer id, to hang up. */
+interface Target { addr: Multiaddr, peer: PeerId }
+function targetOf (addr: string | undefined): Target {
+  if (addr == null) throw new TypeError('latency-client: no echo address to dial')
+  const ma = multiaddr(addr)
+  const id = ma.getComponents().findLast(c => c.name === 'p2p')?.value
+  if (id == null) throw new TypeError(`latency-client: ${addr} does not end in /p2p/<peer id>`)
+  return { addr: ma, peer: peerIdFromString(id) }
+}
+/** The raw libp2p echo, and the same node under the unobservable layer. */
+const plain = targetOf(args.libp2p[0])
+const layered = targetOf(args.layered[0])
 const probe = Uint8Array.of(42)
 
 const dialer = await baselineNode()
+const layerDialer = await baselineNode({ connectionProtector: unobservable() })
 const streamer = await baselineNode()
 const cold = await createEntity({ app: 'bench-latency-cold', rendezvous: rendezvousPoint(args.point), listen: [] })
 const warm = await createEntity({ app: 'bench-latency-warm', rendezvous: rendezvousPoint(args.point), recordCache: true, listen: [] })
@@ -46,14 +60,14 @@ async function drain (it: AsyncIterator<unknown>): Promise<void> {
   while ((await it.next()).done !== true) { /* the rest of the echo */ }
 }
 
-async function libp2pRun (node: typeof dialer, hangUp: boolean): Promise<number> {
+async function libp2pRun (node: Libp2p, to: Target, hangUp: boolean): Promise<number> {
   const start = now()
-  const stream: Stream = await node.dialProtocol(target, ECHO_PROTOCOL)
+  const stream: Stream = await node.dialProtocol(to.addr, ECHO_PROTOCOL)
   const it = await roundTrip(stream)
   const ms = now() - start
   await stream.close()
   await drain(it)
-  if (hangUp) await node.hangUp(targetPeer)
+  if (hangUp) await node.hangUp(to.peer)
   return ms
 }
 
@@ -71,8 +85,9 @@ async function faraRun (entity: typeof cold, options: { stableIdentity?: boolean
 
 async function run (mode: LatencyMode): Promise<number> {
   switch (mode) {
-    case 'libp2p-dial': return libp2pRun(dialer, true)
-    case 'libp2p-stream': return libp2pRun(streamer, false)
+    case 'libp2p-dial': return libp2pRun(dialer, plain, true)
+    case 'libp2p-dial-layer': return libp2pRun(layerDialer, layered, true)
+    case 'libp2p-stream': return libp2pRun(streamer, plain, false)
     case 'fara-cold': return faraRun(cold, {})
     case 'fara-warm': return faraRun(warm, {})
     case 'fara-warm-plain': return faraRun(warm, { resumable: false })
@@ -113,5 +128,5 @@ for (let round = 0; round < args.warmup + args.runs; round++) {
   if ((round + 1) % 50 === 0) log(`latency: ${round + 1} of ${args.warmup + args.runs} rounds`)
 }
 emit({ event: 'result', samples: Object.fromEntries(samples) })
-await Promise.allSettled([cold.close(), warm.close(), existing.close(), dialer.stop(), streamer.stop()])
+await Promise.allSettled([cold.close(), warm.close(), existing.close(), dialer.stop(), layerDialer.stop(), streamer.stop()])
 process.exit(0)

@@ -1,8 +1,10 @@
 // The server side of the throughput and latency figures, in its own process:
-// a raw TCP sink, a raw libp2p node (sink + echo), a Fara entity serving a sink
-// and an echo by name, and a Fara entity reachable only through the point's relay.
+// a raw TCP sink, a raw libp2p node (sink + echo), the same node under the
+// unobservable layer, a Fara entity serving a sink and an echo by name, and a
+// Fara entity reachable only through the point's relay.
 import { createServer } from 'node:net'
 import { createEntity, rendezvousPoint } from '@fara/sdk'
+import { unobservable } from '@fara/transport'
 import { baselineNode, echo, handleBaseline, sink } from '../lib/libp2p.ts'
 import { NAMES } from '../lib/fara.ts'
 import { emit, onCommand, onStop, cpuMs, workerArgs } from '../lib/worker.ts'
@@ -27,6 +29,10 @@ await new Promise<void>(resolve => tcpServer.listen(0, '127.0.0.1', resolve))
 const libp2p = await baselineNode({ listen: ['/ip4/127.0.0.1/tcp/0'] })
 await handleBaseline(libp2p)
 
+// the baseline node plus the layer and nothing else: what the layer costs, apart from the rest of Fara
+const layered = await baselineNode({ listen: ['/ip4/127.0.0.1/tcp/0'], connectionProtector: unobservable() })
+await handleBaseline(layered)
+
 const server = await createEntity({ app: 'bench-server', rendezvous, listen: ['/ip4/127.0.0.1/tcp/0'] })
 await server.serve(NAMES.sink, async (association) => { await sink(association) })
 await server.serve(NAMES.echo, async (association) => { await echo(association) })
@@ -40,12 +46,14 @@ onCommand(async (command) => {
 })
 onStop(async () => {
   tcpServer.close()
-  await Promise.allSettled([server.close(), relayed.close(), libp2p.stop()])
+  await Promise.allSettled([server.close(), relayed.close(), libp2p.stop(), layered.stop()])
 })
 emit({
   event: 'ready',
   tcp: (tcpServer.address() as AddressInfo).port,
   libp2p: libp2p.getMultiaddrs().map(String),
+  // each ends in /p2p/<peer id>, which a dialer under the layer needs
+  layered: layered.getMultiaddrs().map(String),
   fara: server.multiaddrs.map(String),
   relayed: relayed.multiaddrs.map(String)
 })

@@ -5,15 +5,18 @@ import { connect } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createEntity, rendezvousPoint } from '@fara/sdk'
 import { createSchedule, hopParamsFromString, hopSchedules, hoppingTcp } from '@fara/port-hopping'
+import { unobservable } from '@fara/transport'
 import { baselineNode, sendAndCount, SINK_PROTOCOL } from '../lib/libp2p.ts'
 import { NAMES } from '../lib/fara.ts'
 import { cpuMs, emit, workerArgs } from '../lib/worker.ts'
 import { now } from '../lib/stats.ts'
 
-export type ThroughputMode = 'tcp' | 'libp2p' | 'fara' | 'fara-plain' | 'fara-relay' | 'fara-hop' | 'libp2p-hop'
+export type ThroughputMode = 'tcp' | 'libp2p' | 'libp2p-layer' | 'fara' | 'fara-plain' | 'fara-relay' | 'fara-hop' | 'libp2p-hop'
 
 const args = workerArgs<{
   mode: ThroughputMode, bytes: number, chunk: number, point: string[], tcp: number, libp2p: string[],
+  /** libp2p-layer: the addresses of the raw libp2p node under the unobservable layer (ending in /p2p/<peer id>) */
+  layered?: string[],
   /** libp2p-hop: the hopping node's address and schedule */
   hopAddr?: string, hopParams?: string,
   /** Fara: the demux's send window (bytes sent but not yet acknowledged), for tuning experiments */
@@ -40,10 +43,13 @@ async function overTcp (): Promise<{ ms: number, counted: number }> {
   return { ms: now() - start, counted }
 }
 
-async function overLibp2p (): Promise<{ ms: number, counted: number }> {
-  const node = await baselineNode()
+/** Raw libp2p, or with `layer` the same node under the unobservable layer dialling the services' layered node. */
+async function overLibp2p (layer = false): Promise<{ ms: number, counted: number }> {
+  const node = await baselineNode(layer ? { connectionProtector: unobservable() } : {})
   try {
-    const stream = await node.dialProtocol(multiaddr(args.libp2p[0]!), SINK_PROTOCOL)
+    const addrs = layer ? args.layered : args.libp2p
+    if (addrs?.[0] == null) throw new TypeError(`${args.mode}: no address to dial`)
+    const stream = await node.dialProtocol(multiaddr(addrs[0]), SINK_PROTOCOL)
     const start = now()
     const counted = await sendAndCount(stream, args.bytes, chunk)
     return { ms: now() - start, counted }
@@ -100,6 +106,7 @@ const cpuAtStart = process.cpuUsage()
 switch (args.mode) {
   case 'tcp': result = await overTcp(); break
   case 'libp2p': result = await overLibp2p(); break
+  case 'libp2p-layer': result = await overLibp2p(true); break
   case 'fara': result = await overFara(NAMES.sink, true); break
   case 'fara-plain': result = await overFara(NAMES.sink, false); break
   case 'fara-relay': result = await overFara(NAMES.relayedSink, true); break
