@@ -56,13 +56,6 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60_000
 /** Default number of records a store holds. */
 export const DEFAULT_MAX_RECORDS = 100_000
 
-/**
- * A store sweeps its expired records when a write finds it, a key or a source
- * at its limit, but at most once per this many ms: a sweep walks every slot,
- * and a refused write must stay cheap (spec/rendezvous.md#store-rules).
- */
-export const SWEEP_INTERVAL_MS = 1_000
-
 /** Default number of live public names one key may hold at a store. */
 export const DEFAULT_MAX_RECORDS_PER_KEY = 16
 

@@ -1,5 +1,5 @@
 import { Key } from 'interface-datastore'
-import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, PRIVATE_PERIOD_MS, SIGNATURE_BYTES, SWEEP_INTERVAL_MS } from './constants.ts'
+import { DEFAULT_MAX_RECORDS, DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_KEY, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_CLOCK_SKEW_MS, MAX_TTL_MS, PRIVATE_PERIOD_MS, SIGNATURE_BYTES } from './constants.ts'
 import { InvalidRecordError, NameNotFoundError, NameTakenError, StaleRecordError, StoreFullError, TooManyRegistrationsError } from './errors.ts'
 import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from './record.ts'
 import { decodeSignedRevocation, encodeSignedRevocation, verifyRevocation, timeText } from '@fara/identity'
@@ -7,7 +7,7 @@ import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, periodOf, verifyP
 import { Slab } from './internal/store-slab.ts'
 import { certificateInfo, checkServable, ownerKeyOf, storedRecord } from './internal/store-record.ts'
 import { SourceSlots } from './internal/store-sources.ts'
-import type { Holders } from './internal/store-sources.ts'
+import type { Holder, Holders } from './internal/store-sources.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { SignedRevocation } from '@fara/identity'
 import type { PublicKey } from '@libp2p/interface'
@@ -49,11 +49,20 @@ export interface WriteOptions {
 
 type Kind = 'public' | 'private'
 
-/** A remembered withdrawal: the tombstone's seq, and the source its slot counted toward. */
-interface Withdrawal { readonly seq: number, readonly sources: Holders | undefined }
+/** A remembered withdrawal (`kind/id/owner hex`): the tombstone's seq, and the source its slot counted toward. */
+class Withdrawal {
+  readonly key: string
+  readonly seq: number
+  sources: Holders<Slot | Withdrawal> | undefined = undefined
+
+  constructor (key: string, seq: number) {
+    this.key = key
+    this.seq = seq
+  }
+}
 
 /** An owner key ({@link ownerKeyOf}) and what it holds: live public names (bounded per key) and slots of both kinds. */
-interface Owner { readonly key: string, names: number, slots: number }
+interface Owner { readonly key: string, names: number, readonly slots: Set<Slot> }
 
 /**
  * One slot: a public name or a private lookup key, owned by one key, with
@@ -65,6 +74,8 @@ class Slot implements Placement {
   chunk: Chunk | undefined = undefined
   offset = 0
   length = 0
+  readonly kind: Kind
+  readonly id: string
   readonly owner: Owner
   readonly seq: number
   readonly expires: number
@@ -73,9 +84,11 @@ class Slot implements Placement {
   /** Private slots: the record's period. */
   readonly period: number
   /** The source the slot counts toward (of the write that created it), if it was given. */
-  sources: Holders | undefined = undefined
+  sources: Holders<Slot | Withdrawal> | undefined = undefined
 
-  constructor (owner: Owner, seq: number, expires: number, cert: CertificateInfo | undefined, period: number) {
+  constructor (kind: Kind, id: string, owner: Owner, seq: number, expires: number, cert: CertificateInfo | undefined, period: number) {
+    this.kind = kind
+    this.id = id
     this.owner = owner
     this.seq = seq
     this.expires = expires
@@ -132,15 +145,14 @@ export class RecordStore {
   readonly #slab = new Slab()
   /** Withdrawals (`kind/id/owner hex`) and the tombstone's seq: each refuses older records until seq + MAX_TTL_MS. */
   readonly #withdrawn = new Map<string, Withdrawal>()
-  /** Slots held per source address and prefix. */
-  readonly #sources = new SourceSlots()
+  /** Slots and withdrawals held per source address and prefix. */
+  readonly #sources = new SourceSlots<Slot | Withdrawal>()
   /** The newest revocation per (device key, app), by `ownerKey/app`. */
   readonly #revocations = new Map<string, KnownRevocation>()
   readonly #maxRecords: number
   readonly #maxPerKey: number
   readonly #maxPerAddress: number
   readonly #maxPerPrefix: number
-  #sweptAt = Number.NEGATIVE_INFINITY
   readonly #now: () => number
   readonly #datastore: Datastore | undefined
 
@@ -198,7 +210,8 @@ export class RecordStore {
           // a withdrawal only ever refuses records: one whose certificate was revoked since still counts
           const w = await this.#verify(kind, decode(value), now, true, [])
           if (w.id !== id) throw new Error('withdrawal id mismatch')
-          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(withdrawalKey(kind, id, w.owner), { seq: w.seq, sources: undefined })
+          const remembered = withdrawalKey(kind, id, w.owner)
+          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(remembered, new Withdrawal(remembered, w.seq))
           else await this.#datastore.delete(key)
         } else {
           throw new Error('unknown entry')
@@ -227,44 +240,68 @@ export class RecordStore {
     const key = ownerKeyOf(v.owner)
     let owner = this.#owners.get(key)
     if (owner == null) {
-      owner = { key, names: 0, slots: 0 }
+      owner = { key, names: 0, slots: new Set() }
       this.#owners.set(key, owner)
     }
-    owner.slots++
+    const slot = new Slot(kind, v.id, owner, v.seq, v.expires, v.cert, v.period)
+    owner.slots.add(slot)
     if (kind === 'public') owner.names++
-    const slot = new Slot(owner, v.seq, v.expires, v.cert, v.period)
     this.#slab.write(slot, v.signed.record, v.signed.signature)
     const slots = this.#slots(kind)
     const previous = slots.get(v.id)
     // a slot counts toward the source that created it until it expires or is withdrawn: a refresh from elsewhere moves nothing
-    slot.sources = previous != null && previous.owner === owner ? previous.sources : this.#sources.hold(source)
-    if (previous != null) this.#release(kind, previous, previous.sources !== slot.sources)
+    if (previous?.owner === owner && previous.sources != null) {
+      this.#sources.transfer(previous.sources, previous, slot)
+      slot.sources = previous.sources
+      previous.sources = undefined
+    } else {
+      slot.sources = this.#sources.hold(source, slot)
+    }
+    if (previous != null) this.#release(previous)
     slots.set(v.id, slot)
   }
 
-  #release (kind: Kind, slot: Slot, sources = true): void {
+  #release (slot: Slot): void {
     this.#slab.free(slot)
     const owner = slot.owner
-    owner.slots--
-    if (kind === 'public') owner.names--
-    if (owner.slots <= 0) this.#owners.delete(owner.key)
-    if (sources) this.#sources.release(slot.sources)
+    owner.slots.delete(slot)
+    if (slot.kind === 'public') owner.names--
+    if (owner.slots.size === 0) this.#owners.delete(owner.key)
+    this.#sources.release(slot.sources, slot)
+    slot.sources = undefined
   }
 
-  /** Drop a slot; `sources` false when its count passes on to a withdrawal. */
-  #forget (kind: Kind, id: string, sources = true): Slot | undefined {
+  #forget (kind: Kind, id: string): Slot | undefined {
     const slots = this.#slots(kind)
     const slot = slots.get(id)
     if (slot == null) return undefined
     slots.delete(id)
-    this.#release(kind, slot, sources)
+    this.#release(slot)
     return slot
   }
 
-  /** {@link sweep}, at most once per {@link SWEEP_INTERVAL_MS}: a sweep walks every slot, and refusals must stay cheap. */
-  #sweepSometimes (now: number): void {
-    if (now - this.#sweptAt < SWEEP_INTERVAL_MS) return
-    this.sweep()
+  #forgetWithdrawal (w: Withdrawal): void {
+    this.#withdrawn.delete(w.key)
+    this.#sources.release(w.sources, w)
+    this.#drop(withdrawalPath(w.key))
+  }
+
+  /**
+   * Drop the expired slots and the withdrawals that can no longer matter
+   * among those of one key or one source: what a write at that key's or
+   * source's bound sweeps, at the cost of its own entries, not the store's.
+   */
+  #sweepOf (members: Iterable<Slot | Withdrawal>, now: number): void {
+    for (const m of [...members]) {
+      if (m instanceof Slot) {
+        if (m.expires <= now && this.#slots(m.kind).get(m.id) === m) {
+          this.#forget(m.kind, m.id)
+          this.#drop(slotPath(m.kind, m.id))
+        }
+      } else if (m.seq + MAX_TTL_MS <= now && this.#withdrawn.get(m.key) === m) {
+        this.#forgetWithdrawal(m)
+      }
+    }
   }
 
   #live (kind: Kind, id: string, now: number): Slot | undefined {
@@ -308,13 +345,13 @@ export class RecordStore {
       }
     } else {
       if (this.size >= this.#maxRecords) {
-        this.#sweepSometimes(now)
+        this.sweep()
         if (this.size >= this.#maxRecords) throw new StoreFullError(`store is full (${this.#maxRecords} records)`)
       }
       const held = (): number => this.#owners.get(owner)?.names ?? 0
       if (kind === 'public' && held() >= this.#maxPerKey) {
         // names of this key that expired but were not looked up since still count until swept
-        this.#sweepSometimes(now)
+        this.#sweepOf(this.#owners.get(owner)?.slots ?? [], now)
         if (held() >= this.#maxPerKey) throw new TooManyRegistrationsError(`this key already holds ${this.#maxPerKey} names`, 'key')
       }
       if (source != null) this.#checkSource(source, now)
@@ -327,13 +364,14 @@ export class RecordStore {
 
   /** Refuse a new slot from a source address or prefix that holds its most (spec/rendezvous.md#rate-limits). */
   #checkSource (source: Source, now: number): void {
-    const over = (): 'address' | 'prefix' | undefined => {
-      const held = this.#sources.held(source)
-      return held.address >= this.#maxPerAddress ? 'address' : held.prefix >= this.#maxPerPrefix ? 'prefix' : undefined
+    const full = (h: Holder<Slot | Withdrawal> | undefined, max: number): boolean => {
+      if (h == null || h.members.size < max) return false
+      // its own expired slots and forgotten withdrawals no longer count
+      this.#sweepOf(h.members, now)
+      return h.members.size >= max
     }
-    if (over() == null) return
-    this.#sweepSometimes(now)
-    const limit = over()
+    const held = this.#sources.of(source)
+    const limit = full(held.address, this.#maxPerAddress) ? 'address' : full(held.prefix, this.#maxPerPrefix) ? 'prefix' : undefined
     if (limit === 'address') throw new TooManyRegistrationsError(`registrations from ${source.address} already hold ${this.#maxPerAddress} records here`, 'address')
     if (limit === 'prefix') throw new TooManyRegistrationsError(`registrations from ${source.prefix} already hold ${this.#maxPerPrefix} records here`, 'prefix')
   }
@@ -350,10 +388,17 @@ export class RecordStore {
     await this.#datastore?.put(withdrawalPath(withdrawal), encode(kind, t.signed))
     await this.#datastore?.delete(slotPath(kind, t.id))
     // the withdrawal takes the slot's place in its source's count: withdrawing makes no room for more
-    const slot = this.#forget(kind, t.id, false)
-    this.#sources.release(this.#withdrawn.get(withdrawal)?.sources)
+    const w = new Withdrawal(withdrawal, t.seq)
+    if (current.sources != null) {
+      this.#sources.transfer(current.sources, current, w)
+      w.sources = current.sources
+      current.sources = undefined
+    }
+    this.#forget(kind, t.id)
+    const previous = this.#withdrawn.get(withdrawal)
+    if (previous != null) this.#sources.release(previous.sources, previous)
     // any record of this key signed before the tombstone is dead by then (MAX_TTL_MS)
-    this.#withdrawn.set(withdrawal, { seq: t.seq, sources: slot?.sources })
+    this.#withdrawn.set(withdrawal, w)
   }
 
   async #addRevocation (signed: SignedRevocation, persist: boolean): Promise<void> {
@@ -447,7 +492,6 @@ export class RecordStore {
   /** Drop every expired record and every withdrawal that can no longer matter. */
   sweep (): void {
     const now = this.#now()
-    this.#sweptAt = now
     for (const kind of ['public', 'private'] as const) {
       for (const [id, slot] of this.#slots(kind)) {
         if (slot.expires <= now) {
@@ -456,12 +500,8 @@ export class RecordStore {
         }
       }
     }
-    for (const [key, w] of this.#withdrawn) {
-      if (w.seq + MAX_TTL_MS <= now) {
-        this.#withdrawn.delete(key)
-        this.#sources.release(w.sources)
-        this.#drop(withdrawalPath(key))
-      }
+    for (const w of this.#withdrawn.values()) {
+      if (w.seq + MAX_TTL_MS <= now) this.#forgetWithdrawal(w)
     }
   }
 }

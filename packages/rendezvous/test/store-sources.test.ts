@@ -2,7 +2,7 @@
 // address, or one source prefix, may hold, whatever keys they use. Keys are free; addresses are not.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_PREFIX, RecordStore, createRecord, createTombstone, periodOf, sealPrivateRecord } from '../src/index.ts'
+import { DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_TTL_MS, RecordStore, createRecord, createTombstone, periodOf, sealPrivateRecord } from '../src/index.ts'
 import type { Source } from '@fara/transport'
 
 const aid = new Uint8Array(8).fill(9)
@@ -86,6 +86,10 @@ describe('RecordStore per-source caps', () => {
     await store.remove(await createTombstone(key, 'gone', c.now()))
     expect(await register(store, 'b-1', B, c.now())).toBe('ok')
     expect(await register(store, 'b-2', B, c.now())).toBe('TooManyRegistrationsError:address')
+    // once a withdrawal can no longer matter (MAX_TTL_MS) and the records expired, the share is free again
+    c.advance(MAX_TTL_MS + 1)
+    expect([await register(store, 'a-3', A, c.now()), await register(store, 'a-4', A, c.now()), await register(store, 'a-5', A, c.now())])
+      .toEqual(['ok', 'ok', 'TooManyRegistrationsError:address'])
   })
 
   it('frees an address\'s share as its records expire', async () => {
