@@ -23,8 +23,9 @@ from fara_primitives import (  # noqa: E402
 
 NS_WIRE = b'fara/unobservable/v1'
 REKEY_BYTES = 2**36
-MAX_FRAME_BODY = 0x7FFF
-PADDING_BIT = 0x8000
+MAX_FRAME_BODY = 0x3FFF
+TYPE_PADDING = 1 << 14
+TYPE_SWITCH = 2 << 14
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'unobservable.json')
 
 
@@ -73,19 +74,33 @@ class KeyStream:
         return bytes(out)
 
 
-def frames(stream: KeyStream, payload: bytes, padding: int | None) -> bytes:
-    """§ Frames: header u16 (bit 15 padding, bits 0-14 length) ‖ body, all encrypted."""
+def frames(stream: KeyStream, payload: bytes, padding: int | None, switch: bool = False) -> bytes:
+    """§ Frames: header u16 (bits 15-14 type, bits 13-0 length) ‖ body, all encrypted;
+    data frames, then a padding frame if asked, then a SWITCH frame (no body) if asked."""
     plain = b''
     for at in range(0, len(payload), MAX_FRAME_BODY):
         body = payload[at:at + MAX_FRAME_BODY]
         plain += struct.pack('>H', len(body)) + body
     if padding is not None:
-        plain += struct.pack('>H', PADDING_BIT | padding) + bytes(padding)
+        plain += struct.pack('>H', TYPE_PADDING | padding) + bytes(padding)
+    if switch:
+        plain += struct.pack('>H', TYPE_SWITCH)
     return stream.xor(plain)
 
 
+def length_stream(key: bytes, nonce: bytes, rekey: int) -> KeyStream:
+    """§ Passthrough: the length keystream, ChaCha20 under HMAC-SHA256(key, NS_WIRE/lengths)."""
+    return KeyStream(hmac_sha256(key, NS_WIRE + b'/lengths'), nonce, rekey)
+
+
+def passthrough(lengths: KeyStream, message: bytes) -> bytes:
+    """§ Passthrough: a libp2p-noise message (u16 length ‖ ciphertext) with its length masked."""
+    return lengths.xor(struct.pack('>H', len(message))) + message
+
+
 def case(name: str, time: int, client_padding: int, server_padding: int,
-         c2s: list[tuple[bytes, int | None]], s2c: list[tuple[bytes, int | None]], rekey: int = REKEY_BYTES) -> dict:
+         c2s: list[tuple[bytes, int | None]], s2c: list[tuple[bytes, int | None]], rekey: int = REKEY_BYTES,
+         passthrough_messages: list[bytes] | None = None) -> dict:
     listener_seed = seed(f'{name}/listener')
     b = hashlib.sha512(listener_seed).digest()[:32]        # RFC 8032 §5.1.5: the secret scalar (clamped by X25519)
     big_b = x25519_base(b)                                  # = the birational image of the Ed25519 public key
@@ -111,8 +126,15 @@ def case(name: str, time: int, client_padding: int, server_padding: int,
     s_ct = s_stream.xor(struct.pack('>H', server_padding) + bytes(server_padding))
     server_hello = r_y + s_ct + mac(s_mac, mac_c, r_y, s_ct)
 
-    def writes(stream: KeyStream, ws: list[tuple[bytes, int | None]]) -> list[dict]:
-        return [{'data': d.hex(), 'padding': p, 'wire': frames(stream, d, p).hex()} for d, p in ws]
+    def writes(stream: KeyStream, ws: list[tuple[bytes, int | None]], switch: bool = False) -> list[dict]:
+        out = [{'data': d.hex(), 'padding': p, 'switch': False, 'wire': frames(stream, d, p).hex()} for d, p in ws]
+        if switch:
+            out.append({'data': '', 'padding': None, 'switch': True, 'wire': frames(stream, b'', None, True).hex()})
+        return out
+
+    c_writes = writes(c_stream, c2s, passthrough_messages is not None)
+    c_lengths = length_stream(c_key, c_nonce, rekey)
+    c_passthrough = [{'message': m.hex(), 'wire': passthrough(c_lengths, m).hex()} for m in passthrough_messages or []]
 
     return {
         'name': name,
@@ -135,7 +157,8 @@ def case(name: str, time: int, client_padding: int, server_padding: int,
         's2c': {'key': s_key.hex(), 'nonce': s_nonce.hex(), 'macKey': s_mac.hex()},
         'clientHello': client_hello.hex(),
         'serverHello': server_hello.hex(),
-        'c2sWrites': writes(c_stream, c2s),
+        'c2sWrites': c_writes,
+        'c2sPassthrough': c_passthrough,
         's2cWrites': writes(s_stream, s2c),
     }
 
@@ -154,6 +177,9 @@ def vectors() -> dict:
                  [(data('bulk', 33_000), None)], [(data('reply', 5), 255)]),
             case('rekey every 100 bytes', 1_765_002_000_000, 60, 90,
                  [(data('a', 150), 10), (data('b', 300), None)], [(data('c', 250), None)], rekey=100),
+            case('switch to passthrough', 1_765_003_000_000, 12, 34,
+                 [(ms + data('noise1', 32), 7), (data('noise3', 120), None)], [(data('noise2', 200), 5)],
+                 passthrough_messages=[data('t1', 1000), data('t2', 16), b'', data('t3', 1500)]),
         ],
     }
 

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { PeerKeyRequiredError } from './errors.ts'
 import { UNOBSERVABLE } from './constants.ts'
 import { WireConnection } from './internal/wire/connection.ts'
+import { MAX_FRAME_BODY } from './internal/wire/frames.ts'
 import { warmEphemerals } from './internal/wire/key-pool.ts'
 import { staticKeyFromEd25519, staticPublicFromEd25519 } from './internal/wire/keys.ts'
 import { ReplayFilter } from './internal/wire/replay.ts'
@@ -71,8 +72,8 @@ class UnobservableProtector implements ConnectionProtector {
     for (const [k, v] of Object.entries(this.#padding)) {
       if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`padding.${k} must be a positive integer, got ${String(v)}`)
     }
-    if (this.#padding.hello > UNOBSERVABLE.maxHelloPadding || this.#padding.frame > 0x7fff) {
-      throw new RangeError(`padding.hello may be at most ${UNOBSERVABLE.maxHelloPadding} and padding.frame at most ${0x7fff}`)
+    if (this.#padding.hello > UNOBSERVABLE.maxHelloPadding || this.#padding.frame > MAX_FRAME_BODY + 1) {
+      throw new RangeError(`padding.hello may be at most ${UNOBSERVABLE.maxHelloPadding} and padding.frame at most ${MAX_FRAME_BODY + 1}`)
     }
     this.#onRefused = init.onRefused
     this.#log = components.logger.forComponent('fara:unobservable')

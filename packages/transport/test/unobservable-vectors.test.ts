@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { elligatorKeyPair, representativeToPublicKey } from '../src/internal/elligator2.ts'
-import { encodeFrames } from '../src/internal/wire/frames.ts'
+import { LengthMasker, encodeFrames } from '../src/internal/wire/frames.ts'
 import { clientHello, openClientHead, serverHello } from '../src/internal/wire/hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac, staticKeyFromEd25519, x25519Secret } from '../src/internal/wire/keys.ts'
 
-interface Write { data: string, padding: number | null, wire: string }
+interface Write { data: string, padding: number | null, switch: boolean, wire: string }
+interface Passthrough { message: string, wire: string }
 interface Case {
   name: string
   listenerSeed: string
@@ -27,6 +28,7 @@ interface Case {
   clientHello: string
   serverHello: string
   c2sWrites: Write[]
+  c2sPassthrough: Passthrough[]
   s2cWrites: Write[]
 }
 
@@ -75,12 +77,22 @@ describe('unobservable layer: vectors from the independent generator', () => {
       expect(toHex(answer!.bytes)).toBe(v.serverHello)
 
       // frames, each direction continuing its keystream
-      for (const w of v.c2sWrites) expect(toHex(encodeFrames(sent!.out, hex(w.data), w.padding ?? undefined))).toBe(w.wire)
-      for (const w of v.s2cWrites) expect(toHex(encodeFrames(answer!.out, hex(w.data), w.padding ?? undefined))).toBe(w.wire)
+      for (const w of v.c2sWrites) expect(toHex(encodeFrames(sent!.out, hex(w.data), w.padding ?? undefined, w.switch))).toBe(w.wire)
+      for (const w of v.s2cWrites) expect(toHex(encodeFrames(answer!.out, hex(w.data), w.padding ?? undefined, w.switch))).toBe(w.wire)
+      // after a SWITCH: libp2p-noise messages as they are, lengths masked; and unmasked again by the listener
+      const mask = new LengthMasker(sent!.outLengths, 'mask')
+      const unmask = new LengthMasker(head!.inLengths, 'unmask')
+      for (const p of v.c2sPassthrough) {
+        const message = hex(p.message)
+        const framed = Buffer.concat([Buffer.from([message.byteLength >> 8, message.byteLength & 0xff]), message])
+        const wire = Buffer.concat(mask.transform(framed))
+        expect(toHex(wire)).toBe(p.wire)
+        expect(Buffer.concat(unmask.transform(wire)).equals(framed)).toBe(true)
+      }
       // and the listener's incoming keystream decrypts what the initiator sent: a header, then the data
       const w0 = v.c2sWrites[0]!
       const plain = head!.in.update(hex(w0.wire))
-      const n = Math.min(w0.data.length / 2, 0x7fff)
+      const n = Math.min(w0.data.length / 2, 0x3fff)
       expect((plain[0]! << 8) | plain[1]!).toBe(n)
       expect(Buffer.from(plain.subarray(2, 2 + n)).equals(Buffer.from(hex(w0.data).subarray(0, n)))).toBe(true)
     })

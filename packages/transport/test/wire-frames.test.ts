@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-import { FrameDecoder, MAX_FRAME_BODY, encodeFrames } from '../src/internal/wire/frames.ts'
+import { FRAME, FrameDecoder, LengthMasker, MAX_FRAME_BODY, NoiseTracker, encodeFrames } from '../src/internal/wire/frames.ts'
 import { KeyStream } from '../src/internal/wire/keys.ts'
 import { ReplayFilter } from '../src/internal/wire/replay.ts'
 
@@ -27,7 +27,7 @@ describe('unobservable frames', () => {
         let at = 0
         for (const cut of [...cuts, wire.byteLength]) {
           const end = Math.min(wire.byteLength, at + cut)
-          got.push(...decoder.decode(inn.update(wire.subarray(at, end))))
+          got.push(...decoder.decode(inn.update(wire.subarray(at, end))).bodies)
           at = end
         }
         expect(Buffer.from(concat(got))).toEqual(Buffer.from(concat(writes.map(w => w.data))))
@@ -35,7 +35,7 @@ describe('unobservable frames', () => {
     ), { numRuns: 200 })
   })
 
-  it('splits a large write into bodies of at most 32 767 bytes and frames an Uint8ArrayList the same as its bytes', () => {
+  it('splits a large write into bodies of at most 16 383 bytes and frames an Uint8ArrayList the same as its bytes', () => {
     const data = randomBytes(100_000)
     const list = new Uint8ArrayList(data.subarray(0, 10), data.subarray(10, 40_000), data.subarray(40_000))
     const a = encodeFrames(new KeyStream(key, nonce), data)
@@ -51,7 +51,8 @@ describe('unobservable frames', () => {
     const wire = encodeFrames(out, new Uint8Array([1, 2, 3]), 100)
     expect(wire.byteLength).toBe(2 + 3 + 2 + 100)
     const plain = new KeyStream(key, nonce).update(wire)
-    const bodies = new FrameDecoder().decode(plain)
+    const { bodies, switchedAt } = new FrameDecoder().decode(plain)
+    expect(switchedAt).toBeUndefined()
     expect(bodies).toHaveLength(1)
     expect(bodies[0]!.buffer).toBe(plain.buffer)
   })
@@ -76,6 +77,87 @@ describe('unobservable frames', () => {
       expect(Buffer.from(whole.subarray(0, Math.min(97, total)))).toEqual(Buffer.from(plain.subarray(0, Math.min(97, total))))
       if (total > 97 + 16) expect(Buffer.from(whole.subarray(97))).not.toEqual(Buffer.from(plain.subarray(97)))
     }))
+  })
+})
+
+describe('SWITCH and passthrough', () => {
+  it('stops at a SWITCH frame and says where the passthrough bytes begin, whatever the split', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 500 }), fc.uint8Array({ minLength: 1, maxLength: 50 }), fc.nat(600), (data, after, cut) => {
+      const wire = Buffer.concat([encodeFrames(new KeyStream(key, nonce), data, 9, true), after])
+      const inn = new KeyStream(key, nonce)
+      const decoder = new FrameDecoder()
+      const first = Math.min(cut, wire.byteLength)
+      const a = decoder.decode(inn.update(wire.subarray(0, first)))
+      const got = [...a.bodies]
+      let rest: Uint8Array
+      if (a.switchedAt != null) {
+        rest = wire.subarray(a.switchedAt)
+      } else {
+        const b = decoder.decode(inn.update(wire.subarray(first)))
+        got.push(...b.bodies)
+        expect(b.switchedAt).toBeDefined()
+        rest = wire.subarray(first + b.switchedAt!)
+      }
+      expect(Buffer.concat(got).equals(Buffer.from(data))).toBe(true)
+      expect(Buffer.from(rest).equals(Buffer.from(after))).toBe(true)
+    }), { numRuns: 200 })
+  })
+
+  it('refuses a frame of the reserved type and a SWITCH with a body (FrameError, never a crash)', () => {
+    for (const header of [0xc000, 0xc005, (FRAME.switch << 14) | 3]) {
+      const plain = Buffer.from([header >> 8, header & 0xff, 0, 0, 0])
+      expect(() => new FrameDecoder().decode(plain)).toThrow(expect.objectContaining({ name: 'FrameError' }))
+    }
+  })
+
+  it('masks and unmasks libp2p-noise lengths through any split, passes bodies untouched, and hides every length', () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 8 }), fc.array(fc.nat(4000), { maxLength: 12 }), (messages, cuts) => {
+      const framed = Buffer.concat(messages.map(m => Buffer.concat([Buffer.from([m.byteLength >> 8, m.byteLength & 0xff]), m])))
+      const mask = new LengthMasker(new KeyStream(key, nonce), 'mask')
+      const unmask = new LengthMasker(new KeyStream(key, nonce), 'unmask')
+      const wire: Uint8Array[] = []
+      const back: Uint8Array[] = []
+      let at = 0
+      for (const cut of [...cuts, framed.byteLength]) {
+        const end = Math.min(framed.byteLength, at + cut)
+        const w = Buffer.concat(mask.transform(framed.subarray(at, end)))
+        wire.push(w)
+        back.push(...unmask.transform(w))
+        at = end
+      }
+      const all = Buffer.concat(wire)
+      expect(Buffer.concat(back).equals(framed)).toBe(true)
+      expect(all.byteLength).toBe(framed.byteLength)
+      // bodies pass as they are; the lengths do not (but by chance, 1 in 65 536 each)
+      let p = 0
+      for (const m of messages) {
+        expect(all.subarray(p + 2, p + 2 + m.byteLength).equals(Buffer.from(m))).toBe(true)
+        p += 2 + m.byteLength
+      }
+    }), { numRuns: 200 })
+  })
+
+  it('tracks libp2p\'s stream to the first Noise transport message, and turns off for good on anything unexpected', () => {
+    const select = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
+    const msg = (n: number): Buffer => Buffer.concat([Buffer.from([n >> 8, n & 0xff]), randomBytes(n)])
+    const initiator = new NoiseTracker(2)
+    initiator.observe(select.subarray(0, 5))
+    expect(initiator.atTransportBoundary).toBe(false)
+    initiator.observe(Buffer.concat([select.subarray(5), msg(32)]))
+    expect(initiator.atTransportBoundary).toBe(false)
+    const m3 = msg(200)
+    initiator.observe(m3.subarray(0, 1))
+    initiator.observe(m3.subarray(1, 50))
+    expect(initiator.atTransportBoundary).toBe(false)
+    initiator.observe(m3.subarray(50))
+    expect(initiator.atTransportBoundary).toBe(true)
+    initiator.observe(msg(10).subarray(0, 4))
+    expect(initiator.atTransportBoundary).toBe(false)
+
+    const other = new NoiseTracker(1)
+    other.observe(Buffer.from('\x13/multistream/1.0.0\n\x02na\n', 'latin1'))
+    other.observe(msg(5))
+    expect(other.atTransportBoundary).toBe(false)
   })
 })
 

@@ -7,7 +7,7 @@ import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { representativeToPublicKey } from '../elligator2.ts'
 import { HandshakeFailedError } from '../../errors.ts'
-import { FrameDecoder, encodeFrames } from './frames.ts'
+import { FrameDecoder, LengthMasker, NoiseTracker, encodeFrames } from './frames.ts'
 import { CLIENT_HEAD_BYTES, MAX_HELLO_PADDING, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
 import { takeEphemeral } from './key-pool.ts'
@@ -71,6 +71,13 @@ export class WireConnection extends AbstractMultiaddrConnection {
   #prefix: Uint8Array | undefined
   #padWrites: number
   #flushing = false
+  /** Where libp2p's outgoing stream is, to know when this side may switch to passthrough. */
+  readonly #tracker: NoiseTracker
+  #outLengths: KeyStream | undefined
+  #inLengths: KeyStream | undefined
+  /** Set once this side has sent SWITCH / the remote's SWITCH has arrived. */
+  #outMask: LengthMasker | undefined
+  #inMask: LengthMasker | undefined
 
   // initiator
   readonly #listenerKey: Uint8Array | undefined
@@ -93,6 +100,8 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#padding = init.padding
     this.#rekeyBytes = init.rekeyBytes
     this.#padWrites = init.padding.writes
+    // Noise XX: the initiator sends messages 1 and 3, the listener message 2
+    this.#tracker = new NoiseTracker('listener' in init ? 2 : 1)
     if ('listener' in init) {
       this.#listenerKey = init.listener
       this.verified = Promise.resolve()
@@ -136,6 +145,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#ephemeral = ephemeral.secret
     this.#sent = sent
     this.#out = sent.out
+    this.#outLengths = sent.outLengths
     this.#queue(sent.bytes)
   }
 
@@ -164,8 +174,27 @@ export class WireConnection extends AbstractMultiaddrConnection {
   }
 
   #deliver (ciphertext: Uint8Array): void {
-    const plain = this.#in!.update(ciphertext)
-    for (const body of this.#decoder.decode(plain)) this.onData(body)
+    let bodies: Uint8Array[]
+    if (this.#inMask != null) {
+      bodies = this.#inMask.transform(ciphertext)
+    } else {
+      let decoded
+      try {
+        decoded = this.#decoder.decode(this.#in!.update(ciphertext))
+      } catch (err) {
+        this.#state = 'refused'
+        this.abort(err as Error)
+        return
+      }
+      bodies = decoded.bodies
+      if (decoded.switchedAt != null) {
+        // the rest of this chunk, and all that follows, is passthrough: the frame keystream is done with
+        this.#inMask = new LengthMasker(this.#inLengths!, 'unmask')
+        bodies.push(...this.#inMask.transform(ciphertext.subarray(decoded.switchedAt)))
+      }
+    }
+    if (bodies.length === 1) this.onData(bodies[0]!)
+    else if (bodies.length > 1) this.onData(new Uint8ArrayList(...bodies)) // one message event per chunk read, as without the layer
   }
 
   /** The listener reads R_X ‖ head, then padding ‖ MAC_C; any failure is silence. */
@@ -206,7 +235,9 @@ export class WireConnection extends AbstractMultiaddrConnection {
     head.es.fill(0)
     if (sent == null) { this.#refuse('low-order'); return }
     this.#in = head.in
+    this.#inLengths = head.inLengths
     this.#out = sent.out
+    this.#outLengths = sent.outLengths
     this.#head = undefined
     this.#state = 'frames'
     const rest = pending.subarray(end + MAC_BYTES)
@@ -247,6 +278,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     sent.es.fill(0)
     this.#ephemeral = undefined
     this.#in = head.in
+    this.#inLengths = head.inLengths
     this.#state = 'frames'
     const rest = pending.subarray(end + MAC_BYTES)
     this.#pending = new Uint8ArrayList()
@@ -260,17 +292,29 @@ export class WireConnection extends AbstractMultiaddrConnection {
   }
 
   sendData (data: Uint8ArrayList): SendResult {
-    let padding: number | undefined
-    if (this.#padWrites > 0) {
-      this.#padWrites--
-      padding = randomInt(this.#padding.frame)
-    }
-    let bytes = encodeFrames(this.#out!, data, padding)
+    const out = new Uint8ArrayList()
     if (this.#prefix != null) {
-      bytes = Buffer.concat([this.#prefix, bytes])
+      out.append(this.#prefix)
       this.#prefix = undefined
     }
-    return { sentBytes: data.byteLength, canSendMore: this.#raw.send(bytes) }
+    if (this.#outMask == null && this.#padWrites === 0 && this.#tracker.atTransportBoundary) {
+      // the Noise handshake is over and padded writes are spent: from here on Noise's own
+      // ciphertext goes as it is, behind masked lengths (spec/unobservable.md#passthrough)
+      out.append(encodeFrames(this.#out!, new Uint8Array(0), undefined, true))
+      this.#outMask = new LengthMasker(this.#outLengths!, 'mask')
+    }
+    if (this.#outMask != null) {
+      out.append(...this.#outMask.transform(data))
+    } else {
+      let padding: number | undefined
+      if (this.#padWrites > 0) {
+        this.#padWrites--
+        padding = randomInt(this.#padding.frame)
+      }
+      this.#tracker.observe(data)
+      out.append(encodeFrames(this.#out!, data, padding))
+    }
+    return { sentBytes: data.byteLength, canSendMore: this.#raw.send(out) }
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
@@ -290,6 +334,11 @@ export class WireConnection extends AbstractMultiaddrConnection {
 
   sendResume (): void {
     this.#raw.resume()
+  }
+
+  /** Whether each direction has switched to passthrough (spec/unobservable.md#passthrough). */
+  get passthrough (): { sending: boolean, receiving: boolean } {
+    return { sending: this.#outMask != null, receiving: this.#inMask != null }
   }
 
   /** Listener: close a refused connection the way an idle one is closed (a FIN, after all it sent was read). */

@@ -1,29 +1,33 @@
 // Frames of the unobservable layer (spec/unobservable.md#frames): after the
 // hellos, each direction is a sequence of
 //
-//   header u16 BE (bit 15: padding, bits 0–14: body length) ‖ body
+//   header u16 BE (bits 15–14: type, bits 13–0: body length) ‖ body
 //
-// encrypted, header and body alike, by the direction's keystream. Padding
-// bodies are dropped by the receiver. Nothing here is in clear on the wire.
+// encrypted, header and body alike, by the direction's keystream. Types: data,
+// padding (dropped by the receiver) and SWITCH (no body): after it, the
+// direction carries libp2p-noise transport messages as they are, each behind
+// its 2-byte length XORed with the direction's length keystream (§ Passthrough).
 import type { KeyStream } from './keys.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Length of a frame header. */
 export const FRAME_HEADER_BYTES = 2
-/** Largest frame body (15 bits). */
-export const MAX_FRAME_BODY = 0x7fff
-const PADDING_BIT = 0x8000
+/** Largest frame body (14 bits). */
+export const MAX_FRAME_BODY = 0x3fff
+/** Frame types (the top two bits of the header). */
+export const FRAME = { data: 0, padding: 1, switch: 2 } as const
+const TYPE_SHIFT = 14
 
 /**
  * Frame `data` (split into bodies of at most {@link MAX_FRAME_BODY}), follow
- * it with one padding frame of `padding` bytes if given, and encrypt it all
- * with `out`: one buffer, ready to write.
+ * it with one padding frame of `padding` bytes if given and a SWITCH frame if
+ * asked, and encrypt it all with `out`: one buffer, ready to write.
  */
-export function encodeFrames (out: KeyStream, data: Uint8Array | Uint8ArrayList, padding?: number): Uint8Array {
+export function encodeFrames (out: KeyStream, data: Uint8Array | Uint8ArrayList, padding?: number, switchAfter = false): Uint8Array {
   const length = data.byteLength
   const frames = Math.ceil(length / MAX_FRAME_BODY)
   const padded = padding == null ? 0 : FRAME_HEADER_BYTES + padding
-  const plain = Buffer.allocUnsafe(length + frames * FRAME_HEADER_BYTES + padded)
+  const plain = Buffer.allocUnsafe(length + frames * FRAME_HEADER_BYTES + padded + (switchAfter ? FRAME_HEADER_BYTES : 0))
   let at = 0
   let left = length
   const chunks = data instanceof Uint8Array ? [data] : data
@@ -45,15 +49,31 @@ export function encodeFrames (out: KeyStream, data: Uint8Array | Uint8ArrayList,
     }
   }
   if (padding != null) {
-    plain.writeUInt16BE(PADDING_BIT | padding, at)
+    plain.writeUInt16BE((FRAME.padding << TYPE_SHIFT) | padding, at)
     plain.fill(0, at + FRAME_HEADER_BYTES, at + padded)
+    at += padded
   }
+  if (switchAfter) plain.writeUInt16BE(FRAME.switch << TYPE_SHIFT, at)
   return out.update(plain)
+}
+
+/** What {@link FrameDecoder.decode} found in one chunk. */
+export interface Decoded {
+  /** Data bodies, views of the input. */
+  bodies: Uint8Array[]
+  /** Offset just after a SWITCH frame, if the chunk held one: what follows is passthrough. */
+  switchedAt?: number
+}
+
+/** Thrown by the frame decoder for a header of the reserved type, or a SWITCH with a body. */
+export class FrameError extends Error {
+  static override name = 'FrameError'
+  override name = 'FrameError'
 }
 
 /**
  * Reads frames out of decrypted bytes that arrive in any split: returns the
- * data bodies as views of its input (no copy), drops padding.
+ * data bodies as views of its input (no copy), drops padding, stops at SWITCH.
  */
 export class FrameDecoder {
   /** Body bytes of the current frame still to come. */
@@ -62,13 +82,13 @@ export class FrameDecoder {
   /** First byte of a header split across two chunks, or -1. */
   #half = -1
 
-  decode (plain: Uint8Array): Uint8Array[] {
-    const out: Uint8Array[] = []
+  decode (plain: Uint8Array): Decoded {
+    const bodies: Uint8Array[] = []
     let at = 0
     while (at < plain.byteLength) {
       if (this.#body > 0) {
         const n = Math.min(this.#body, plain.byteLength - at)
-        if (!this.#padding) out.push(plain.subarray(at, at + n))
+        if (!this.#padding) bodies.push(plain.subarray(at, at + n))
         this.#body -= n
         at += n
         continue
@@ -86,8 +106,144 @@ export class FrameDecoder {
         at += 1
         continue
       }
-      this.#padding = (header & PADDING_BIT) !== 0
-      this.#body = header & MAX_FRAME_BODY
+      const type = header >>> TYPE_SHIFT
+      const length = header & MAX_FRAME_BODY
+      if (type === FRAME.switch) {
+        if (length !== 0) throw new FrameError(`a SWITCH frame has no body, got ${length} bytes`)
+        return { bodies, switchedAt: at }
+      }
+      if (type !== FRAME.data && type !== FRAME.padding) throw new FrameError(`frame type ${type} is reserved`)
+      this.#padding = type === FRAME.padding
+      this.#body = length
+    }
+    return { bodies }
+  }
+}
+
+/** The bytes every Fara connection starts with inside the layer: multistream-select of `/noise` (the same both ways). */
+const NOISE_SELECT = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
+
+/**
+ * Follows libp2p's stream through the layer, one direction: the
+ * multistream-select of `/noise`, then libp2p-noise messages (u16 BE length ‖
+ * body), counting them. It tells the sender when the Noise handshake is over
+ * and the stream sits at a message boundary, the only place a SWITCH may go;
+ * anything unexpected turns it off for good (the direction then stays framed,
+ * which is always safe).
+ */
+export class NoiseTracker {
+  readonly #handshakeMessages: number
+  /** Bytes of {@link NOISE_SELECT} matched, then -1 once in Noise framing; -2: off. */
+  #select = 0
+  #messages = 0
+  #body = 0
+  #half = -1
+
+  /** `handshakeMessages`: Noise XX messages this side sends (initiator 2, responder 1). */
+  constructor (handshakeMessages: number) {
+    this.#handshakeMessages = handshakeMessages
+  }
+
+  /** True when the next byte written starts a Noise transport message. */
+  get atTransportBoundary (): boolean {
+    return this.#select === -1 && this.#body === 0 && this.#half < 0 && this.#messages >= this.#handshakeMessages
+  }
+
+  observe (data: Uint8Array | Uint8ArrayList): void {
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      let at = 0
+      while (at < chunk.byteLength && this.#select !== -2) {
+        if (this.#select >= 0) {
+          if (chunk[at] !== NOISE_SELECT[this.#select]) { this.#select = -2; return }
+          at++
+          if (++this.#select === NOISE_SELECT.byteLength) this.#select = -1
+          continue
+        }
+        if (this.#body > 0) {
+          const n = Math.min(this.#body, chunk.byteLength - at)
+          this.#body -= n
+          at += n
+          if (this.#body === 0) this.#messages++
+          continue
+        }
+        if (this.#half < 0) {
+          this.#half = chunk[at]!
+          at++
+          continue
+        }
+        this.#body = (this.#half << 8) | chunk[at]!
+        this.#half = -1
+        at++
+        if (this.#body === 0) this.#messages++
+      }
+    }
+  }
+}
+
+/**
+ * Passthrough, one direction (spec/unobservable.md#passthrough): libp2p-noise
+ * messages pass as they are (their ChaCha20-Poly1305 ciphertext is already
+ * pseudorandom) and only each 2-byte length is XORed with the next two bytes
+ * of the direction's length keystream. `mask` on the sender, `unmask` on the
+ * receiver. Returns new buffers for the lengths and views of the input for
+ * the bodies, in order.
+ */
+export class LengthMasker {
+  readonly #lengths: KeyStream
+  readonly #unmask: boolean
+  #block: Uint8Array = new Uint8Array(0)
+  #used = 0
+  /** Body bytes of the current message still to pass. */
+  #body = 0
+  /** The plaintext first byte of a length split across chunks, or -1. */
+  #first = -1
+  #secondMask = 0
+
+  constructor (lengths: KeyStream, mode: 'mask' | 'unmask') {
+    this.#lengths = lengths
+    this.#unmask = mode === 'unmask'
+  }
+
+  /** The next mask byte; the keystream is drawn in blocks (the same bytes, in the same order, on both sides). */
+  #mask (): number {
+    if (this.#used === this.#block.byteLength) {
+      this.#block = this.#lengths.update(new Uint8Array(1024))
+      this.#used = 0
+    }
+    return this.#block[this.#used++]!
+  }
+
+  transform (data: Uint8Array | Uint8ArrayList): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      let at = 0
+      while (at < chunk.byteLength) {
+        if (this.#body > 0) {
+          const n = Math.min(this.#body, chunk.byteLength - at)
+          out.push(chunk.subarray(at, at + n))
+          this.#body -= n
+          at += n
+        } else if (this.#first >= 0) {
+          const wire = chunk[at++]!
+          const other = wire ^ this.#secondMask
+          out.push(Uint8Array.of(other))
+          this.#body = (this.#first << 8) | (this.#unmask ? other : wire)
+          this.#first = -1
+        } else if (at + 1 < chunk.byteLength) {
+          const a = chunk[at]!
+          const b = chunk[at + 1]!
+          const length = Uint8Array.of(a ^ this.#mask(), b ^ this.#mask())
+          out.push(length)
+          this.#body = this.#unmask ? (length[0]! << 8) | length[1]! : (a << 8) | b
+          at += 2
+        } else {
+          const a = chunk[at++]!
+          const other = a ^ this.#mask()
+          this.#secondMask = this.#mask()
+          out.push(Uint8Array.of(other))
+          this.#first = this.#unmask ? other : a
+        }
+      }
     }
     return out
   }

@@ -8,8 +8,10 @@ export interface EphemeralKey {
   representative: Uint8Array
 }
 
-/** Key pairs made ahead of time, so that a dial or an accept does not wait for the search (about two tries per key). */
+/** Key pairs made ahead of time, so that a dial or an accept does not wait for the search (about two tries, 0.5 ms, per key). */
 const POOL_SIZE = 8
+/** After a key is taken, the refill waits this long (ms), so that it does not compete with the handshake that took the key. */
+const REFILL_DELAY_MS = 50
 const pool: EphemeralKey[] = []
 let filling = false
 
@@ -29,16 +31,20 @@ function fill (): void {
   setImmediate(fill).unref()
 }
 
-/** Start filling the pool in the background (a node calls it when it starts, so its first connection does not wait). */
-export function warmEphemerals (): void {
+function refill (delay: number): void {
   if (filling) return
   filling = true
-  setImmediate(fill).unref()
+  setTimeout(fill, delay).unref()
 }
 
-/** One fresh ephemeral key, never handed out twice; the pool refills between events. */
+/** Start filling the pool in the background (a node calls it when it starts, so its first connection does not wait). */
+export function warmEphemerals (): void {
+  refill(0)
+}
+
+/** One fresh ephemeral key, never handed out twice; the pool refills a little later. */
 export function takeEphemeral (): EphemeralKey {
   const key = pool.pop() ?? make()
-  warmEphemerals()
+  refill(REFILL_DELAY_MS)
   return key
 }

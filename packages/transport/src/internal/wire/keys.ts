@@ -13,6 +13,8 @@ export const NS_C2S = `${NS_WIRE}/c2s`
 export const NS_S2C = `${NS_WIRE}/s2c`
 /** HMAC label of the key ratchet (spec/unobservable.md#rekey). */
 export const NS_REKEY = `${NS_WIRE}/rekey`
+/** HMAC label of a direction's length keystream (spec/unobservable.md#passthrough). */
+export const NS_LENGTHS = `${NS_WIRE}/lengths`
 
 /** Length of an Elligator2 representative and of an X25519 key. */
 export const KEY_BYTES = 32
@@ -90,6 +92,16 @@ export function s2cKeys (es: Uint8Array, ee: Uint8Array, listener: Uint8Array, r
     return expand(ikm, [Buffer.from(NS_S2C), listener, rx, ry])
   } finally {
     ikm.fill(0)
+  }
+}
+
+/** A direction's length keystream: ChaCha20 under HMAC-SHA256(key, NS_LENGTHS), the same nonce. */
+export function lengthStream (keys: DirectionKeys, rekeyBytes?: number): KeyStream {
+  const key = new Uint8Array(createHmac('sha256', keys.key).update(NS_LENGTHS).digest())
+  try {
+    return new KeyStream(key, keys.nonce, rekeyBytes)
+  } finally {
+    key.fill(0)
   }
 }
 

@@ -1,0 +1,82 @@
+// Two ends of the unobservable layer over an in-memory connection pair: what
+// libp2p writes above the layer comes out unchanged on the other side, before
+// and after the switch to passthrough, in every split.
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddrConnectionPair } from '@libp2p/utils'
+import { describe, expect, it } from 'vitest'
+import { WireConnection } from '../src/internal/wire/connection.ts'
+import { staticKeyFromEd25519 } from '../src/internal/wire/keys.ts'
+import { ReplayFilter } from '../src/internal/wire/replay.ts'
+
+const log = defaultLogger().forComponent('test:wire')
+const select = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
+const noiseMessage = (n: number): Buffer => Buffer.concat([Buffer.from([n >> 8, n & 0xff]), randomBytes(n)])
+
+async function pair (writes: number): Promise<{ initiator: WireConnection, listener: WireConnection }> {
+  const key = await generateKeyPair('Ed25519')
+  const { secret, publicKey } = staticKeyFromEd25519(key.raw.subarray(0, 32))
+  const [outbound, inbound] = multiaddrConnectionPair()
+  const replay = new ReplayFilter(60_000, 100) // made before the initiator's hello, as a listener's is
+  const padding = { hello: 64, writes, frame: 32 }
+  const initiator = new WireConnection({ raw: outbound, log, padding, listener: publicKey })
+  const listener = new WireConnection({ raw: inbound, log, padding, secret, publicKey, replay })
+  return { initiator, listener }
+}
+
+async function collect (conn: WireConnection, bytes: number): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  let n = 0
+  for await (const chunk of conn) {
+    parts.push(chunk.subarray())
+    n += chunk.byteLength
+    if (n >= bytes) break
+  }
+  return Buffer.concat(parts)
+}
+
+describe('unobservable connection', () => {
+  for (const writes of [0, 3, 16]) {
+    it(`carries a Noise-shaped stream both ways, switching to passthrough once the handshake is over and ${writes} padded writes are spent`, async () => {
+      const { initiator, listener } = await pair(writes)
+      // initiator: select + msg 1, then msg 3, then transport messages (some split across writes)
+      const i2l = [Buffer.concat([select, noiseMessage(32)]), noiseMessage(200), ...Array.from({ length: 24 }, (_, i) => noiseMessage(i * 997 % 65535))]
+      const l2i = [Buffer.concat([select, noiseMessage(150)]), ...Array.from({ length: 24 }, (_, i) => noiseMessage(i * 1499 % 65535))]
+      const wantAtListener = Buffer.concat(i2l)
+      const wantAtInitiator = Buffer.concat(l2i)
+      const atListener = collect(listener, wantAtListener.byteLength)
+      initiator.send(i2l[0]!)
+      await listener.verified
+      const atInitiator = collect(initiator, wantAtInitiator.byteLength)
+      // each write in its own turn of the event loop, so each is its own write below (sends of one turn are joined)
+      const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+      for (const m of l2i) { listener.send(m); await turn() }
+      for (const m of i2l.slice(1)) {
+        // one message in two writes, at an odd place
+        const cut = Math.floor(m.byteLength / 3)
+        initiator.send(m.subarray(0, cut))
+        await turn()
+        initiator.send(m.subarray(cut))
+        await turn()
+      }
+      expect((await atListener).equals(wantAtListener)).toBe(true)
+      expect((await atInitiator).equals(wantAtInitiator)).toBe(true)
+      expect(initiator.passthrough).toEqual({ sending: true, receiving: true })
+      expect(listener.passthrough).toEqual({ sending: true, receiving: true })
+      for (const c of [initiator, listener]) c.abort(new Error("done")) // the in-memory pair has no graceful close to wait for
+    })
+  }
+
+  it('never switches a stream that is not libp2p-noise: it stays framed and still carries every byte', async () => {
+    const { initiator, listener } = await pair(0)
+    const data = randomBytes(300_000)
+    const got = collect(listener, data.byteLength)
+    initiator.send(data.subarray(0, 1000))
+    await listener.verified
+    initiator.send(data.subarray(1000))
+    expect((await got).equals(data)).toBe(true)
+    expect(initiator.passthrough.sending).toBe(false)
+    for (const c of [initiator, listener]) c.abort(new Error("done"))
+  })
+})
