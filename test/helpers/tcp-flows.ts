@@ -52,9 +52,11 @@ const LINKTYPE_RAW = 101
 const LINKTYPE_LINUX_SLL = 113
 const LINKTYPE_LINUX_SLL2 = 276
 
-interface Raw { seg: Segment, seq: number, payload: Buffer, src: string, dst: string, srcPort: number, dstPort: number, ack: boolean }
+/** One captured TCP segment with its addresses. */
+export interface Raw { seg: Segment, seq: number, payload: Buffer, src: string, dst: string, srcPort: number, dstPort: number, ack: boolean }
 
-function* packets (file: Buffer): Generator<Raw> {
+/** Every TCP segment of a libpcap file (Ethernet, Linux cooked v1/v2 or raw IP; IPv4 and IPv6), in capture order. */
+export function * packets (file: Buffer): Generator<Raw> {
   if (file.byteLength < 24) throw new Error(`not a pcap file: ${file.byteLength} bytes`)
   const magic = file.readUInt32LE(0)
   let le: boolean
