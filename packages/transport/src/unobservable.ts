@@ -41,7 +41,12 @@ class SilentlyClosedError extends Error {
   override name = 'SilentlyClosedError'
 }
 
+/**
+ * Listeners' X25519 keys by peer id, for every node of the process: a client makes a fresh node
+ * per association (spec/architecture.md), and the conversion costs about 0.1 ms. Public data only.
+ */
 const PEER_KEY_CACHE = 1024
+const peerKeys = new Map<string, Uint8Array>()
 
 class UnobservableProtector implements ConnectionProtector {
   readonly #secret: KeyObject
@@ -51,7 +56,6 @@ class UnobservableProtector implements ConnectionProtector {
   readonly #padding: Padding
   readonly #onRefused: UnobservableInit['onRefused']
   readonly #log: Logger
-  readonly #peers = new Map<string, Uint8Array>()
 
   constructor (components: UnobservableComponents, init: UnobservableInit) {
     const key = components.privateKey
@@ -119,7 +123,7 @@ class UnobservableProtector implements ConnectionProtector {
     if (id == null) {
       throw new PeerKeyRequiredError(`cannot dial ${addr.toString()}: a Fara listener answers only initiators that know its key, so the address must end in /p2p/<peer id>`)
     }
-    let key = this.#peers.get(id)
+    let key = peerKeys.get(id)
     if (key == null) {
       let publicKey
       try {
@@ -131,8 +135,8 @@ class UnobservableProtector implements ConnectionProtector {
         throw new PeerKeyRequiredError(`cannot dial ${addr.toString()}: the peer id carries no Ed25519 key (Fara entities have Ed25519 keys)`)
       }
       key = staticPublicFromEd25519(publicKey.raw)
-      if (this.#peers.size >= PEER_KEY_CACHE) this.#peers.delete(this.#peers.keys().next().value!)
-      this.#peers.set(id, key)
+      if (peerKeys.size >= PEER_KEY_CACHE) peerKeys.delete(peerKeys.keys().next().value!)
+      peerKeys.set(id, key)
     }
     return key
   }

@@ -80,8 +80,8 @@ describe('unobservable layer: vectors from the independent generator', () => {
       for (const w of v.c2sWrites) expect(toHex(encodeFrames(sent!.out, hex(w.data), w.padding ?? undefined, w.switch))).toBe(w.wire)
       for (const w of v.s2cWrites) expect(toHex(encodeFrames(answer!.out, hex(w.data), w.padding ?? undefined, w.switch))).toBe(w.wire)
       // after a SWITCH: libp2p-noise messages as they are, lengths masked; and unmasked again by the listener
-      const mask = new LengthMasker(sent!.outLengths, 'mask')
-      const unmask = new LengthMasker(head!.inLengths, 'unmask')
+      const mask = new LengthMasker(sent!.outLengths(), 'mask')
+      const unmask = new LengthMasker(head!.inLengths(), 'unmask')
       for (const p of v.c2sPassthrough) {
         const message = hex(p.message)
         const framed = Buffer.concat([Buffer.from([message.byteLength >> 8, message.byteLength & 0xff]), message])

@@ -73,8 +73,8 @@ export class WireConnection extends AbstractMultiaddrConnection {
   #flushing = false
   /** Where libp2p's outgoing stream is, to know when this side may switch to passthrough. */
   readonly #tracker: NoiseTracker
-  #outLengths: KeyStream | undefined
-  #inLengths: KeyStream | undefined
+  #outLengths: (() => KeyStream) | undefined
+  #inLengths: (() => KeyStream) | undefined
   /** Set once this side has sent SWITCH / the remote's SWITCH has arrived. */
   #outMask: LengthMasker | undefined
   #inMask: LengthMasker | undefined
@@ -189,7 +189,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
       bodies = decoded.bodies
       if (decoded.switchedAt != null) {
         // the rest of this chunk, and all that follows, is passthrough: the frame keystream is done with
-        this.#inMask = new LengthMasker(this.#inLengths!, 'unmask')
+        this.#inMask = new LengthMasker(this.#inLengths!(), 'unmask')
         bodies.push(...this.#inMask.transform(ciphertext.subarray(decoded.switchedAt)))
       }
     }
@@ -293,15 +293,13 @@ export class WireConnection extends AbstractMultiaddrConnection {
 
   sendData (data: Uint8ArrayList): SendResult {
     const out = new Uint8ArrayList()
-    if (this.#prefix != null) {
-      out.append(this.#prefix)
-      this.#prefix = undefined
-    }
+    const prefix = this.#prefix
+    this.#prefix = undefined
     if (this.#outMask == null && this.#padWrites === 0 && this.#tracker.atTransportBoundary) {
       // the Noise handshake is over and padded writes are spent: from here on Noise's own
       // ciphertext goes as it is, behind masked lengths (spec/unobservable.md#passthrough)
       out.append(encodeFrames(this.#out!, new Uint8Array(0), undefined, true))
-      this.#outMask = new LengthMasker(this.#outLengths!, 'mask')
+      this.#outMask = new LengthMasker(this.#outLengths!(), 'mask')
     }
     if (this.#outMask != null) {
       out.append(...this.#outMask.transform(data))
@@ -314,6 +312,8 @@ export class WireConnection extends AbstractMultiaddrConnection {
       this.#tracker.observe(data)
       out.append(encodeFrames(this.#out!, data, padding))
     }
+    // a hello goes in one buffer with what follows it: one write, one segment
+    if (prefix != null) return { sentBytes: data.byteLength, canSendMore: this.#raw.send(Buffer.concat([prefix, ...out])) }
     return { sentBytes: data.byteLength, canSendMore: this.#raw.send(out) }
   }
 

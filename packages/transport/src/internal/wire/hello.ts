@@ -23,8 +23,8 @@ export interface SentClientHello {
   bytes: Uint8Array
   /** The initiator → listener keystream, positioned after the hello. */
   out: KeyStream
-  /** The initiator → listener length keystream (passthrough). */
-  outLengths: KeyStream
+  /** The initiator → listener length keystream (passthrough), made when the direction switches. */
+  outLengths: () => KeyStream
   /** es = X25519(x, B). */
   es: Uint8Array
   /** R_X, as sent. */
@@ -53,7 +53,7 @@ export function clientHello (init: { listener: Uint8Array, secret: KeyObject, re
   bytes.set(rx, 0)
   bytes.set(ct, KEY_BYTES)
   bytes.set(tag, KEY_BYTES + ct.byteLength)
-  return { bytes, out, outLengths: lengthStream(keys, init.rekeyBytes), es, rx: new Uint8Array(rx), mac: tag }
+  return { bytes, out, outLengths: () => lengthStream(keys, init.rekeyBytes), es, rx: new Uint8Array(rx), mac: tag }
 }
 
 /** The listener's side of an initiator's hello, after its first {@link CLIENT_HEAD_BYTES} + 32 bytes. */
@@ -62,8 +62,8 @@ export interface OpenedClientHead {
   macKey: Uint8Array
   /** The initiator → listener keystream, positioned after the head. */
   in: KeyStream
-  /** The initiator → listener length keystream (passthrough). */
-  inLengths: KeyStream
+  /** The initiator → listener length keystream (passthrough), made when the direction switches. */
+  inLengths: () => KeyStream
   time: number
   padding: number
 }
@@ -80,7 +80,7 @@ export function openClientHead (init: { secret: KeyObject, listener: Uint8Array,
   const head = stream.update(init.head)
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength)
   const time = Number(view.getBigUint64(0))
-  return { es, macKey: keys.macKey, in: stream, inLengths: lengthStream(keys, init.rekeyBytes), time, padding: view.getUint16(8) }
+  return { es, macKey: keys.macKey, in: stream, inLengths: () => lengthStream(keys, init.rekeyBytes), time, padding: view.getUint16(8) }
 }
 
 /** What the listener sends and keeps of its hello. */
@@ -88,8 +88,8 @@ export interface SentServerHello {
   bytes: Uint8Array
   /** The listener → initiator keystream, positioned after the hello. */
   out: KeyStream
-  /** The listener → initiator length keystream (passthrough). */
-  outLengths: KeyStream
+  /** The listener → initiator length keystream (passthrough), made when the direction switches. */
+  outLengths: () => KeyStream
 }
 
 /**
@@ -110,14 +110,14 @@ export function serverHello (init: { es: Uint8Array, listener: Uint8Array, rx: U
   bytes.set(init.representative, 0)
   bytes.set(ct, KEY_BYTES)
   bytes.set(tag, KEY_BYTES + ct.byteLength)
-  return { bytes, out, outLengths: lengthStream(keys, init.rekeyBytes) }
+  return { bytes, out, outLengths: () => lengthStream(keys, init.rekeyBytes) }
 }
 
 /** The initiator's side of the listener's hello, after its first {@link SERVER_HEAD_BYTES} + 32 bytes. */
 export interface OpenedServerHead {
   macKey: Uint8Array
   in: KeyStream
-  inLengths: KeyStream
+  inLengths: () => KeyStream
   padding: number
 }
 
@@ -129,5 +129,5 @@ export function openServerHead (init: { es: Uint8Array, secret: KeyObject, liste
   ee.fill(0)
   const stream = new KeyStream(keys.key, keys.nonce, init.rekeyBytes)
   const head = stream.update(init.head)
-  return { macKey: keys.macKey, in: stream, inLengths: lengthStream(keys, init.rekeyBytes), padding: new DataView(head.buffer, head.byteOffset, head.byteLength).getUint16(0) }
+  return { macKey: keys.macKey, in: stream, inLengths: () => lengthStream(keys, init.rekeyBytes), padding: new DataView(head.buffer, head.byteOffset, head.byteLength).getUint16(0) }
 }

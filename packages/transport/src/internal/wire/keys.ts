@@ -61,9 +61,11 @@ export function x25519 (secret: KeyObject, u: Uint8Array): Uint8Array | null {
  */
 export function staticKeyFromEd25519 (seed: Uint8Array): { secret: KeyObject, publicKey: Uint8Array } {
   const scalar = ed25519.utils.toMontgomerySecret(seed)
-  const publicKey = ed25519.utils.toMontgomery(ed25519.getPublicKey(seed))
   const secret = x25519Secret(scalar)
   scalar.fill(0)
+  // X25519(s, 9) is the birational image of the Ed25519 public key s·B: the same point, one fast
+  // scalar multiplication by node:crypto instead of noble's Ed25519 one and a conversion
+  const publicKey = new Uint8Array(createPublicKey(secret).export({ format: 'der', type: 'spki' }).subarray(SPKI_X25519.byteLength))
   return { secret, publicKey }
 }
 
