@@ -89,10 +89,10 @@ class UnobservableProtector implements ConnectionProtector {
   async protect (connection: MessageStream, options?: AbortOptions): Promise<MessageStream> {
     const raw = connection as MultiaddrConnection
     if (raw.direction === 'outbound') {
-      return new WireConnection({ raw, log: raw.log.newScope('unobservable'), padding: this.#padding, listener: this.#listenerKey(raw.remoteAddr) })
+      return new WireConnection({ raw, log: raw.log, padding: this.#padding, listener: this.#listenerKey(raw.remoteAddr) })
     }
     const closeAt = Date.now() + randomInt(this.#silent.min, this.#silent.max + 1)
-    const conn = new WireConnection({ raw, log: raw.log.newScope('unobservable'), padding: this.#padding, secret: this.#secret, publicKey: this.#publicKey, replay: this.#replay })
+    const conn = new WireConnection({ raw, log: raw.log, padding: this.#padding, secret: this.#secret, publicKey: this.#publicKey, replay: this.#replay })
     let timer: ReturnType<typeof setTimeout> | undefined
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => { resolve('timeout') }, closeAt - Date.now())

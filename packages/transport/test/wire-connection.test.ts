@@ -68,6 +68,18 @@ describe('unobservable connection', () => {
     })
   }
 
+  it('answers the selection of /noise inside the layer: the initiator has the answer without the listener sending it, and a listener that answers anything else is cut off', async () => {
+    const { initiator, listener } = await pair(0)
+    const got = collect(initiator, select.byteLength)
+    initiator.send(Buffer.concat([select, noiseMessage(32)]))
+    await listener.verified
+    expect((await got).equals(select)).toBe(true) // the listener has sent nothing yet
+    const closed = new Promise<unknown>(resolve => { listener.addEventListener('close', (evt) => { resolve((evt as unknown as { error?: Error }).error) }, { once: true }) })
+    listener.send(Buffer.from('\x13/multistream/1.0.0\n\x03na\n', 'latin1'))
+    expect(await closed).toMatchObject({ name: 'HandshakeFailedError' })
+    initiator.abort(new Error('done'))
+  })
+
   it('never switches a stream that is not libp2p-noise: it stays framed and still carries every byte', async () => {
     const { initiator, listener } = await pair(0)
     const data = randomBytes(300_000)

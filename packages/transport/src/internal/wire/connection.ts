@@ -7,7 +7,7 @@ import { AbstractMultiaddrConnection } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { representativeToPublicKey } from '../elligator2.ts'
 import { HandshakeFailedError } from '../../errors.ts'
-import { FrameDecoder, LengthMasker, NoiseTracker, encodeFrames } from './frames.ts'
+import { FrameDecoder, LengthMasker, NOISE_SELECT, NoiseTracker, encodeFrames } from './frames.ts'
 import { CLIENT_HEAD_BYTES, MAX_HELLO_PADDING, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
 import { takeEphemeral } from './key-pool.ts'
@@ -75,6 +75,13 @@ export class WireConnection extends AbstractMultiaddrConnection {
   readonly #tracker: NoiseTracker
   #outLengths: (() => KeyStream) | undefined
   #inLengths: (() => KeyStream) | undefined
+  /**
+   * The selection of `/noise` answered inside the layer (spec/unobservable.md#noise-selection):
+   * the initiator hands itself the listener's answer once it has sent the selection, and the
+   * listener drops its own answer, these many bytes of it still to come.
+   */
+  #answered = false
+  #unanswered: number
   /** Set once this side has sent SWITCH / the remote's SWITCH has arrived. */
   #outMask: LengthMasker | undefined
   #inMask: LengthMasker | undefined
@@ -102,6 +109,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#padWrites = init.padding.writes
     // Noise XX: the initiator sends messages 1 and 3, the listener message 2
     this.#tracker = new NoiseTracker('listener' in init ? 2 : 1)
+    this.#unanswered = 'listener' in init ? 0 : NOISE_SELECT.byteLength
     if ('listener' in init) {
       this.#listenerKey = init.listener
       this.verified = Promise.resolve()
@@ -291,7 +299,9 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.abort(new HandshakeFailedError(message))
   }
 
-  sendData (data: Uint8ArrayList): SendResult {
+  sendData (written: Uint8ArrayList): SendResult {
+    const sentBytes = written.byteLength
+    let data = written
     const out = new Uint8ArrayList()
     const prefix = this.#prefix
     this.#prefix = undefined
@@ -304,17 +314,41 @@ export class WireConnection extends AbstractMultiaddrConnection {
     if (this.#outMask != null) {
       out.append(...this.#outMask.transform(data))
     } else {
-      let padding: number | undefined
-      if (this.#padWrites > 0) {
-        this.#padWrites--
-        padding = randomInt(this.#padding.frame)
-      }
       this.#tracker.observe(data)
-      out.append(encodeFrames(this.#out!, data, padding))
+      if (this.#unanswered > 0) {
+        // the listener's answer to the selection of /noise: the initiator has it already
+        const n = Math.min(this.#unanswered, data.byteLength)
+        const at = NOISE_SELECT.byteLength - this.#unanswered
+        if (!Buffer.from(data.subarray(0, n)).equals(NOISE_SELECT.subarray(at, at + n))) {
+          this.abort(new HandshakeFailedError('libp2p did not select /noise, which the initiator was told'))
+          return { sentBytes, canSendMore: false }
+        }
+        this.#unanswered -= n
+        data = data.sublist(n)
+      }
+      if (data.byteLength > 0) {
+        let padding: number | undefined
+        if (this.#padWrites > 0) {
+          this.#padWrites--
+          padding = randomInt(this.#padding.frame)
+        }
+        out.append(encodeFrames(this.#out!, data, padding))
+      }
+      if (!this.#answered && this.#secret == null && this.#tracker.selected) {
+        // the initiator: the listener selects /noise (it is a Fara node), so its answer is handed
+        // over here instead of after a round trip; the listener drops the one its libp2p sends
+        this.#answered = true
+        queueMicrotask(() => { if (this.status === 'open') this.onData(new Uint8Array(NOISE_SELECT)) })
+      }
+    }
+    if (out.byteLength === 0) {
+      // all of it was the dropped answer: a hello waiting goes with the next write, or on its own
+      if (prefix != null) this.#queue(prefix)
+      return { sentBytes, canSendMore: true }
     }
     // a hello goes in one buffer with what follows it: one write, one segment
-    if (prefix != null) return { sentBytes: data.byteLength, canSendMore: this.#raw.send(Buffer.concat([prefix, ...out])) }
-    return { sentBytes: data.byteLength, canSendMore: this.#raw.send(out) }
+    if (prefix != null) return { sentBytes, canSendMore: this.#raw.send(Buffer.concat([prefix, ...out])) }
+    return { sentBytes, canSendMore: this.#raw.send(out) }
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {

@@ -121,7 +121,7 @@ export class FrameDecoder {
 }
 
 /** The bytes every Fara connection starts with inside the layer: multistream-select of `/noise` (the same both ways). */
-const NOISE_SELECT = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
+export const NOISE_SELECT: Uint8Array = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
 
 /**
  * Follows libp2p's stream through the layer, one direction: the
@@ -142,6 +142,11 @@ export class NoiseTracker {
   /** `handshakeMessages`: Noise XX messages this side sends (initiator 2, responder 1). */
   constructor (handshakeMessages: number) {
     this.#handshakeMessages = handshakeMessages
+  }
+
+  /** True once the stream has begun with exactly {@link NOISE_SELECT}. */
+  get selected (): boolean {
+    return this.#select === -1
   }
 
   /** True when the next byte written starts a Noise transport message. */
