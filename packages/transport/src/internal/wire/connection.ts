@@ -8,7 +8,8 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { representativeToPublicKey } from '../elligator2.ts'
 import { HandshakeFailedError } from '../../errors.ts'
 import { FrameDecoder, LengthMasker, NOISE_SELECT, NoiseTracker, encodeFrames } from './frames.ts'
-import { CLIENT_HEAD_BYTES, MAX_HELLO_PADDING, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
+import { UNOBSERVABLE } from '../../constants.ts'
+import { CLIENT_HEAD_BYTES, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
 import { takeEphemeral } from './key-pool.ts'
 import type { OpenedClientHead, SentClientHello } from './hello.ts'
@@ -214,7 +215,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
       const x = representativeToPublicKey(rx)
       const head = openClientHead({ secret: this.#secret!, listener: this.#listenerKey!, rx, x, head: pending.subarray(KEY_BYTES, KEY_BYTES + CLIENT_HEAD_BYTES), rekeyBytes: this.#rekeyBytes })
       if (head == null) { this.#refuse('low-order'); return }
-      if (head.padding >= MAX_HELLO_PADDING) { this.#refuse('padding'); return }
+      if (head.padding >= UNOBSERVABLE.maxHelloPadding) { this.#refuse('padding'); return }
       this.#head = head
       this.#rx = rx
       this.#x = x
@@ -271,7 +272,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     const ry = pending.subarray(0, KEY_BYTES)
     const sent = this.#sent!
     const head = openServerHead({ es: sent.es, secret: this.#ephemeral!, listener: this.#listenerKey!, rx: sent.rx, ry, y: representativeToPublicKey(ry), head: pending.subarray(KEY_BYTES, KEY_BYTES + SERVER_HEAD_BYTES), rekeyBytes: this.#rekeyBytes })
-    if (head == null || head.padding >= MAX_HELLO_PADDING) {
+    if (head == null || head.padding >= UNOBSERVABLE.maxHelloPadding) {
       this.#fail('the listener\'s hello is malformed')
       return
     }

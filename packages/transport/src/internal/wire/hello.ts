@@ -6,7 +6,6 @@
 // R_X, R_Y are Elligator2 representatives of dirty ephemeral X25519 keys;
 // MAC_C = HMAC(c2s.macKey, R_X ‖ ciphertext)[:16], MAC_S = HMAC(s2c.macKey, MAC_C ‖ R_Y ‖ ciphertext)[:16].
 // Both keystreams go on, unbroken, into the frames that follow.
-import { UNOBSERVABLE } from '../../constants.ts'
 import { KEY_BYTES, KeyStream, MAC_BYTES, c2sKeys, lengthStream, mac, s2cKeys, x25519 } from './keys.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -14,8 +13,6 @@ import type { KeyObject } from 'node:crypto'
 export const CLIENT_HEAD_BYTES = 10
 /** Plaintext head of the listener's hello: padding length (u16 BE). */
 export const SERVER_HEAD_BYTES = 2
-/** Most padding a hello may carry; a larger length is a failed hello (decoders are bounded). */
-export const MAX_HELLO_PADDING: number = UNOBSERVABLE.maxHelloPadding
 
 /** What the initiator keeps of its hello. */
 export interface SentClientHello {

@@ -154,9 +154,4 @@ export class KeyStream {
     this.#left = this.#rekeyBytes
     return Buffer.concat([head, this.update(rest)])
   }
-
-  /** Forget the key. */
-  wipe (): void {
-    this.#key.fill(0)
-  }
 }
