@@ -9,6 +9,8 @@ import type { LatencyMode } from '../workers/latency-client.ts'
 const LABELS: Record<LatencyMode, string> = {
   'libp2p-dial': 'libp2p dialProtocol to a known address (new connection)',
   'libp2p-dial-layer': 'libp2p dialProtocol + unobservable layer (new connection)',
+  'libp2p-dial-rtt': 'libp2p dialProtocol over a link with a round-trip time (new connection)',
+  'libp2p-dial-layer-rtt': 'libp2p dialProtocol + unobservable layer over the same link (new connection)',
   'libp2p-stream': 'libp2p new stream on an open connection',
   'fara-cold': 'Fara connect by name, cold lookup (resumable)',
   'fara-warm': 'Fara connect, cached record (resumable)',
@@ -21,10 +23,10 @@ const LABELS: Record<LatencyMode, string> = {
 }
 
 export async function latency (ctx: BenchContext): Promise<void> {
-  const { pointAddrs, libp2pAddrs, layeredAddrs } = await ctx.servers()
+  const { pointAddrs, libp2pAddrs, layeredAddrs, libp2pDelayedAddrs, layeredDelayedAddrs } = await ctx.servers()
   const runs = ctx.config.latencyRuns
   const result = await runWorker('latency-client', {
-    point: pointAddrs, libp2p: libp2pAddrs, layered: layeredAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), gapMs: 80
+    point: pointAddrs, libp2p: libp2pAddrs, layered: layeredAddrs, libp2pDelayed: libp2pDelayedAddrs, layeredDelayed: layeredDelayedAddrs, runs, warmup: Math.max(5, Math.round(runs / 20)), gapMs: 80
   }, { timeoutMs: 600_000 })
   const samples = result.samples as Record<LatencyMode, number[]>
   const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)])) as Record<LatencyMode, ReturnType<typeof summarize>>
@@ -40,6 +42,17 @@ export async function latency (ctx: BenchContext): Promise<void> {
     ratioOf: 'x libp2p dial (no layer)',
     chart: 'unobservable layer: libp2p dial + layer',
     detail: `${detail('libp2p-dial-layer')}; ${round(s['libp2p-dial-layer'].median - s['libp2p-dial'].median, 3)} ms over libp2p dial`
+  })
+  // over a link with a round-trip time (a relay in the services process delays each chunk by half of it):
+  // the layer answers the selection of /noise itself, so its connect crosses the link one time fewer
+  const rtt = `${ctx.config.latencyRttMs} ms RTT, ${size}`
+  add('libp2p-dial-rtt', { size: rtt })
+  add('libp2p-dial-layer-rtt', {
+    size: rtt,
+    ratio: s['libp2p-dial-layer-rtt'].median / s['libp2p-dial-rtt'].median,
+    ratioOf: 'x libp2p dial over the same link (no layer)',
+    chart: `unobservable layer: libp2p dial + layer, ${ctx.config.latencyRttMs} ms RTT`,
+    detail: `${detail('libp2p-dial-layer-rtt')}; ${round(s['libp2p-dial-rtt'].median - s['libp2p-dial-layer-rtt'].median, 3)} ms less than libp2p dial`
   })
   add('libp2p-stream')
   add('resolve')

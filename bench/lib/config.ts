@@ -21,6 +21,8 @@ export interface BenchConfig {
   hopIntervalMs: number
   /** Connect latency: timed runs per way of connecting (after warm-up runs). */
   latencyRuns: number
+  /** Connect latency: round-trip time (ms) of the delayed link the libp2p dials also cross. */
+  latencyRttMs: number
   /** Rendezvous point: concurrent clients, and how long each load is measured (ms). */
   resolveClients: number[]
   resolveMs: number
@@ -54,7 +56,7 @@ families: ${FAMILIES.join(', ')}
 environment (counts; lists are comma-separated):
   BENCH_MIB=16,256         throughput transfer sizes in MiB        BENCH_REPEATS=3     transfers per size
   BENCH_HOP_MIB=512        bytes per transfer over hopping TCP     BENCH_HOP_MS=1000   hop interval
-  BENCH_RUNS=200           connect runs per way of connecting
+  BENCH_RUNS=200           connect runs per way of connecting      BENCH_RTT_MS=10     RTT of the delayed link
   BENCH_CLIENTS=1,64,1024  concurrent rendezvous clients           BENCH_RESOLVE_MS=3000
   BENCH_RECORDS=100000,1000000                                     BENCH_AIDS=10000,100000,1000000`
 
@@ -89,6 +91,7 @@ export function parseConfig (argv: string[], env: NodeJS.ProcessEnv = process.en
     hopBytes: one(env.BENCH_HOP_MIB, quick ? 32 : 512) * MiB,
     hopIntervalMs: one(env.BENCH_HOP_MS, 1_000),
     latencyRuns: one(env.BENCH_RUNS, quick ? 40 : 200),
+    latencyRttMs: one(env.BENCH_RTT_MS, 10),
     resolveClients: list(env.BENCH_CLIENTS, quick ? [1, 64] : [1, 64, 1024]),
     resolveMs: one(env.BENCH_RESOLVE_MS, quick ? 1_000 : 3_000),
     records: list(env.BENCH_RECORDS, quick ? [10_000, 50_000] : [100_000, 1_000_000]),

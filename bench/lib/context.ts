@@ -16,6 +16,9 @@ export interface Servers {
   libp2pAddrs: string[]
   /** The raw libp2p node under the unobservable layer (each address ends in /p2p/<peer id>). */
   layeredAddrs: string[]
+  /** The same two nodes behind a link with {@link BenchConfig.latencyRttMs} of round-trip time. */
+  libp2pDelayedAddrs: string[]
+  layeredDelayedAddrs: string[]
 }
 
 /** Handed to each family. */
@@ -33,7 +36,7 @@ export async function startServers (config: BenchConfig): Promise<Servers> {
   const profile = config.profileDir == null ? {} : { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${config.profileDir}`, '--cpu-prof-name=services.cpuprofile'] }
   const point = startWorker('point', { relay: true })
   const pointAddrs = (await point.next(l => l.event === 'ready', 60_000)).multiaddrs as string[]
-  const services = startWorker('services', { point: pointAddrs }, profile)
+  const services = startWorker('services', { point: pointAddrs, rttMs: config.latencyRttMs }, profile)
   const ready = await services.next(l => l.event === 'ready', 60_000)
-  return { point, pointAddrs, services, tcpPort: ready.tcp as number, libp2pAddrs: ready.libp2p as string[], layeredAddrs: ready.layered as string[] }
+  return { point, pointAddrs, services, tcpPort: ready.tcp as number, libp2pAddrs: ready.libp2p as string[], layeredAddrs: ready.layered as string[], libp2pDelayedAddrs: ready.libp2pDelayed as string[], layeredDelayedAddrs: ready.layeredDelayed as string[] }
 }

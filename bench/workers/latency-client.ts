@@ -20,11 +20,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The ways of connecting, by id. */
 export const LATENCY_MODES = [
-  'libp2p-dial', 'libp2p-dial-layer', 'libp2p-stream', 'fara-cold', 'fara-warm', 'fara-warm-plain', 'fara-warm-stable', 'fara-existing', 'fara-existing-plain', 'resolve', 'node'
+  'libp2p-dial', 'libp2p-dial-layer', 'libp2p-dial-rtt', 'libp2p-dial-layer-rtt', 'libp2p-stream', 'fara-cold', 'fara-warm', 'fara-warm-plain', 'fara-warm-stable', 'fara-existing', 'fara-existing-plain', 'resolve', 'node'
 ] as const
 export type LatencyMode = typeof LATENCY_MODES[number]
 
-const args = workerArgs<{ point: string[], libp2p: string[], layered: string[], runs: number, warmup: number, gapMs: number }>()
+const args = workerArgs<{ point: string[], libp2p: string[], layered: string[], libp2pDelayed: string[], layeredDelayed: string[], runs: number, warmup: number, gapMs: number }>()
 
 /** An echo to dial: its address (ending in /p2p/<peer id>) and that peer id, to hang up. */
 interface Target { addr: Multiaddr, peer: PeerId }
@@ -38,6 +38,9 @@ function targetOf (addr: string | undefined): Target {
 /** The raw libp2p echo, and the same node under the unobservable layer. */
 const plain = targetOf(args.libp2p[0])
 const layered = targetOf(args.layered[0])
+/** The same two behind a link with a round-trip time. */
+const plainDelayed = targetOf(args.libp2pDelayed[0])
+const layeredDelayed = targetOf(args.layeredDelayed[0])
 const probe = Uint8Array.of(42)
 
 const dialer = await baselineNode()
@@ -87,6 +90,8 @@ async function run (mode: LatencyMode): Promise<number> {
   switch (mode) {
     case 'libp2p-dial': return libp2pRun(dialer, plain, true)
     case 'libp2p-dial-layer': return libp2pRun(layerDialer, layered, true)
+    case 'libp2p-dial-rtt': return libp2pRun(dialer, plainDelayed, true)
+    case 'libp2p-dial-layer-rtt': return libp2pRun(layerDialer, layeredDelayed, true)
     case 'libp2p-stream': return libp2pRun(streamer, plain, false)
     case 'fara-cold': return faraRun(cold, {})
     case 'fara-warm': return faraRun(warm, {})

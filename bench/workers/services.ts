@@ -6,11 +6,12 @@ import { createServer } from 'node:net'
 import { createEntity, rendezvousPoint } from '@fara/sdk'
 import { unobservable } from '@fara/transport'
 import { baselineNode, echo, handleBaseline, sink } from '../lib/libp2p.ts'
+import { delayRelay } from '../lib/delay.ts'
 import { NAMES } from '../lib/fara.ts'
 import { emit, onCommand, onStop, cpuMs, workerArgs } from '../lib/worker.ts'
 import type { AddressInfo } from 'node:net'
 
-const args = workerArgs<{ point: string[] }>()
+const args = workerArgs<{ point: string[], rttMs: number }>()
 const rendezvous = rendezvousPoint(args.point)
 
 // raw TCP: count until the client half-closes, answer the count
@@ -33,6 +34,18 @@ await handleBaseline(libp2p)
 const layered = await baselineNode({ listen: ['/ip4/127.0.0.1/tcp/0'], connectionProtector: unobservable() })
 await handleBaseline(layered)
 
+// both raw nodes again behind a link with a round-trip time (a delaying relay): where the layer's
+// saved round trip (the /noise answer) shows, which loopback hides
+const delayed = async (node: typeof libp2p): Promise<{ addrs: string[], close: () => void }> => {
+  const parts = node.getMultiaddrs()[0]!.getComponents()
+  const host = parts.find(c => c.name === 'ip4')!.value!
+  const port = Number(parts.find(c => c.name === 'tcp')!.value)
+  const relay = await delayRelay({ host, port }, args.rttMs / 2)
+  return { addrs: [`/ip4/127.0.0.1/tcp/${relay.port}/p2p/${node.peerId.toString()}`], close: () => { relay.server.close() } }
+}
+const libp2pDelayed = await delayed(libp2p)
+const layeredDelayed = await delayed(layered)
+
 const server = await createEntity({ app: 'bench-server', rendezvous, listen: ['/ip4/127.0.0.1/tcp/0'] })
 await server.serve(NAMES.sink, async (association) => { await sink(association) })
 await server.serve(NAMES.echo, async (association) => { await echo(association) })
@@ -46,6 +59,8 @@ onCommand(async (command) => {
 })
 onStop(async () => {
   tcpServer.close()
+  libp2pDelayed.close()
+  layeredDelayed.close()
   await Promise.allSettled([server.close(), relayed.close(), libp2p.stop(), layered.stop()])
 })
 emit({
@@ -54,6 +69,8 @@ emit({
   libp2p: libp2p.getMultiaddrs().map(String),
   // each ends in /p2p/<peer id>, which a dialer under the layer needs
   layered: layered.getMultiaddrs().map(String),
+  libp2pDelayed: libp2pDelayed.addrs,
+  layeredDelayed: layeredDelayed.addrs,
   fara: server.multiaddrs.map(String),
   relayed: relayed.multiaddrs.map(String)
 })
