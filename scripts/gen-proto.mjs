@@ -7,7 +7,8 @@ import protobuf from 'protobufjs'
 const targets = [
   { proto: 'spec/proto/association.proto', out: 'packages/demux/src/internal/association-proto.ts' },
   { proto: 'spec/proto/identity.proto', out: 'packages/identity/src/internal/identity-proto.ts' },
-  { proto: 'spec/proto/rendezvous.proto', out: 'packages/rendezvous/src/internal/rendezvous-proto.ts' }
+  { proto: 'spec/proto/rendezvous.proto', out: 'packages/rendezvous/src/internal/rendezvous-proto.ts' },
+  { proto: 'spec/proto/punch.proto', out: 'packages/transport/src/internal/punch/punch-proto.ts' }
 ]
 
 const check = process.argv.includes('--check')

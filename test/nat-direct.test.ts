@@ -2,14 +2,17 @@
 // peer behind one NAT dials a peer behind another over the relay, then
 // upgrades to a direct WebRTC (ICE/UDP) connection, found with a STUN server
 // (coturn) on the public segment. Each path carries 8 MiB with equal SHA-256.
-// Plain ICE cannot punch a symmetric NAT against a port-restricted one (or
-// another symmetric one): those pairs must stay relayed, and still work.
+// Peers classify their NATs with the point's NAT observer (two public IPs):
+// a consistent <-> random (symmetric) pair is birthday-punched over UDX
+// (spec/direct-paths.md#birthday-punching), every other pair tries ICE.
+// Only symmetric <-> symmetric stays relayed, and still works.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLab, labPrerequisites } from './lab/index.ts'
+import { PUBLIC_ADDRESSES } from './lab/constants.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
 import { startStun } from './helpers/tools.ts'
 import type { Stun } from './helpers/tools.ts'
@@ -31,8 +34,10 @@ const KINDS: Kind[] = [
   { name: 'sym', type: 'symmetric', label: 'symmetric' },
   { name: 'cg', type: 'port-restricted', double: true, label: 'carrier-grade (port-restricted x2)' }
 ]
-// plain ICE cannot punch these: the symmetric side's port for the peer is unknowable, and the other side filters by port
-const NO_DIRECT = new Set(['sym>pr', 'pr>sym', 'sym>sym', 'sym>cg', 'cg>sym'])
+// two random mappings: neither side can aim at the other (Holepunch refuses this pair too)
+const NO_DIRECT = new Set(['sym>sym'])
+// a consistent <-> random pair: the birthday punch
+const BIRTHDAY = (pair: string): boolean => pair.includes('sym') && pair !== 'sym>sym'
 
 describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` — skipped: needs ${missing.join(' and ')}`}`, () => {
   let lab: Lab
@@ -40,6 +45,7 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
   let stun: Stun | undefined
   let relay: string
   let stunUrl: string
+  let observers: string[]
   const table: string[] = []
 
   beforeAll(async () => {
@@ -48,12 +54,14 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
     lab = await createLab({ nats: KINDS.flatMap(k => [1, 2].map(i => ({ name: `${k.name}${i}`, type: k.type, ...(k.double === true ? { double: true, carrierType: 'port-restricted' as const } : {}) }))) })
     stun = await startStun({ address: lab.publicAddress, dir, netns: lab.public.ns })
     stunUrl = stun.url
-    const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
-    relay = ((await point.next(l => l.event === 'ready')).multiaddrs as string[])[0]!
+    const point = startFixture('point', { host: lab.publicAddress, relay: true, observe: PUBLIC_ADDRESSES.map(a => `${a}:3479`) }, { netns: lab.public.ns })
+    const ready = await point.next(l => l.event === 'ready')
+    relay = (ready.multiaddrs as string[])[0]!
+    observers = ready.observers as string[]
   }, 60_000)
 
   afterAll(async () => {
-    if (table.length > 0) console.log(['| from \\ to | path | relayed TTFB ms | relayed Mbit/s | upgrade ms | direct TTFB ms | direct Mbit/s |', '|---|---|---|---|---|---|---|', ...table].join('\n'))
+    if (table.length > 0) console.log(['| from \\ to | path | method | probes | relayed TTFB ms | relayed Mbit/s | upgrade ms | direct TTFB ms | direct Mbit/s |', '|---|---|---|---|---|---|---|---|---|', ...table].join('\n'))
     await stopAll()
     await stun?.stop()
     lab?.destroy()
@@ -65,20 +73,26 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
       const pair = `${from.name}>${to.name}`
       const expectDirect = !NO_DIRECT.has(pair)
       it(`${from.label} -> ${to.label}: ${expectDirect ? 'direct' : 'stays relayed'}, 8 MiB intact`, async () => {
-        const listener = startFixture('direct-peer', { role: 'listen', relay, stun: stunUrl }, { netns: lab.nats[`${to.name}2`]!.hosts[0]!.ns })
+        const listener = startFixture('direct-peer', { role: 'listen', relay, stun: stunUrl, observers }, { netns: lab.nats[`${to.name}2`]!.hosts[0]!.ns })
         const ready = await listener.next(l => l.event === 'ready', 30_000)
-        const dialer = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, target: ready.peerId, bytes: 8 * MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
+        const dialer = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, observers, target: ready.peerId, bytes: 8 * MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
         const r = await dialer.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
         await listener.stop()
         const d = r.direct as Record<string, unknown> | null
-        table.push(`| ${from.label} \\ ${to.label} | ${d == null ? 'relayed' : 'direct'} | ${r.relayed?.ttfbMs} | ${r.relayed?.mbps} | ${r.upgradeMs ?? '-'} | ${d?.ttfbMs ?? '-'} | ${d?.mbps ?? '-'} |`)
+        table.push(`| ${from.label} \\ ${to.label} | ${d == null ? 'relayed' : 'direct'} | ${r.method ?? '-'} | ${r.punch?.probes ?? '-'} | ${r.relayed?.ttfbMs} | ${r.relayed?.mbps} | ${r.upgradeMs ?? '-'} | ${d?.ttfbMs ?? '-'} | ${d?.mbps ?? '-'} |`)
         expect(r.error, JSON.stringify(r)).toBeUndefined()
         expect(r.relayed.sha256Equal).toBe(true)
         expect(String(r.relayed.addr)).toContain('/p2p-circuit')
         if (expectDirect) {
           expect(d, JSON.stringify(r)).not.toBeNull()
           expect(d!.sha256Equal).toBe(true)
-          expect(String(d!.addr)).toContain('/webrtc')
+          if (BIRTHDAY(pair)) {
+            expect(r.method, JSON.stringify(r)).toBe('birthday')
+            expect(String(d!.addr)).toMatch(/^\/ip4\/[\d.]+\/udp\/\d+\/p2p\//)
+          } else {
+            expect(r.method, JSON.stringify(r)).toBe('ice')
+            expect(String(d!.addr)).toContain('/webrtc')
+          }
         } else {
           expect(d, JSON.stringify(r)).toBeNull()
         }

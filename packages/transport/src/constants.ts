@@ -205,3 +205,47 @@ export const UNOBSERVABLE = {
   /** Padding: hellos carry 0–511 bytes, each side's first 16 writes one padding frame of 0–255 bytes. */
   padding: { hello: 512, writes: 16, frame: 256 }
 } as const
+
+/**
+ * The NAT observer's limits (spec/direct-paths.md#observers): questions per
+ * source address (a burst, then a rate), how long a question's time stays
+ * valid, and how many questions one window remembers against replays.
+ */
+export const OBSERVER = {
+  perSource: { burst: 16, perSecond: 4 },
+  /** Sources whose buckets are kept; the oldest is dropped beyond it. */
+  maxSources: 65_536,
+  replayWindow: 60_000,
+  maxQuestionsPerWindow: 1 << 18
+} as const
+
+/**
+ * The birthday punch (spec/direct-paths.md#the-punch): Holepunch hyperdht's
+ * schedule (lib/holepuncher.js), which the lab prototypes verified here
+ * (../shared/research/birthday-punch/): the random side opens `sockets` UDP
+ * sockets, each sends one packet of TTL `lowTtl` toward the consistent side (it
+ * opens a mapping in its own NAT and dies before the far one), then one socket
+ * sends every `intervalMs`, round robin; the consistent side sends a probe to a
+ * random port of the random side's address every `intervalMs`, at most
+ * `maxProbes` (p = sockets / 64,512 per probe: 1,750 probes succeed 99.9 % of
+ * the time, 252 on average, about 5 s).
+ */
+export const PUNCH = {
+  sockets: 256,
+  lowTtl: 5,
+  intervalMs: 20,
+  maxProbes: 1_750,
+  /** Lowest port the consistent side probes (below it few NATs map). */
+  minPort: 1_024,
+  /** One attempt, negotiation to upgraded connection, may take this long (ms). */
+  budgetMs: 45_000,
+  /** Pause after a punch on the random side before the next may start (ms): 256 sockets and their mappings are not free. */
+  pauseMs: 2_000,
+  /** A classification is reused this long (ms); a change of network interfaces drops it sooner. Shorter than the shortest NAT UDP timeout (30 s), so the consistent side's mapping it names is still there. */
+  classificationTtlMs: 20_000,
+  /** Time to wait for observers' answers, per try (ms), and tries. */
+  observeTimeoutMs: 400,
+  observeTries: 3,
+  /** Largest negotiation message (bytes). */
+  maxMessageBytes: 256
+} as const

@@ -54,3 +54,15 @@ export class HandshakeFailedError extends Error {
   override name = 'HandshakeFailedError'
   constructor (message = 'The listener\'s hello failed verification', options?: ErrorOptions) { super(message, options) }
 }
+
+/** Thrown when a birthday punch does not apply to two peers (not a consistent ↔ random pair, or the peer does not speak it), is refused as busy, or ran out of its budget. `reason` says which. */
+export class PunchFailedError extends Error {
+  static override name = 'PunchFailedError'
+  override name = 'PunchFailedError'
+  /** Why: `not-applicable`, `busy`, `unsupported`, `no-relay`, `timeout`, `failed`. */
+  readonly reason: string
+  constructor (message = 'The birthday punch failed', options?: ErrorOptions & { reason?: string }) {
+    super(message, options)
+    this.reason = options?.reason ?? 'failed'
+  }
+}

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { loadOrCreateIdentity } from '@fara/identity'
-import { RENDEZVOUS_CONNECTION_LIMITS, createNode, relayServer } from '@fara/transport'
-import type { RelayServer, RelayServerInit } from '@fara/transport'
+import { RENDEZVOUS_CONNECTION_LIMITS, createNode, natObserver, relayServer } from '@fara/transport'
+import type { NatObserver, RelayServer, RelayServerInit } from '@fara/transport'
 import { DATA_DIR_MODE } from '../constants.ts'
 import { makeDir, openRecords } from './data-dir.ts'
 import { rendezvousServer } from './server.ts'
@@ -32,11 +32,18 @@ export interface RendezvousPointServerInit extends RendezvousServerInit {
    * connections), or some of them overridden. Default false.
    */
   relay?: boolean | RelayServerInit
+  /**
+   * Also answer NAT classification questions over UDP on these `host:port`
+   * endpoints (a `natObserver`, spec/direct-paths.md#observers), for the
+   * entities that punch direct paths. Two public IPs let one point serve as
+   * both observers a classification needs. Default: none.
+   */
+  observe?: string[]
 }
 
 /** A running rendezvous point. */
 export interface RendezvousPointHandle {
-  readonly node: Libp2p<{ rendezvous: RendezvousServer, relay?: RelayServer }>
+  readonly node: Libp2p<{ rendezvous: RendezvousServer, relay?: RelayServer, observer?: NatObserver }>
   readonly server: RendezvousServer
   /** The relay server, when the point was started with `relay`. */
   readonly relay: RelayServer | undefined
@@ -62,14 +69,16 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   try {
     // checked before the node starts, so a bad option leaves nothing running
     const relay = init.relay == null || init.relay === false ? undefined : relayServer(init.relay === true ? {} : init.relay)
-    node = await createNode<{ rendezvous: RendezvousServer, relay?: RelayServer }>({
+    const observer = init.observe == null || init.observe.length === 0 ? undefined : natObserver({ listen: init.observe })
+    node = await createNode<{ rendezvous: RendezvousServer, relay?: RelayServer, observer?: NatObserver }>({
       privateKey: privateKey ?? await generateKeyPair('Ed25519'),
       listen: init.listen ?? ['/ip4/0.0.0.0/tcp/0'],
       allowPinnedPort: init.allowPinnedPort ?? false,
       connectionManager: { ...RENDEZVOUS_CONNECTION_LIMITS },
       services: {
         rendezvous: rendezvousServer({ ...init, ...(datastore == null ? {} : { datastore }) }),
-        ...(relay == null ? {} : { relay })
+        ...(relay == null ? {} : { relay }),
+        ...(observer == null ? {} : { observer })
       }
     })
   } catch (err) {

@@ -1,0 +1,64 @@
+// NAT classification (spec/direct-paths.md#classification): from the socket a
+// node would punch with, ask two or more observers on different IPs what
+// endpoint they see. One endpoint for all: the NAT keeps one mapping per
+// socket whatever the destination (endpoint-independent mapping, RFC 4787
+// §4.1), "consistent"; the same address with different ports: "random"; fewer
+// than two answers, or different addresses: "unknown".
+import { setTimeout as sleep } from 'node:timers/promises'
+import { askObserver } from './observe-wire.ts'
+import type { Endpoint } from './addr.ts'
+import type { Question } from './observe-wire.ts'
+import type { UdxAddress, UdxSocket } from 'udx-native'
+
+/** How a node's NAT maps one socket's traffic to different destinations. */
+export type NatKind = 'consistent' | 'random' | 'unknown'
+
+/** An observer to ask: where it answers, and its static X25519 key (from its peer id). */
+export interface ObserverTarget extends Endpoint {
+  key: Uint8Array
+}
+
+/** What a classification found. */
+export interface Classification {
+  kind: NatKind
+  /** The endpoint the observers saw (the first answer): for a consistent NAT, where the peer must send. */
+  seen?: Endpoint
+  /** How many observers answered, of how many asked. */
+  answers: number
+  asked: number
+  /** When it was made (ms since 1970). */
+  at: number
+}
+
+/** Ask every observer from `socket` (up to `tries` times, `timeoutMs` apart) and classify what they saw. */
+export async function classify (socket: UdxSocket, observers: ObserverTarget[], options: { tries: number, timeoutMs: number, signal?: AbortSignal }): Promise<Classification> {
+  const pending = new Map<ObserverTarget, Question>()
+  for (const o of observers) {
+    const q = askObserver(o.key)
+    if (q != null) pending.set(o, q)
+  }
+  const seen = new Map<ObserverTarget, Endpoint>()
+  const onMessage = (msg: Buffer, from: UdxAddress): void => {
+    for (const [o, q] of pending) {
+      if (o.port !== from.port || o.host !== from.host) continue
+      const endpoint = q.open(msg)
+      if (endpoint != null) { seen.set(o, endpoint); pending.delete(o) }
+    }
+  }
+  socket.on('message', onMessage)
+  try {
+    for (let t = 0; t < options.tries && pending.size > 0 && options.signal?.aborted !== true; t++) {
+      for (const [o, q] of pending) socket.trySend(q.bytes, o.port, o.host)
+      await sleep(options.timeoutMs, undefined, options.signal == null ? {} : { signal: options.signal }).catch(() => {})
+    }
+  } finally {
+    socket.off('message', onMessage)
+  }
+  const endpoints = [...seen.values()]
+  const at = Date.now()
+  const base = { answers: endpoints.length, asked: observers.length, at }
+  if (endpoints.length < 2) return { kind: 'unknown', ...base, ...(endpoints[0] == null ? {} : { seen: endpoints[0] }) }
+  const first = endpoints[0]!
+  if (endpoints.some(e => e.host !== first.host)) return { kind: 'unknown', seen: first, ...base }
+  return { kind: endpoints.every(e => e.port === first.port) ? 'consistent' : 'random', seen: first, ...base }
+}
