@@ -35,6 +35,8 @@ export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefused
 export { birthdayPunch, PUNCH_PROTOCOL } from './punch.ts'
 export type { BirthdayPunch, BirthdayPunchInit, BirthdayPunchComponents, PunchEvent, NatKind, Classification } from './punch.ts'
 export { natObserver } from './observer.ts'
+export { udxConnection } from './udx.ts'
+export type { UdxConnectionInit } from './udx.ts'
 export type { NatObserver, NatObserverInit, NatObserverComponents, ObserverRefusal } from './observer.ts'
 export { unobservable } from './unobservable.ts'
 export type { UnobservableInit, UnobservableComponents, Refusal } from './unobservable.ts'

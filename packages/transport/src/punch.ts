@@ -17,13 +17,14 @@ import { punchAsConsistent, punchAsRandom } from './internal/punch/schedule.ts'
 import { UdxConnection } from './internal/punch/udx-connection.ts'
 import { staticPublicFromEd25519 } from './internal/wire/keys.ts'
 import type { Endpoint } from './internal/punch/addr.ts'
-import type { Classification, NatKind, ObserverTarget } from './internal/punch/classify.ts'
+import type { Classification, NatKind, ObserverTarget } from './internal/punch/types.ts'
 import type { Side } from './internal/punch/negotiation.ts'
 import type { PunchStats } from './internal/punch/schedule.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions, Upgrader } from '@libp2p/interface'
 import type { UdxNetworkWatcher, UdxSocket } from 'udx-native'
+import type { Duplex } from 'node:stream'
 
-export type { NatKind, Classification } from './internal/punch/classify.ts'
+export type { NatKind, Classification } from './internal/punch/types.ts'
 export { PUNCH_PROTOCOL } from './internal/punch/negotiation.ts'
 
 /** Options of {@link birthdayPunch}; defaults in {@link PUNCH}. */
@@ -289,7 +290,7 @@ class Punch implements BirthdayPunch {
     stream.connect(won.socket, theirs.streamId, won.remote.port, won.remote.host)
     const socket = won.socket
     const maConn = new UdxConnection({
-      stream,
+      stream: stream as unknown as Duplex,
       direction,
       remoteAddr: multiaddr(addrOf(won.remote, direction === 'outbound' ? peer : undefined)),
       log: this.#components.logger.forComponent('fara:punch:udx'),

@@ -6,29 +6,12 @@
 // than two answers, or different addresses: "unknown".
 import { setTimeout as sleep } from 'node:timers/promises'
 import { askObserver } from './observe-wire.ts'
+import type { Classification, ObserverTarget } from './types.ts'
 import type { Endpoint } from './addr.ts'
 import type { Question } from './observe-wire.ts'
 import type { UdxAddress, UdxSocket } from 'udx-native'
 
-/** How a node's NAT maps one socket's traffic to different destinations. */
-export type NatKind = 'consistent' | 'random' | 'unknown'
-
-/** An observer to ask: where it answers, and its static X25519 key (from its peer id). */
-export interface ObserverTarget extends Endpoint {
-  key: Uint8Array
-}
-
-/** What a classification found. */
-export interface Classification {
-  kind: NatKind
-  /** The endpoint the observers saw (the first answer): for a consistent NAT, where the peer must send. */
-  seen?: Endpoint
-  /** How many observers answered, of how many asked. */
-  answers: number
-  asked: number
-  /** When it was made (ms since 1970). */
-  at: number
-}
+export type { NatKind, Classification, ObserverTarget } from './types.ts'
 
 /** Ask every observer from `socket` (up to `tries` times, `timeoutMs` apart) and classify what they saw. */
 export async function classify (socket: UdxSocket, observers: ObserverTarget[], options: { tries: number, timeoutMs: number, signal?: AbortSignal }): Promise<Classification> {

@@ -7,7 +7,7 @@ import { PUNCH } from '../../constants.ts'
 import { ENDPOINT_BYTES, decodeEndpoint, encodeEndpoint } from './addr.ts'
 import { descriptor } from './punch-proto.ts'
 import type { Endpoint } from './addr.ts'
-import type { NatKind } from './classify.ts'
+import type { NatKind } from './types.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
 
 const root = protobuf.Root.fromJSON(descriptor as unknown as protobuf.INamespace)

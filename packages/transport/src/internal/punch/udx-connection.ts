@@ -8,10 +8,11 @@ import type { AbortOptions, Logger } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import type { UdxStream } from 'udx-native'
+import type { Duplex } from 'node:stream'
 
 export interface UdxConnectionInit {
-  stream: UdxStream
+  /** A connected udx-native stream (a streamx Duplex: typed here as node's, whose methods it has). */
+  stream: Duplex
   direction: 'inbound' | 'outbound'
   remoteAddr: Multiaddr
   log: Logger
@@ -20,7 +21,7 @@ export interface UdxConnectionInit {
 }
 
 export class UdxConnection extends AbstractMultiaddrConnection {
-  readonly #stream: UdxStream
+  readonly #stream: Duplex
 
   constructor (init: UdxConnectionInit) {
     super({ log: init.log, remoteAddr: init.remoteAddr, direction: init.direction, inactivityTimeout: 0 })
