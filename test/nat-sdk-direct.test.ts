@@ -1,8 +1,9 @@
 // The SDK across NATs with direct paths on: a service behind a port-restricted
 // NAT holds a relay slot and publishes relayed and WebRTC addresses; clients
-// connect by name. First contact goes through the relay; where the NATs allow
-// it the connection is upgraded in the background to a direct WebRTC one (ICE
-// with a STUN server on the public segment). The association opened on the
+// connect by name. First contact goes through the relay; the connection is
+// then upgraded in the background to a direct one: WebRTC (ICE with a STUN
+// server on the public segment) from a full-cone NAT, a birthday-punched UDX
+// path from a symmetric one (the point is also the NAT observer). The association opened on the
 // relay continues across the upgrade with 8 MiB intact, and the next
 // association uses the direct path.
 import { spawnSync } from 'node:child_process'
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLab, labPrerequisites } from './lab/index.ts'
+import { PUBLIC_ADDRESSES } from './lab/constants.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
 import { startStun } from './helpers/tools.ts'
 import type { Stun } from './helpers/tools.ts'
@@ -31,16 +33,19 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
   let stun: Stun | undefined
   let pointAddrs: string[]
   let stunUrl: string
+  let observers: string[]
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fara-sdk-direct-'))
     lab = await createLab({ nats: [{ name: 'home', type: 'port-restricted' }, { name: 'cafe', type: 'full-cone' }, { name: 'mobile', type: 'symmetric' }] })
     stun = await startStun({ address: lab.publicAddress, dir, netns: lab.public.ns })
     stunUrl = stun.url
-    const point = startFixture('point', { host: lab.publicAddress, relay: true }, { netns: lab.public.ns })
-    pointAddrs = (await point.next(l => l.event === 'ready')).multiaddrs as string[]
+    const point = startFixture('point', { host: lab.publicAddress, relay: true, observe: PUBLIC_ADDRESSES.map(a => `${a}:3479`) }, { netns: lab.public.ns })
+    const ready = await point.next(l => l.event === 'ready')
+    pointAddrs = ready.multiaddrs as string[]
+    observers = ready.observers as string[]
     const service = startFixture('service', {
-      point: pointAddrs, name: 'media', relays: pointAddrs, listen: ['/ip4/0.0.0.0/tcp/0'], direct: { stunServers: [stunUrl] }
+      point: pointAddrs, name: 'media', relays: pointAddrs, listen: ['/ip4/0.0.0.0/tcp/0'], direct: { stunServers: [stunUrl], observers }
     }, { netns: lab.nats.home!.hosts[0]!.ns })
     // reachable once the record carries the WebRTC address behind the relay slot
     await service.next(l => l.event === 'registered' && JSON.stringify(service.lines).includes('/webrtc/'), 60_000)
@@ -54,27 +59,28 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
   })
 
   const cases = [
-    { from: 'cafe', label: 'full-cone', direct: true },
-    { from: 'mobile', label: 'symmetric', direct: false }
+    { from: 'cafe', label: 'full-cone', method: 'ice' },
+    { from: 'mobile', label: 'symmetric', method: 'birthday' }
   ]
   for (const c of cases) {
-    it(`from behind a ${c.label} NAT to a port-restricted one: ${c.direct ? 'a direct WebRTC path' : 'the relay'}, 8 MiB intact`, async () => {
-      const client = startFixture('upgrade-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { stunServers: [stunUrl] } }, { netns: lab.nats[c.from]!.hosts[0]!.ns })
+    it(`from behind a ${c.label} NAT to a port-restricted one: a direct path (${c.method === 'ice' ? 'WebRTC' : 'birthday punch, UDX'}), the live association moved onto it, 8 MiB intact`, async () => {
+      const client = startFixture('upgrade-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { stunServers: [stunUrl], observers } }, { netns: lab.nats[c.from]!.hosts[0]!.ns })
       const r = await client.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
       expect(r.error, JSON.stringify(r)).toBeUndefined()
       expect(r.continued).toMatchObject({ sentBytes: 8 * MiB, receivedBytes: 8 * MiB, sha256Equal: true })
       expect(r.second.echoed).toBe('after the upgrade')
       const onWebrtc = (path: unknown): boolean => String(path).includes('/webrtc')
+      const onUdx = (path: unknown): boolean => /^\/ip4\/[\d.]+\/udp\/\d+\/p2p\//.test(String(path))
       // first contact goes through the relay at once; the upgrade runs in the background
       expect(String(r.firstPath)).toContain('/p2p-circuit')
       expect(onWebrtc(r.firstPath)).toBe(false)
-      // the association opened on the relay went on across the upgrade (8 MiB intact above), and the next one is direct where possible
-      expect(r.upgraded).toBe(c.direct)
-      // and it moved to the direct path when there was one
-      if (c.direct) {
-        expect(r.resumptions, JSON.stringify(r)).toBeGreaterThanOrEqual(1)
-      }
-      expect(onWebrtc(r.second.path), JSON.stringify(r)).toBe(c.direct)
+      // the association opened on the relay went on across the upgrade (8 MiB intact above), moved onto the direct path
+      expect(r.upgraded, JSON.stringify(r)).toBe(true)
+      expect(r.resumptions, JSON.stringify(r)).toBeGreaterThanOrEqual(1)
+      expect(r.method).toBe(c.method)
+      const onDirect = c.method === 'ice' ? onWebrtc : onUdx
+      expect(onDirect(r.laterPath), JSON.stringify(r)).toBe(true)
+      expect(onDirect(r.second.path), JSON.stringify(r)).toBe(true)
     }, 120_000)
   }
 })

@@ -8,6 +8,30 @@ export const REFRESH_FRACTION = 0.5
 export const DIRECT_UPGRADE_TIMEOUT_MS = 15_000
 
 /**
+ * A birthday punch (spec/direct-paths.md#birthday-punching) may take this
+ * long (ms): its schedule runs up to 1,750 probes 20 ms apart (35 s), plus the
+ * negotiation and the upgrade.
+ */
+export const PUNCH_TIMEOUT_MS = 45_000
+
+/**
+ * After a punch to a peer failed, or gave a path no faster than the relay,
+ * the next attempt to that peer waits this long (ms): a punch opens 256
+ * sockets on the random side and up to 1,750 probes on the other.
+ */
+export const PUNCH_RETRY_MS = 300_000
+
+/** Round-trip samples per connection when a punched path is compared with the relay (the median is used). */
+export const RTT_SAMPLES = 3
+
+/**
+ * A punched path is dropped only if its round-trip time exceeds the relay's
+ * × `factor` + `ms` (spec/direct-paths.md#in-the-sdk): the relay must be
+ * clearly closer, not closer by measurement noise.
+ */
+export const RELAY_RTT_MARGIN = { factor: 1.25, ms: 1 } as const
+
+/**
  * Refused opens (unknown AId or version, malformed frame) and refused
  * resumptions, and what follows them (spec/security.md#guessing): a
  * connection is closed at its 9th; a key may collect 20 at once and earns one

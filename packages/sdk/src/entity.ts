@@ -1,8 +1,8 @@
 import { createIdentity, createKeystore, ephemeralIdentity, loadOrCreateIdentity, openKeystore } from '@fara/identity'
 import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL, ReplyCode, createDemux } from '@fara/demux'
 import { TypedEventEmitter } from '@libp2p/interface'
-import { RefusalReports, createNode, openStream, upgradeToDirect } from '@fara/transport'
-import type { DirectPathsInit, NodeInit } from '@fara/transport'
+import { RefusalReports, createNode, openStream } from '@fara/transport'
+import type { DirectPathsInit, NodeInit, PunchEvent } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
 import { createHopParams, decodeHopParams, encodeHopParams, hopAddr, hopSchedules, hoppingTcp } from '@fara/port-hopping'
 import type { HopParams, HopParamsInit, HopSchedules } from '@fara/port-hopping'
@@ -10,7 +10,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
-import { DIRECT_UPGRADE_TIMEOUT_MS, GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, PREPARE_TIMEOUT_MS, REFRESH_FRACTION } from './constants.ts'
+import { PunchBackoff, directPath, isRelayed } from './internal/direct.ts'
+import { GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, PREPARE_TIMEOUT_MS, REFRESH_FRACTION } from './constants.ts'
 import { GuessLimiter, sourceOf } from './internal/guesses.ts'
 import { ClientNodes } from './internal/client-nodes.ts'
 import { RecordCache } from './internal/record-cache.ts'
@@ -57,6 +58,10 @@ export interface EntityInit {
    * the two NATs allow it (spec/nat-lab.md); the association that was opened
    * on the relayed connection moves to the direct one (resumable associations), and later associations use the
    * direct connection. `true` for no STUN server (host candidates only).
+   * With `observers` (a rendezvous point's NAT observers), a pair of a
+   * consistent and a random (symmetric) NAT, which ICE cannot open, is
+   * birthday-punched instead, and the punched path is used only if its
+   * round-trip time beats the relay's (spec/direct-paths.md#in-the-sdk).
    */
   direct?: boolean | DirectPathsInit
   /** Demultiplexer limits, and the resumable associations' send window and resume timeout. */
@@ -145,6 +150,26 @@ export interface EntityEvents {
    * scope and source every 10 s; `blocks` counts those in between.
    */
   'guessing:blocked': CustomEvent<GuessBlock>
+  /**
+   * A birthday punch attempt ended, on either side (spec/direct-paths.md#birthday-punching):
+   * NAT kinds, the side this entity played, probes sent, time, result. Also a `fara:punch` log line.
+   */
+  'punch': CustomEvent<PunchEvent>
+  /**
+   * A connection that ran through a relay got a direct path (WebRTC, or a
+   * punched UDX path that beat the relay's round-trip time), and the
+   * association that triggered it was moved onto it if it was resumable.
+   */
+  'path:direct': CustomEvent<DirectPathEvent>
+}
+
+/** Detail of {@link EntityEvents} `path:direct`. */
+export interface DirectPathEvent {
+  peer: string
+  method: 'birthday' | 'ice'
+  remoteAddr: string
+  /** Whether the association was asked to move onto it (resumable, and still on the relay). */
+  moved: boolean
 }
 
 /** An application: its own key, its own libp2p node on a random port, its services. */
@@ -225,6 +250,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   readonly #cache: RecordCache | undefined
   readonly #log: Logger
   readonly #direct: DirectPathsInit | undefined
+  readonly #punchBackoff = new PunchBackoff()
   readonly #liveness: NodeInit['liveness'] | undefined
   readonly #schedules: HopSchedules
   readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
@@ -527,14 +553,13 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     if (this.#direct == null) return
     const relayedOnly = node.getConnections(peer).every(c => c.remoteAddr.getComponents().some(x => x.name === 'p2p-circuit'))
     if (!relayedOnly) return
-    upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) }).then(
-      (connection) => {
-        this.#log('direct path to %p: %a', peer, connection.remoteAddr)
-        const carrier = node.getConnections(peer).find(c => c.streams.includes(association.stream))
-        if (carrier?.remoteAddr.getComponents().some(x => x.name === 'p2p-circuit') === true) association.repath()
-      },
-      (err: Error) => { this.#log('no direct path to %p - %s', peer, err.message) }
-    )
+    void directPath(node, peer, this.#punchBackoff, this.#log).then((found) => {
+      if (found == null) return
+      const carrier = node.getConnections(peer).find(c => c.streams.includes(association.stream))
+      const moved = carrier != null && isRelayed(carrier)
+      if (moved) association.repath()
+      this.safeDispatchEvent('path:direct', { detail: { peer: peer.toString(), method: found.method, remoteAddr: found.connection.remoteAddr.toString(), moved } })
+    })
   }
 
   async close (): Promise<void> {
@@ -671,7 +696,10 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
   }
   const rendezvous = init.rendezvous ?? defaultRendezvous()
-  const direct = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
+  // punch attempts of every node of the entity (its own and its client nodes) become its 'punch' events
+  const punchEvents: { emit: (event: PunchEvent) => void } = { emit: () => {} }
+  const given = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
+  const direct = given == null ? undefined : { ...given, onPunch: (event: PunchEvent) => { given.onPunch?.(event); punchEvents.emit(event) } }
   const schedules = hopSchedules()
   const hop = init.hop == null ? undefined : hopPlan(init.hop, init.listen)
   const recordCache = init.recordCache == null || init.recordCache === false ? undefined : new RecordCache(init.recordCache === true ? {} : init.recordCache)
@@ -686,7 +714,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     ...(init.liveness == null ? {} : { liveness: init.liveness }),
     ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
   })
-  const entity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), {
+  const entity: FaraEntity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), {
     ...(init.guessLimits == null ? {} : { guessLimits: init.guessLimits }),
     schedules,
     ...(direct == null ? {} : { direct }),
@@ -694,6 +722,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     ...(hop == null ? {} : { hop }),
     ...(recordCache == null ? {} : { recordCache })
   })
+  punchEvents.emit = (event) => { entity.safeDispatchEvent('punch', { detail: event }) }
   try {
     await entity.start()
   } catch (err) {

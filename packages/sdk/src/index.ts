@@ -31,7 +31,8 @@
  * @packageDocumentation
  */
 export { createEntity, defaultRendezvous } from './entity.ts'
-export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions } from './entity.ts'
+export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions, DirectPathEvent } from './entity.ts'
+export type { PunchEvent } from '@fara/transport'
 export type { PrivateNameOptions } from './private.ts'
 export type { GuessLimits, GuessBlock } from './internal/guesses.ts'
 export type { RecordCacheInit } from './internal/record-cache.ts'

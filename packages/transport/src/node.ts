@@ -8,6 +8,8 @@ import { DEFAULT_LISTEN, ENTITY_CONNECTION_LIMITS, LIVENESS, MAX_PENDING_PER_HOS
 import { relayIdOf } from './internal/addrs.ts'
 import { quietIdentify } from './internal/identify.ts'
 import { directPaths } from './webrtc.ts'
+import { birthdayPunch } from './punch.ts'
+import type { BirthdayPunch } from './punch.ts'
 import type { DirectPathsInit } from './webrtc.ts'
 import { relayKeeper } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
@@ -82,6 +84,8 @@ export interface RelayNodeServices {
   relays: RelayReservations
   /** Identify as a capability only: it answers nobody and never runs by itself (spec/transport.md#identify). */
   identify: Identify
+  /** The birthday punch, when `direct.observers` were given (spec/direct-paths.md#birthday-punching). */
+  punch: BirthdayPunch
 }
 
 /**
@@ -179,6 +183,11 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
           abortConnectionOnPingFailure: true,
           pingTimeout: { minTimeout: init.liveness?.minTimeout ?? LIVENESS.minTimeout, maxTimeout: init.liveness?.maxTimeout ?? LIVENESS.maxTimeout }
         }
+  }
+  if (direct != null && typeof init.direct === 'object' && init.direct.observers != null && init.direct.observers.length > 0) {
+    // consistent <-> random NAT pairs, which ICE cannot open (spec/direct-paths.md#birthday-punching)
+    const onPunch = init.direct.onPunch
+    services.punch = birthdayPunch({ observers: init.direct.observers, ...(onPunch == null ? {} : { onAttempt: onPunch }) })
   }
   if (relayed || init.services != null) {
     // the caller's services win, so a caller may bring its own identify

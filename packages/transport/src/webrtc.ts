@@ -2,6 +2,7 @@ import { webRTC } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DialFailedError, PeerMismatchError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Transport } from '@libp2p/interface'
+import type { PunchEvent } from './punch.ts'
 import type { WebRTCTransportComponents } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -49,6 +50,14 @@ export interface DirectPathsInit {
   stunServers?: string[]
   /** Largest data-channel message in bytes, framing included, 1024 to {@link MAX_MAX_MESSAGE_SIZE} (default {@link DEFAULT_MAX_MESSAGE_SIZE}). */
   maxMessageSize?: number
+  /**
+   * NAT observers (`/ip4/<host>/udp/<port>/p2p/<peer id>`, a rendezvous point's `observe` endpoints) on at least
+   * two IPs. With them, `createNode` adds the birthday punch (`birthdayPunch`, spec/direct-paths.md#birthday-punching),
+   * which opens direct paths between a consistent and a random (symmetric) NAT, where ICE cannot. Default: none.
+   */
+  observers?: string[]
+  /** Called for every punch attempt, on either side, with how it went (`PunchEvent`). */
+  onPunch?: (event: PunchEvent) => void
 }
 
 /**
