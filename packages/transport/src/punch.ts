@@ -1,4 +1,3 @@
-/// <reference path="./internal/punch/udx-native.d.ts" />
 // Birthday punching (spec/direct-paths.md#birthday-punching): a direct UDP
 // path between a peer behind a NAT that maps consistently and one behind a
 // NAT that maps each destination to a random port, which ICE cannot open.

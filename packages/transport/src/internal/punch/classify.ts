@@ -1,4 +1,3 @@
-/// <reference path="./udx-native.d.ts" />
 // NAT classification (spec/direct-paths.md#classification): from the socket a
 // node would punch with, ask two or more observers on different IPs what
 // endpoint they see. One endpoint for all: the NAT keeps one mapping per

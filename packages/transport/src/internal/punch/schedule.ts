@@ -1,4 +1,3 @@
-/// <reference path="./udx-native.d.ts" />
 // The two sides of the birthday punch (spec/direct-paths.md#the-punch), after
 // Holepunch hyperdht's lib/holepuncher.js and the lab prototypes in
 // ../shared/research/birthday-punch/. Each returns the socket pair that won,
