@@ -14,6 +14,8 @@ export interface Fixture {
   exited: Promise<number | null>
   /** SIGTERM, then SIGKILL if it is still there after 5 s; resolves with the exit code. */
   stop: () => Promise<number | null>
+  /** Write one JSON line to its stdin (only with `stdin: true`). */
+  send: (line: Record<string, unknown>) => void
 }
 
 const running = new Set<Fixture>()
@@ -22,6 +24,8 @@ const running = new Set<Fixture>()
 export interface FixtureOptions {
   /** Run inside this network namespace (`ip netns exec`), e.g. a NAT lab host. */
   netns?: string
+  /** Give it a stdin to {@link Fixture.send} commands to (default: none). */
+  stdin?: boolean
 }
 
 /** Start `test/fixtures/<name>.ts` with Node (type stripping) and `args` as one JSON argument. */
@@ -29,12 +33,12 @@ export function startFixture (name: string, args: unknown = {}, options: Fixture
   const file = fileURLToPath(new URL(`../fixtures/${name}.ts`, import.meta.url))
   const argv = [process.execPath, file, JSON.stringify(args)]
   const [command, ...rest] = options.netns == null ? argv : ['ip', 'netns', 'exec', options.netns, ...argv]
-  const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command!, rest, { stdio: [options.stdin === true ? 'pipe' : 'ignore', 'pipe', 'pipe'] })
   const lines: Array<Record<string, unknown>> = []
   const waiters = new Set<() => void>()
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8000) })
-  createInterface({ input: child.stdout }).on('line', (line) => {
+  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8000) })
+  createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       lines.push(JSON.parse(line) as Record<string, unknown>)
     } catch {
@@ -68,6 +72,10 @@ export function startFixture (name: string, args: unknown = {}, options: Fixture
         waiters.add(check)
         check()
       })
+    },
+    send (line) {
+      if (child.stdin == null) throw new TypeError(`${name} was started without stdin`)
+      child.stdin.write(`${JSON.stringify(line)}\n`)
     },
     async stop () {
       running.delete(fixture)

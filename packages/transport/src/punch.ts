@@ -272,20 +272,20 @@ class Punch implements BirthdayPunch {
     const udx = this.#udx!
     const o = this.#options
     let won: { socket: UdxSocket, remote: Endpoint, stats: PunchStats } | null
+    const sent = report as { probes: number } // counted as they go, so a failed attempt reports them too
     if (mine.kind === 'consistent') {
       report.side = 'consistent'
-      const r = await punchAsConsistent({ socket: this.#socket!, peerHost: theirs.endpoint!.host, key, intervalMs: o.intervalMs, maxProbes: o.maxProbes, minPort: PUNCH.minPort, signal })
+      const r = await punchAsConsistent({ sent, socket: this.#socket!, peerHost: theirs.endpoint!.host, key, intervalMs: o.intervalMs, maxProbes: o.maxProbes, minPort: PUNCH.minPort, signal })
       won = r == null ? null : { socket: this.#socket!, ...r }
     } else {
       report.side = 'random'
       try {
-        won = await punchAsRandom({ udx, peer: theirs.endpoint!, key, sockets: o.sockets, lowTtl: o.lowTtl, intervalMs: o.intervalMs, maxProbes: o.maxProbes, signal })
+        won = await punchAsRandom({ sent, udx, peer: theirs.endpoint!, key, sockets: o.sockets, lowTtl: o.lowTtl, intervalMs: o.intervalMs, maxProbes: o.maxProbes, signal })
       } finally {
         releaseRandom(PUNCH.pauseMs)
       }
     }
     if (won == null) throw new PunchFailedError(`no packet got through in ${o.maxProbes} probes`, { reason: signal.aborted ? 'timeout' : 'failed' })
-    report.probes = won.stats.probes
     const stream = udx.createStream(mine.streamId)
     stream.connect(won.socket, theirs.streamId, won.remote.port, won.remote.host)
     const socket = won.socket

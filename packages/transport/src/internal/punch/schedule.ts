@@ -18,6 +18,8 @@ export interface PunchStats {
 
 export interface ConsistentInit {
   socket: UdxSocket
+  /** Counts the packets sent, also when the punch fails. */
+  sent: { probes: number }
   /** The random side's public address (its port is not used: every probe goes to a random one). */
   peerHost: string
   key: Uint8Array
@@ -38,7 +40,7 @@ export async function punchAsConsistent (init: ConsistentInit): Promise<{ remote
   const start = Date.now()
   let probes = 0
   let timer: ReturnType<typeof setTimeout> | undefined
-  const probe = (port: number): void => { probes++; socket.trySend(makeProbe(key, 'probe'), port, peerHost) }
+  const probe = (port: number): void => { probes++; init.sent.probes++; socket.trySend(makeProbe(key, 'probe'), port, peerHost) }
   return await new Promise((resolve) => {
     const finish = (remote: Endpoint | null): void => {
       clearTimeout(timer)
@@ -66,6 +68,8 @@ export async function punchAsConsistent (init: ConsistentInit): Promise<{ remote
 
 export interface RandomInit {
   udx: UDX
+  /** Counts the packets sent, also when the punch fails. */
+  sent: { probes: number }
   /** The consistent side's public endpoint: the only destination of every packet. */
   peer: Endpoint
   key: Uint8Array
@@ -126,13 +130,14 @@ export async function punchAsRandom (init: RandomInit): Promise<{ socket: UdxSoc
     const onAbort = (): void => { finish(null, null) }
     if (signal.aborted) { finish(null, null); return }
     signal.addEventListener('abort', onAbort, { once: true })
-    for (const s of sockets) { probes++; s.trySend(makeProbe(key, 'open'), peer.port, peer.host, init.lowTtl) }
+    for (const s of sockets) { probes++; init.sent.probes++; s.trySend(makeProbe(key, 'open'), peer.port, peer.host, init.lowTtl) }
     let i = 0
     let round = 0
     const tick = (): void => {
       if (probes >= init.maxProbes + init.sockets) { finish(null, null); return }
       if (i === sockets.length) { i = 0; round++ }
       probes++
+      init.sent.probes++
       const s = sockets[i++]!
       if (round === 0) s.trySend(makeProbe(key, 'open'), peer.port, peer.host, init.lowTtl)
       else s.trySend(makeProbe(key, 'open'), peer.port, peer.host)
