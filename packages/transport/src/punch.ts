@@ -119,6 +119,14 @@ function positive (value: number | undefined, fallback: number, name: string, ma
   return v
 }
 
+/** Larger socket buffers for a socket that carries a connection (PUNCH.socketBufferBytes; best effort). */
+function tuneBuffers (socket: UdxSocket): void {
+  try {
+    socket.setRecvBufferSize(PUNCH.socketBufferBytes)
+    socket.setSendBufferSize(PUNCH.socketBufferBytes)
+  } catch { /* the kernel's limit applies */ }
+}
+
 function addrOf (remote: Endpoint, peer?: PeerId): string {
   return `/${isIPv4(remote.host) ? 'ip4' : 'ip6'}/${remote.host}/udp/${remote.port}${peer == null ? '' : `/p2p/${peer.toString()}`}`
 }
@@ -133,6 +141,9 @@ class Punch implements BirthdayPunch {
   #socket: UdxSocket | undefined
   #watcher: UdxNetworkWatcher | undefined
   #classification: Promise<Classification> | undefined
+  /** Punches this node answers now, and when each peer last asked (spec/direct-paths.md#limits). */
+  #active = 0
+  readonly #askedAt = new Map<string, number>()
 
   constructor (components: BirthdayPunchComponents, init: BirthdayPunchInit) {
     this.#components = components
@@ -156,6 +167,7 @@ class Punch implements BirthdayPunch {
     this.#udx = new UDX()
     this.#socket = this.#udx.createSocket()
     this.#socket.bind(0, '0.0.0.0')
+    tuneBuffers(this.#socket)
     this.#watcher = this.#udx.watchNetworkInterfaces(() => { this.#classification = undefined })
     await this.#components.registrar.handle(PUNCH_PROTOCOL, (stream, connection) => {
       this.#respond(stream, connection).catch((err: Error) => { this.#log('answering %p failed: %s', connection.remotePeer, err.message) })
@@ -251,12 +263,19 @@ class Punch implements BirthdayPunch {
         ? 'unsupported'
         : !(pair.has('consistent') && pair.has('random')) || local.seen == null || theirs.endpoint == null
             ? 'not-applicable'
-            : local.kind === 'random' && !(holdsRandom = takeRandom()) ? 'busy' : 'ok'
+            : !this.#admit(relayed.remotePeer)
+                ? 'busy'
+                : local.kind === 'random' && !(holdsRandom = takeRandom()) ? 'busy' : 'ok'
       stream.send(encodeAnswer(code, mine))
       await stream.close({ signal }).catch(() => { stream.abort(new Error('negotiation over')) })
       if (code !== 'ok') { report.result = code; return }
       holdsRandom = false // released by #run
-      await this.#run('inbound', relayed.remotePeer, mine, theirs, probeKey(theirs.nonce, mine.nonce), signal, report)
+      this.#active++
+      try {
+        await this.#run('inbound', relayed.remotePeer, mine, theirs, probeKey(theirs.nonce, mine.nonce), signal, report)
+      } finally {
+        this.#active--
+      }
     } catch (err) {
       if (report.result === 'failed' && signal.aborted) report.result = 'timeout'
       report.error = (err as Error).message
@@ -265,6 +284,16 @@ class Punch implements BirthdayPunch {
       report.ms = Date.now() - start
       this.#report(report)
     }
+  }
+
+  /** Whether to answer a punch request from `peer`: a few at a time, and one per peer per PUNCH.perPeerIntervalMs. */
+  #admit (peer: PeerId): boolean {
+    const now = Date.now()
+    const last = this.#askedAt.get(peer.toString())
+    if (this.#active >= PUNCH.maxAnswering || (last != null && now - last < PUNCH.perPeerIntervalMs)) return false
+    if (this.#askedAt.size >= 4096) this.#askedAt.delete(this.#askedAt.keys().next().value!)
+    this.#askedAt.set(peer.toString(), now)
+    return true
   }
 
   /** Punch, connect a UDX stream on the winning pair, and upgrade it; releases the random side's turn. */
@@ -286,6 +315,7 @@ class Punch implements BirthdayPunch {
       }
     }
     if (won == null) throw new PunchFailedError(`no packet got through in ${o.maxProbes} probes`, { reason: signal.aborted ? 'timeout' : 'failed' })
+    if (won.socket !== this.#socket) tuneBuffers(won.socket)
     const stream = udx.createStream(mine.streamId)
     stream.connect(won.socket, theirs.streamId, won.remote.port, won.remote.host)
     const socket = won.socket

@@ -13,6 +13,8 @@ declare module 'udx-native' {
     bind (port?: number, host?: string): void
     close (): Promise<void>
     setTTL (ttl: number): void
+    setRecvBufferSize (size: number): number
+    setSendBufferSize (size: number): number
     send (buffer: Uint8Array, port: number, host?: string, ttl?: number): Promise<boolean>
     trySend (buffer: Uint8Array, port: number, host?: string, ttl?: number): void
     on (event: 'message', listener: (message: Buffer, from: UdxAddress) => void): this
