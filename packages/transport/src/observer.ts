@@ -57,10 +57,13 @@ class Buckets {
   take (source: string, now = Date.now()): boolean {
     let b = this.#tokens.get(source)
     if (b == null) {
+      // least recently seen first out: a flood of new sources does not refill the buckets of active ones
       if (this.#tokens.size >= OBSERVER.maxSources) this.#tokens.delete(this.#tokens.keys().next().value!)
       b = { tokens: this.#burst, at: now }
-      this.#tokens.set(source, b)
+    } else {
+      this.#tokens.delete(source)
     }
+    this.#tokens.set(source, b)
     b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) / 1000 * this.#rate)
     b.at = now
     if (b.tokens < 1) return false

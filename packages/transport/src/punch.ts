@@ -104,10 +104,11 @@ function observerOf (addr: string, i: number): ObserverTarget {
   let ma
   try { ma = multiaddr(addr) } catch (err) { throw new RangeError(`observers[${i}] is not a multiaddr: ${(err as Error).message}`) }
   const parts = ma.getComponents()
-  const host = parts.find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+  // IPv4 only: the punch socket is bound to 0.0.0.0 (spec/direct-paths.md#classification)
+  const host = parts.find(c => c.name === 'ip4')?.value
   const port = Number(parts.find(c => c.name === 'udp')?.value)
   const id = parts.findLast(c => c.name === 'p2p')?.value
-  if (host == null || !(port >= 1 && port <= 65_535) || id == null) throw new RangeError(`observers[${i}] must be /ip4|ip6/<host>/udp/<port>/p2p/<peer id>, got ${addr}`)
+  if (host == null || !(port >= 1 && port <= 65_535) || id == null) throw new RangeError(`observers[${i}] must be /ip4/<host>/udp/<port>/p2p/<peer id> (IPv4 only in this version), got ${addr}`)
   const key = peerIdFromString(id).publicKey
   if (key?.type !== 'Ed25519') throw new RangeError(`observers[${i}]: the peer id carries no Ed25519 key`)
   return { host, port, key: staticPublicFromEd25519(key.raw) }
@@ -192,6 +193,8 @@ class Punch implements BirthdayPunch {
     const made = classify(socket, this.#observers, { tries: PUNCH.observeTries, timeoutMs: PUNCH.observeTimeoutMs, ...(options.signal == null ? {} : { signal: options.signal }) })
     this.#classification = made
     const c = await made
+    // one cut short by the caller's signal says nothing about the NAT: not kept
+    if (options.signal?.aborted === true && this.#classification === made) this.#classification = undefined
     this.#log('NAT %s (%d of %d observers answered), seen as %s', c.kind, c.answers, c.asked, c.seen == null ? '-' : `${c.seen.host}:${c.seen.port}`)
     return c
   }

@@ -43,11 +43,10 @@ async function setup (init: { perSource?: { burst: number, perSecond: number } }
   return { o, refusals, inbox, at: o.observer.addresses[0]! }
 }
 
-/** Ask `q` and check the next packet is its answer, from `at`, naming the inbox. */
+/** Ask `q` and check the next packet from `at` is its answer, naming the inbox. */
 async function answered (inbox: Inbox, at: { host: string, port: number }, q: Question): Promise<Packet> {
   await inbox.send(q.bytes, at.port, at.host)
-  const p = await inbox.next()
-  expect(p.from).toEqual(at)
+  const p = await inbox.next(at)
   expect(q.open(p.msg)).toEqual({ host: inbox.host, port: inbox.port })
   return p
 }
@@ -67,7 +66,7 @@ describe('natObserver', () => {
       const p = await answered(inbox, at, q)
       expect(p.msg.byteLength).toBeLessThan(q.bytes.byteLength)
     }
-    expect(await inbox.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
     expect(refusals.seen).toEqual([])
   })
 
@@ -75,7 +74,7 @@ describe('natObserver', () => {
     const { o, inbox, refusals, at } = await setup()
     await inbox.send(askObserver(await strangerKey())!.bytes, at.port, at.host)
     await answered(inbox, at, askObserver(o.key)!)
-    expect(await inbox.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
     expect(await refusals.count(1)).toEqual(['mac'])
     expect(refusals.seen[0]!.from).toEqual({ host: '127.0.0.1', port: inbox.port })
   })
@@ -89,7 +88,7 @@ describe('natObserver', () => {
       await inbox.send(bytes, at.port, at.host)
     }
     await answered(inbox, at, askObserver(o.key)!)
-    expect(await inbox.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
     expect(await refusals.count(6)).toEqual(['size', 'low-order', 'mac', 'mac', 'mac', 'mac'])
   })
 
@@ -101,7 +100,7 @@ describe('natObserver', () => {
     const other = o.observer.addresses[1]!
     await inbox.send(q.bytes, other.port, other.host)
     await answered(inbox, other, askObserver(o.key)!)
-    expect(await inbox.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
     expect(await refusals.count(2)).toEqual(['replay', 'replay'])
   })
 
@@ -112,7 +111,7 @@ describe('natObserver', () => {
       await inbox.send(askObserver(o.key, time)!.bytes, at.port, at.host)
     }
     await answered(inbox, at, askObserver(o.key)!)
-    expect(await inbox.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
     expect(await refusals.count(4)).toEqual(['stale', 'stale', 'stale', 'stale'])
   })
 
@@ -129,8 +128,8 @@ describe('natObserver', () => {
     // elsewhere: answered
     const elsewhere = await res.inbox('127.0.0.3')
     await answered(elsewhere, at, askObserver(o.key)!)
-    expect(await inbox.drain()).toEqual([])
-    expect(await samePlace.drain()).toEqual([])
+    expect(await inbox.drain(o.observer.addresses)).toEqual([])
+    expect(await samePlace.drain(o.observer.addresses)).toEqual([])
   })
 
   it('frees its ports when it stops', async () => {

@@ -35,6 +35,17 @@ describe('encodeEndpoint', () => {
     expect(hex(encodeEndpoint({ host: 'fe80::', port: 2 }))).toBe('fe800000000000000000000000000000' + '0002')
   })
 
+  it('writes an IPv6 address with a dotted IPv4 tail as its two last groups (RFC 4291 §2.2)', () => {
+    expect(decodeEndpoint(encodeEndpoint({ host: '64:ff9b::192.0.2.1', port: 1 }))).toEqual({ host: '64:ff9b:0:0:0:0:c000:201', port: 1 })
+    expect(decodeEndpoint(encodeEndpoint({ host: '::192.0.2.1', port: 1 }))).toEqual({ host: '0:0:0:0:0:0:c000:201', port: 1 })
+    expect(decodeEndpoint(encodeEndpoint({ host: '0:0:0:0:0:ffff:192.0.2.1', port: 1 }))).toEqual({ host: '192.0.2.1', port: 1 })
+    expect(decodeEndpoint(encodeEndpoint({ host: '::ffff:0:192.0.2.1', port: 1 }))).toEqual({ host: '0:0:0:0:ffff:0:c000:201', port: 1 })
+  })
+
+  it('refuses an IPv6 address with a zone id (it would be lost on the wire)', () => {
+    expect(thrownBy(() => encodeEndpoint({ host: 'fe80::1%eth0', port: 1 }))).toBeInstanceOf(RangeError)
+  })
+
   it('is always 18 bytes', () => {
     expect(encodeEndpoint({ host: '10.0.0.1', port: 9 })).toHaveLength(ENDPOINT_BYTES)
     expect(encodeEndpoint({ host: '2001:db8:1:2:3:4:5:6', port: 9 })).toHaveLength(ENDPOINT_BYTES)

@@ -3,10 +3,11 @@
 // are two IPs. Without a NAT every observer sees the same endpoint; what a NAT
 // with a new port per destination would make an observer see is played by a
 // fake observer that holds the real observer's key (the test made that key).
+import { createSocket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { classify } from '../src/internal/punch/classify.ts'
 import { openQuestion } from '../src/internal/punch/observe-wire.ts'
-import { Resources, strangerKey } from './punch-helpers.ts'
+import { Resources, recordSends, strangerKey } from './punch-helpers.ts'
 import type { Endpoint } from '../src/internal/punch/addr.ts'
 import type { Classification, ObserverTarget } from '../src/internal/punch/types.ts'
 import type { Inbox, ObserverUnderTest } from './punch-helpers.ts'
@@ -94,8 +95,8 @@ describe('classify', () => {
     const down = await res.inbox('127.0.0.2')
     const socket = res.udxSocket()
     const made = classifyUntil(socket, [target(o.observer.addresses[0]!, o.key), target({ host: '127.0.0.2', port: down.port }, o.key)], r => r.length === 1)
-    // the silent one was asked
-    expect((await down.next()).from).toEqual(local(socket))
+    // the silent one was asked, from the classified socket
+    expect((await down.next(local(socket))).msg.byteLength).toBeGreaterThan(0)
     expect(await made).toMatchObject({ kind: 'unknown', seen: local(socket), answers: 1, asked: 2 })
   })
 
@@ -113,13 +114,13 @@ describe('classify', () => {
   it('gives unknown with nothing seen when no observer answers, after asking each one `tries` times', async () => {
     const silent = [await res.inbox('127.0.0.1'), await res.inbox('127.0.0.2')]
     const socket = res.udxSocket()
+    const sent = recordSends(socket)
     const c = await classify(socket, silent.map(s => target({ host: s.host, port: s.port }, new Uint8Array(32).fill(9))), { tries: 3, timeoutMs: 20 })
     expect(c).toMatchObject({ kind: 'unknown', answers: 0, asked: 2 })
     expect(c.seen).toBeUndefined()
+    expect(sent.map(s => `${s.host!}:${s.port}`).sort()).toEqual(silent.flatMap(s => Array(3).fill(`${s.host}:${s.port}`)).sort())
     for (const s of silent) {
-      const asked = await s.drain()
-      expect(asked).toHaveLength(3)
-      for (const p of asked) expect(p.from).toEqual(local(socket))
+      expect(await s.drain([local(socket)])).toHaveLength(3)
     }
   })
 
@@ -128,9 +129,13 @@ describe('classify', () => {
     const o = await res.observer({ listen: ['127.0.0.1:0'], onRefused: (reason) => { refused.push(reason) } })
     const late = await fakeObserver(o, '127.0.0.2', from => from, { skip: 1 })
     const socket = res.udxSocket()
-    const c = await classifyUntil(socket, [target(o.observer.addresses[0]!, o.key), target(late.at, o.key)], r => r.length === 2, { tries: 3, timeoutMs: 300 })
+    const sent = recordSends(socket)
+    const real = o.observer.addresses[0]!
+    const c = await classifyUntil(socket, [target(real, o.key), target(late.at, o.key)], r => r.length === 2, { tries: 3, timeoutMs: 300 })
     expect(c).toMatchObject({ kind: 'consistent', seen: local(socket), answers: 2, asked: 2 })
     expect(late.questions()).toBe(2)
+    expect(sent.filter(s => s.port === real.port)).toHaveLength(1)
+    expect(sent.filter(s => s.port === late.at.port)).toHaveLength(2)
     // the real observer was asked once: a second copy would have been refused as a replay
     expect(refused).toEqual([])
   })
@@ -148,19 +153,46 @@ describe('classify', () => {
   it('returns when the signal aborts, with what it has', async () => {
     const silent = await res.inbox('127.0.0.2')
     const socket = res.udxSocket()
+    const sent = recordSends(socket)
     const controller = new AbortController()
     const made = classify(socket, [target({ host: '127.0.0.2', port: silent.port }, await strangerKey())], { tries: 100, timeoutMs: LONG, signal: controller.signal })
-    await silent.next()
+    await silent.next(local(socket))
     controller.abort()
     expect(await made).toMatchObject({ kind: 'unknown', answers: 0, asked: 1 })
-    expect(await silent.drain()).toEqual([])
+    expect(sent).toHaveLength(1)
   })
 
   it('sends nothing when the signal has already aborted', async () => {
     const silent = await res.inbox('127.0.0.2')
     const socket = res.udxSocket()
+    const sent = recordSends(socket)
     const c = await classify(socket, [target({ host: '127.0.0.2', port: silent.port }, await strangerKey())], { tries: 3, timeoutMs: LONG, signal: AbortSignal.abort() })
     expect(c).toMatchObject({ kind: 'unknown', answers: 0, asked: 1 })
-    expect(await silent.drain()).toEqual([])
+    expect(sent).toEqual([])
+  })
+
+  it('asks with a fresh question when an answer was lost: the observer answers it (a repeated one would be refused as a replay)', async () => {
+    const refusals: string[] = []
+    const o = await res.observer({ listen: ['127.0.0.1:0'], onRefused: (reason) => { refusals.push(reason) } })
+    const observerAt = o.observer.addresses[0]!
+    // a path on 127.0.0.2 that forwards questions to the observer and loses its first answer
+    const proxy = createSocket('udp4')
+    await new Promise<void>(resolve => { proxy.bind(0, '127.0.0.2', resolve) })
+    res.add(async () => { await new Promise<void>(resolve => { proxy.close(() => { resolve() }) }) })
+    let asker: { address: string, port: number } | undefined
+    let answers = 0
+    proxy.on('message', (msg, from) => {
+      if (from.port === observerAt.port) {
+        if (answers++ > 0) proxy.send(msg, asker!.port, asker!.address)
+      } else {
+        asker = from
+        proxy.send(msg, observerAt.port, observerAt.host)
+      }
+    })
+    const socket = res.udxSocket()
+    const result = await classify(socket, [target({ host: '127.0.0.2', port: proxy.address().port }, o.key)], { tries: 3, timeoutMs: 1_000 })
+    expect(result.answers).toBe(1)
+    expect(result.seen).toEqual({ host: '127.0.0.2', port: proxy.address().port })
+    expect(refusals).toEqual([])
   })
 })

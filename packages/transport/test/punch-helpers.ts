@@ -47,11 +47,12 @@ export class Inbox {
 
   get port (): number { return this.socket.address().port }
 
-  /** The next packet (queued or still to come). */
-  async next (): Promise<Packet> {
-    const queued = this.#queue.shift()
-    if (queued != null) return queued
-    return await new Promise(resolve => { this.#waiters.push(resolve) })
+  /** The next packet (queued or still to come); with `from`, the next one from there (others are dropped). */
+  async next (from?: { host: string, port: number }): Promise<Packet> {
+    for (;;) {
+      const p = this.#queue.shift() ?? await new Promise<Packet>(resolve => { this.#waiters.push(resolve) })
+      if (from == null || (p.from.host === from.host && p.from.port === from.port)) return p
+    }
   }
 
   /** Send and resolve once the datagram has left (so sends from one test are ordered). */
@@ -61,21 +62,42 @@ export class Inbox {
     })
   }
 
-  /** Every packet that reached this socket before now and was not taken yet: a marker sent to itself closes the list. */
-  async drain (): Promise<Packet[]> {
+  /**
+   * Every packet that reached this socket before now and was not taken yet
+   * (a marker sent to itself closes the list); with `from`, only those from
+   * these endpoints (a stray packet from another test on loopback is not ours).
+   */
+  async drain (from?: Array<{ host: string, port: number }>): Promise<Packet[]> {
     const marker = randomBytes(16)
     await this.send(marker, this.port, this.host)
     const out: Packet[] = []
     for (;;) {
       const p = await this.next()
       if (p.from.port === this.port && p.msg.equals(marker)) return out
-      out.push(p)
+      if (from == null || from.some(f => f.host === p.from.host && f.port === p.from.port)) out.push(p)
     }
   }
 
   async close (): Promise<void> {
     await new Promise<void>(resolve => { this.socket.close(() => { resolve() }) })
   }
+}
+
+/** A packet a udx socket was asked to send. */
+export interface Sent { bytes: Uint8Array, port: number, host: string | undefined, ttl: number | undefined }
+
+/**
+ * Record every trySend of `socket` (what the code under test asked for,
+ * whatever the kernel then did); with `through: false` nothing leaves.
+ */
+export function recordSends (socket: UdxSocket, through = true): Sent[] {
+  const sent: Sent[] = []
+  const trySend = socket.trySend.bind(socket)
+  socket.trySend = (bytes, port, host, ttl) => {
+    sent.push({ bytes: new Uint8Array(bytes), port, host, ttl })
+    if (through) trySend(bytes, port, host, ttl)
+  }
+  return sent
 }
 
 /** Things a test opened, closed after it. */

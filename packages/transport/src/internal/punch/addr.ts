@@ -8,18 +8,25 @@ export const ENDPOINT_BYTES = 18
 /** A UDP endpoint: an IPv4 or IPv6 address and a port. */
 export interface Endpoint { host: string, port: number }
 
-/** Encode `host:port`; throws RangeError for anything but an IP literal and a port 1–65535. */
+/** Encode `host:port`; throws RangeError for anything but an IP literal (no zone id) and a port 1–65535. */
 export function encodeEndpoint (endpoint: Endpoint): Uint8Array {
   const out = new Uint8Array(ENDPOINT_BYTES)
   const { port } = endpoint
-  const host = endpoint.host.toLowerCase().startsWith('::ffff:') && endpoint.host.includes('.') ? endpoint.host.slice(7) : endpoint.host
+  const host = endpoint.host
   if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) throw new RangeError(`port must be 1 to 65535, got ${String(port)}`)
   if (isIPv4(host)) {
     out[10] = 0xff
     out[11] = 0xff
     host.split('.').forEach((b, i) => { out[12 + i] = Number(b) })
-  } else if (isIPv6(host)) {
-    const [head = '', tail = ''] = host.includes('::') ? host.split('::') : [host, '']
+  } else if (isIPv6(host) && !host.includes('%')) {
+    // a dotted IPv4 tail (RFC 4291 §2.2, e.g. 64:ff9b::192.0.2.1) is two groups of hex
+    let text = host
+    const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(host)
+    if (dotted != null) {
+      const b = dotted[2]!.split('.').map(Number)
+      text = `${dotted[1]!}${((b[0]! << 8) | b[1]!).toString(16)}:${((b[2]! << 8) | b[3]!).toString(16)}`
+    }
+    const [head = '', tail = ''] = text.includes('::') ? text.split('::') : [text, '']
     const groups = (s: string): number[] => s === '' ? [] : s.split(':').map(g => parseInt(g, 16))
     const h = groups(head)
     const t = groups(tail)

@@ -15,24 +15,31 @@ export type { NatKind, Classification, ObserverTarget } from './types.ts'
 
 /** Ask every observer from `socket` (up to `tries` times, `timeoutMs` apart) and classify what they saw. */
 export async function classify (socket: UdxSocket, observers: ObserverTarget[], options: { tries: number, timeoutMs: number, signal?: AbortSignal }): Promise<Classification> {
-  const pending = new Map<ObserverTarget, Question>()
-  for (const o of observers) {
-    const q = askObserver(o.key)
-    if (q != null) pending.set(o, q)
-  }
+  // the questions of the current try, by observer: each try asks anew (an observer refuses a repeated question as a replay)
+  const pending = new Map<ObserverTarget, Question | null>(observers.map(o => [o, null]))
   const seen = new Map<ObserverTarget, Endpoint>()
+  let allAnswered: (() => void) | undefined
   const onMessage = (msg: Buffer, from: UdxAddress): void => {
     for (const [o, q] of pending) {
-      if (o.port !== from.port || o.host !== from.host) continue
+      if (q == null || o.port !== from.port || o.host !== from.host) continue
       const endpoint = q.open(msg)
       if (endpoint != null) { seen.set(o, endpoint); pending.delete(o) }
     }
+    if (pending.size === 0) allAnswered?.()
   }
   socket.on('message', onMessage)
   try {
     for (let t = 0; t < options.tries && pending.size > 0 && options.signal?.aborted !== true; t++) {
-      for (const [o, q] of pending) socket.trySend(q.bytes, o.port, o.host)
-      await sleep(options.timeoutMs, undefined, options.signal == null ? {} : { signal: options.signal }).catch(() => {})
+      for (const o of pending.keys()) {
+        const q = askObserver(o.key)
+        if (q == null) { pending.delete(o); continue } // a low-order key: no peer id maps to one
+        pending.set(o, q)
+        socket.trySend(q.bytes, o.port, o.host)
+      }
+      if (pending.size === 0) break
+      // the next try after timeoutMs, unless every observer answered first
+      const answered = new Promise<void>((resolve) => { allAnswered = resolve })
+      await Promise.race([answered, sleep(options.timeoutMs, undefined, options.signal == null ? {} : { signal: options.signal }).catch(() => {})])
     }
   } finally {
     socket.off('message', onMessage)
