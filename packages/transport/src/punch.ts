@@ -4,6 +4,7 @@
 // Negotiated over the relayed connection; the result is an ordinary libp2p
 // connection (UDX stream, the node's upgrader: unobservable layer, Noise, Yamux).
 import { randomBytes, randomInt } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { isIPv4 } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -57,7 +58,9 @@ export interface PunchEvent {
   result: 'direct' | 'not-applicable' | 'busy' | 'unsupported' | 'timeout' | 'failed'
   /** Packets this node sent toward the peer. */
   probes: number
+  /** The whole attempt (ms), of which `waitedMs` went on waiting after `BUSY` answers. */
   ms: number
+  waitedMs: number
   /** The direct connection's remote address, when there is one. */
   remoteAddr?: string
   error?: string
@@ -207,7 +210,7 @@ class Punch implements BirthdayPunch {
     if (relayed == null) throw new PunchFailedError(`no relayed connection to ${peer.toString()} to negotiate over`, { reason: 'no-relay' })
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.budgetMs), ...(options.signal == null ? [] : [options.signal])])
     const start = Date.now()
-    const report: PunchEvent = { peer: peer.toString(), role: 'initiator', local: 'unknown', remote: 'unknown', result: 'failed', probes: 0, ms: 0 }
+    const report: PunchEvent = { peer: peer.toString(), role: 'initiator', local: 'unknown', remote: 'unknown', result: 'failed', probes: 0, ms: 0, waitedMs: 0 }
     try {
       const local = await this.classify({ signal })
       report.local = local.kind
@@ -216,13 +219,20 @@ class Punch implements BirthdayPunch {
       if (local.kind === 'random' && !takeRandom()) throw new PunchFailedError('this process is already punching as the random side', { reason: 'busy' })
       let holdsRandom = local.kind === 'random'
       try {
-        const stream = await relayed.newStream(PUNCH_PROTOCOL, { runOnLimitedConnection: true, signal })
         let theirs
-        try {
-          stream.send(encodeOffer(mine))
-          theirs = decodeAnswer(await readMessage(stream, { signal }))
-        } finally {
-          await stream.close({ signal }).catch(() => { stream.abort(new Error('negotiation over')) })
+        for (;;) {
+          const stream = await relayed.newStream(PUNCH_PROTOCOL, { runOnLimitedConnection: true, signal })
+          try {
+            stream.send(encodeOffer(mine))
+            theirs = decodeAnswer(await readMessage(stream, { signal }))
+          } finally {
+            await stream.close({ signal }).catch(() => { stream.abort(new Error('negotiation over')) })
+          }
+          // busy is for now: ask again after the peer's pause, within the budget
+          if (theirs.code !== 'busy') break
+          const wait = PUNCH.pauseMs + randomInt(PUNCH.pauseMs)
+          await sleep(wait, undefined, { signal })
+          report.waitedMs += wait
         }
         report.remote = theirs.kind
         if (theirs.code !== 'ok') throw new PunchFailedError(`the peer answered ${theirs.code} (${local.kind} here, ${theirs.kind} there)`, { reason: theirs.code })
@@ -246,7 +256,7 @@ class Punch implements BirthdayPunch {
   async #respond (stream: Stream, relayed: Connection): Promise<void> {
     const signal = AbortSignal.timeout(this.#options.budgetMs)
     const start = Date.now()
-    const report: PunchEvent = { peer: relayed.remotePeer.toString(), role: 'responder', local: 'unknown', remote: 'unknown', result: 'failed', probes: 0, ms: 0 }
+    const report: PunchEvent = { peer: relayed.remotePeer.toString(), role: 'responder', local: 'unknown', remote: 'unknown', result: 'failed', probes: 0, ms: 0, waitedMs: 0 }
     let holdsRandom = false
     try {
       let theirs
@@ -266,9 +276,9 @@ class Punch implements BirthdayPunch {
         ? 'unsupported'
         : !(pair.has('consistent') && pair.has('random')) || local.seen == null || theirs.endpoint == null
             ? 'not-applicable'
-            : !this.#admit(relayed.remotePeer)
+            : local.kind === 'random' && !(holdsRandom = takeRandom())
                 ? 'busy'
-                : local.kind === 'random' && !(holdsRandom = takeRandom()) ? 'busy' : 'ok'
+                : !this.#admit(relayed.remotePeer) ? 'busy' : 'ok'
       stream.send(encodeAnswer(code, mine))
       await stream.close({ signal }).catch(() => { stream.abort(new Error('negotiation over')) })
       if (code !== 'ok') { report.result = code; return }
