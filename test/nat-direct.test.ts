@@ -81,15 +81,19 @@ describe.skipIf(!canRun)(`direct paths across NATs (WebRTC)${canRun ? '' : ` —
         const dialer = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, observers, target: ready.peerId, bytes: 8 * MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
         const r = await dialer.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
         const punches: Array<{ ms: number, probes: number }> = r.method === 'birthday' ? [{ ms: r.punch.ms - r.punch.waitedMs, probes: r.punch.probes }] : []
+        await listener.stop()
         for (let run = 1; run < PUNCH_RUNS && BIRTHDAY(pair); run++) {
-          // more punches from fresh dialers to the same listener, for the median and the worst case
-          const again = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, observers, target: ready.peerId, bytes: MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
+          // more punches for the median and the worst case, each between a fresh listener and a fresh dialer:
+          // a listener's punch socket keeps the holes its earlier probes made in its NAT, which would make later runs easy
+          const l2 = startFixture('direct-peer', { role: 'listen', relay, stun: stunUrl, observers }, { netns: lab.nats[`${to.name}2`]!.hosts[0]!.ns })
+          const ready2 = await l2.next(l => l.event === 'ready', 30_000)
+          const again = startFixture('direct-peer', { role: 'dial', relay, stun: stunUrl, observers, target: ready2.peerId, bytes: MiB }, { netns: lab.nats[`${from.name}1`]!.hosts[0]!.ns })
           const a = await again.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+          await l2.stop()
           expect(a.method, JSON.stringify(a)).toBe('birthday')
-          // without the wait for a random side's pause between two punches (BUSY, then asked again)
+          // without any wait for a random side's pause between two punches (BUSY, then asked again)
           punches.push({ ms: a.punch.ms - a.punch.waitedMs, probes: a.punch.probes })
         }
-        await listener.stop()
         const d = r.direct as Record<string, unknown> | null
         const punchMs = punches.length === 0 ? '-' : `${median(punches.map(p => p.ms))} / ${Math.max(...punches.map(p => p.ms))} (${punches.length})`
         const probes = punches.length === 0 ? '-' : `${median(punches.map(p => p.probes))} / ${Math.max(...punches.map(p => p.probes))}`
