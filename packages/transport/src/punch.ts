@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isIPv4 } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import UDX from 'udx-native'
 import { PUNCH } from './constants.ts'
 import { PunchFailedError } from './errors.ts'
 import { classify } from './internal/punch/classify.ts'
@@ -22,6 +21,7 @@ import type { Classification, NatKind, ObserverTarget } from './internal/punch/t
 import type { Side } from './internal/punch/negotiation.ts'
 import type { PunchStats } from './internal/punch/schedule.ts'
 import type { AbortOptions, ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions, Upgrader } from '@libp2p/interface'
+import type UDX from 'udx-native'
 import type { UdxNetworkWatcher, UdxSocket } from 'udx-native'
 import type { Duplex } from 'node:stream'
 
@@ -168,7 +168,9 @@ class Punch implements BirthdayPunch {
   readonly [Symbol.toStringTag] = '@fara/transport:birthday-punch'
 
   async start (): Promise<void> {
-    this.#udx = new UDX()
+    // the native addon is loaded only by nodes that punch (spec/direct-paths.md#the-connection)
+    const { default: Udx } = await import('udx-native')
+    this.#udx = new Udx()
     this.#socket = this.#udx.createSocket()
     this.#socket.bind(0, '0.0.0.0')
     tuneBuffers(this.#socket)
