@@ -251,6 +251,8 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   readonly #log: Logger
   readonly #direct: DirectPathsInit | undefined
   readonly #punchBackoff = new PunchBackoff()
+  /** Associations opened or accepted and not finished (ended on close). */
+  readonly #live = new Set<Association>()
   readonly #liveness: NodeInit['liveness'] | undefined
   readonly #schedules: HopSchedules
   readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
@@ -308,6 +310,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
       if (this.#blocked(stream, connection)) return
       this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
+        this.#track(association)
         try {
           await service.handler(association)
         } catch (err) {
@@ -496,6 +499,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
       stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
     }
     const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
+    this.#track(association)
     if (cache != null) {
       const used = record
       association.finished.catch((err: Error) => { if (err.name === 'AssociationRejectedError') cache.drop(name, used) })
@@ -562,9 +566,20 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     })
   }
 
+  /** Remember a live association until it finishes, so that {@link close} can end it. */
+  #track (association: Association): void {
+    this.#live.add(association)
+    const forget = (): void => { this.#live.delete(association) }
+    association.finished.then(forget, forget)
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    // an entity that closes on purpose ends its associations itself: the peer learns at once, with the reason,
+    // instead of waiting for a resumption that cannot come (resumption is for a path lost, not for a close)
+    for (const association of this.#live) association.abort(new EntityClosedError(`${this.app} closed`))
+    this.#live.clear()
     this.node.removeEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)
     await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: AbortSignal.timeout(5_000) })))
