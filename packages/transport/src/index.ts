@@ -34,6 +34,8 @@ export type { RelayServer, RelayServerInit, RelayServerComponents, RelayReservat
 export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefusedError, ReservationFailedError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError } from './errors.ts'
 export { birthdayPunch, PUNCH_PROTOCOL } from './punch.ts'
 export type { BirthdayPunch, BirthdayPunchInit, BirthdayPunchComponents, PunchEvent, NatKind, Classification } from './punch.ts'
+export type { Endpoint } from './internal/punch/addr.ts'
+export type { QuestionRefusal } from './internal/punch/observe-wire.ts'
 export { natObserver } from './observer.ts'
 export { udxConnection } from './udx.ts'
 export type { UdxConnectionInit } from './udx.ts'
