@@ -45,7 +45,9 @@ export const ENV = {
   /** Data directory of `fara rendezvous`. */
   DATA_DIR: 'FARA_DATA_DIR',
   /** Secret (invite) of a private name. */
-  SECRET: 'FARA_SECRET'
+  SECRET: 'FARA_SECRET',
+  /** DHT nodes to join with `FARA_RENDEZVOUS=dht`, comma separated multiaddrs ending in `/p2p/<peer id>`. */
+  BOOTSTRAP: 'FARA_BOOTSTRAP'
 } as const
 
 /** Name of the config file inside `$XDG_CONFIG_HOME/fara` (XDG Base Directory Specification 0.8). */
@@ -74,3 +76,10 @@ export const FORWARD_CONNECT_TIMEOUT_MS = 10_000
 
 /** Application name of the entity `fara connect` and `fara resolve` run as (its key is fresh unless `--stable-identity`). */
 export const CLIENT_APP = 'fara-connect'
+
+/** `fara serve --hop`: the shortest and longest hop interval accepted (ms); @fara/port-hopping's own bounds (MIN_INTERVAL_MS; one second is for tests). */
+export const MIN_HOP_INTERVAL_MS = 1_000
+export const MAX_HOP_INTERVAL_MS = 24 * 3_600_000
+
+/** How long a start-up check (resolving the name, reaching the forward target) may take before it is reported as failed (ms). */
+export const START_CHECK_TIMEOUT_MS = 5_000

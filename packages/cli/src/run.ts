@@ -11,6 +11,7 @@ import { id } from './commands/id.ts'
 import { rendezvous } from './commands/rendezvous.ts'
 import { resolve } from './commands/resolve.ts'
 import { serve } from './commands/serve.ts'
+import { tcpmux } from './commands/tcpmux.ts'
 import type { Command, Context } from './internal/command.ts'
 import type { Styles } from './internal/output.ts'
 import type { Readable, Writable } from 'node:stream'
@@ -28,7 +29,7 @@ export interface RunOptions {
   signal?: AbortSignal
 }
 
-const COMMANDS: Command[] = [rendezvous, serve, connect, resolve, id, config, demo]
+const COMMANDS: Command[] = [rendezvous, serve, connect, resolve, tcpmux, id, config, demo]
 
 /** The version in this package's package.json. */
 export function version (): string {

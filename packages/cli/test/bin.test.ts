@@ -75,7 +75,7 @@ describe('bad arguments: one line on stderr, nothing on stdout, exit 2', () => {
     [['resolve', 'web', '--config', 'missing.json'], 'no such file'],
     [['id'], 'missing <create|list|show|rotate>'],
     [['id', 'frob', 'x'], 'unknown action "frob"'],
-    [['id', 'show'], 'missing <app>'],
+    [['id', 'create'], 'missing <app>'],
     [['id', 'rotate', 'web'], 'rotation needs an encrypted keystore'],
     [['rendezvous', 'extra'], 'unexpected argument "extra"'],
     [['rendezvous', '--listen', '/ip4/127.0.0.1/udp/5000'], 'has no /tcp/ part']

@@ -99,7 +99,9 @@ export const ReplyCode = {
   UNKNOWN_AID: 1,
   UNSUPPORTED_VERSION: 2,
   MALFORMED: 3,
-  BUSY: 4
+  BUSY: 4,
+  /** The service does not admit the initiator's key (spec/wire.md#reply-codes). */
+  REFUSED: 5
 } as const
 
 /** A reply code. */

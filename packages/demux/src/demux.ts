@@ -37,6 +37,16 @@ export interface OpenOptions {
   resume?: { reconnect: Reconnect }
 }
 
+/** Options for {@link Demux.accept}. */
+export interface AcceptOptions<S> extends AbortOptions {
+  /**
+   * Called with the service an Open names (after its AId was found): false
+   * refuses the association with `REFUSED` (spec/wire.md#reply-codes) before
+   * any AId is drawn for it. A throw refuses it too.
+   */
+  admit?: (service: S) => boolean
+}
+
 /** What an accepted association was opened for. */
 export interface Accepted<S> {
   association: Association
@@ -65,9 +75,10 @@ export interface Demux<S> {
    * Responder: read the Open, look up the service, reply, and return the
    * association. Throws a typed error (after replying, where the frame allowed
    * one) for an unknown AId, an unsupported version, a malformed or oversized
-   * frame, or a stream that sent nothing within the open timeout.
+   * frame, a service that does not `admit` the initiator, or a stream that
+   * sent nothing within the open timeout.
    */
-  accept (stream: Stream, remotePeer: PeerId, options?: AbortOptions): Promise<Accepted<S>>
+  accept (stream: Stream, remotePeer: PeerId, options?: AcceptOptions<S>): Promise<Accepted<S>>
   /**
    * Responder, on a `RESUME_PROTOCOL` stream: read the Resume frame and carry
    * the association it names over this stream. Refuses (one answer for an
@@ -212,7 +223,7 @@ class DefaultDemux<S> implements Demux<S> {
     })
   }
 
-  async accept (stream: Stream, remotePeer: PeerId, options: AbortOptions = {}): Promise<Accepted<S>> {
+  async accept (stream: Stream, remotePeer: PeerId, options: AcceptOptions<S> = {}): Promise<Accepted<S>> {
     const reader = new StreamReader(stream)
     const signal = options.signal == null
       ? AbortSignal.timeout(this.#openTimeout)
@@ -239,6 +250,10 @@ class DefaultDemux<S> implements Demux<S> {
     if (entry?.kind !== 'service') {
       await refuse(stream, ReplyCode.UNKNOWN_AID, 'unknown AId', this.#openTimeout)
       throw new AssociationRejectedError(ReplyCode.UNKNOWN_AID, 'Open for an unknown AId')
+    }
+    if (!admitted(options.admit, entry.service)) {
+      await refuse(stream, ReplyCode.REFUSED, 'this key is not admitted', this.#openTimeout)
+      throw new AssociationRejectedError(ReplyCode.REFUSED, 'Open refused: the service does not admit this key')
     }
     let localAid
     try {
@@ -316,6 +331,16 @@ class DefaultDemux<S> implements Demux<S> {
 /** Create the demultiplexer of one entity. */
 export function createDemux<S> (init: DemuxInit = {}): Demux<S> {
   return new DefaultDemux<S>(init)
+}
+
+/** Whether `admit` lets the Open through: absent, or true; a throw refuses (fail closed). */
+function admitted<S> (admit: ((service: S) => boolean) | undefined, service: S): boolean {
+  if (admit == null) return true
+  try {
+    return admit(service) === true
+  } catch {
+    return false
+  }
 }
 
 function codeName (code: number): string {

@@ -23,7 +23,7 @@
  * @packageDocumentation
  */
 export { createDemux } from './demux.ts'
-export type { Demux, DemuxInit, Accepted, OpenOptions } from './demux.ts'
+export type { Demux, DemuxInit, Accepted, AcceptOptions, OpenOptions } from './demux.ts'
 export type { Reconnect } from './resumable.ts'
 export type { Association } from './association.ts'
 export { AssociationTable } from './table.ts'

@@ -69,7 +69,7 @@ const validOpen = fc.oneof(
 )
 const validReply = fc.oneof(
   fc.record({ responderAid: bytesOf(8), resumeNonce: bytesOf(32) }).map(f => encodeReply({ code: ReplyCode.ACCEPTED, message: '', ...f })),
-  fc.record({ code: fc.constantFrom(1, 2, 3, 4) as fc.Arbitrary<ReplyCode>, message: reason }).map(f => encodeReply({ ...f, responderAid: new Uint8Array(0) }))
+  fc.record({ code: fc.constantFrom(1, 2, 3, 4, 5) as fc.Arbitrary<ReplyCode>, message: reason }).map(f => encodeReply({ ...f, responderAid: new Uint8Array(0) }))
 )
 const validResume = fc.record({ token: bytesOf(16), initiatorAid: bytesOf(8), received: fc.nat(), proof: bytesOf(32) }).map(f => encodeResume(f))
 const validResumeReply = fc.oneof(

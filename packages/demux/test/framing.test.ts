@@ -82,7 +82,7 @@ describe('Reply frame', () => {
     expect(frame.message).toBe('')
   })
 
-  it.each([ReplyCode.UNKNOWN_AID, ReplyCode.UNSUPPORTED_VERSION, ReplyCode.MALFORMED, ReplyCode.BUSY])(
+  it.each([ReplyCode.UNKNOWN_AID, ReplyCode.UNSUPPORTED_VERSION, ReplyCode.MALFORMED, ReplyCode.BUSY, ReplyCode.REFUSED])(
     'round-trips refusal code %i with its reason', (code) => {
       const frame = decodeReply(encodeReply({ code, responderAid: new Uint8Array(0), message: 'nope ✗' }))
       expect(frame.code).toBe(code)
@@ -100,7 +100,7 @@ describe('Reply frame', () => {
     expect(() => encodeReply({ code: ReplyCode.ACCEPTED, responderAid: new Uint8Array(0), message: '' })).toThrow(RangeError)
   })
 
-  it.each([5, 99, 2 ** 31 - 1])('throws MalformedFrameError for unknown code %i', (code) => {
+  it.each([6, 99, 2 ** 31 - 1])('throws MalformedFrameError for unknown code %i', (code) => {
     const bytes = ReplyType.encode({ code, responderAid: new Uint8Array(0), message: '' }).finish()
     expect(errorOf(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
   })

@@ -5,7 +5,7 @@ import { RefusalReports, createNode, openStream } from '@fara/transport'
 import type { DirectPathsInit, NodeInit, PunchEvent } from '@fara/transport'
 import { MAX_ADDRS, createRecord, createTombstone, memoryRendezvous, verifyRecord } from '@fara/rendezvous'
 import { createHopParams, decodeHopParams, encodeHopParams, hopAddr, hopSchedules, hoppingTcp } from '@fara/port-hopping'
-import type { HopParams, HopParamsInit, HopSchedules } from '@fara/port-hopping'
+import type { HopEvent, HopParams, HopParamsInit, HopSchedules } from '@fara/port-hopping'
 import { multiaddr } from '@multiformats/multiaddr'
 import { publishPrivate, resolvePrivate, withdrawPrivate } from './private.ts'
 import type { PrivateNameOptions } from './private.ts'
@@ -109,6 +109,15 @@ export interface ServeOptions extends AbortOptions {
    * nor the addresses. `true`, or `{ secret }` to require an invite as well.
    */
   private?: boolean | PrivateNameOptions
+  /**
+   * Admit only some clients (an allow-list): called with the Noise-proven key
+   * of every client that opens an association to this name; false (or a
+   * throw) refuses it on the wire with `REFUSED` (spec/wire.md#reply-codes),
+   * and the client's first read rejects with `AssociationRejectedError`,
+   * `code = 5`. Default: every client. Clients connect with
+   * `stableIdentity: true` to be known by key.
+   */
+  allow?: (peer: PeerId) => boolean
 }
 
 /** Options for {@link Entity.connect}. */
@@ -161,6 +170,11 @@ export interface EntityEvents {
    * association that triggered it was moved onto it if it was resumable.
    */
   'path:direct': CustomEvent<DirectPathEvent>
+  /**
+   * With `hop`: the listening window moved to a new slot (spec/port-hopping.md):
+   * the ports open now, opened and closed. Also after the first opening.
+   */
+  'hop': CustomEvent<HopEvent>
 }
 
 /** Detail of {@link EntityEvents} `path:direct`. */
@@ -204,7 +218,7 @@ export interface Entity extends TypedEventTarget<EntityEvents> {
   close (): Promise<void>
 }
 
-interface Served { name: string, handler: ServiceHandler }
+interface Served { name: string, handler: ServiceHandler, allow?: (peer: PeerId) => boolean }
 
 /** Refusals a guesser causes: an unknown AId or version, a malformed frame, a refused resumption. */
 const GUESSABLE = new Set(['MalformedFrameError', 'FrameTooLargeError', 'ResumeRefusedError'])
@@ -309,7 +323,8 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     // cut after 128 KiB or 2 minutes (spec/transport.md#relays).
     await this.node.handle(ASSOCIATION_PROTOCOL, (stream, connection) => {
       if (this.#blocked(stream, connection)) return
-      this.#demux.accept(stream, connection.remotePeer).then(async ({ association, service }) => {
+      const admit = (served: Served): boolean => served.allow == null || served.allow(connection.remotePeer)
+      this.#demux.accept(stream, connection.remotePeer, { admit }).then(async ({ association, service }) => {
         this.#track(association)
         try {
           await service.handler(association)
@@ -392,11 +407,12 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   async serve (name: string, handler: ServiceHandler, options: ServeOptions = {}): Promise<Service> {
     this.#assertOpen()
     if (typeof handler !== 'function') throw new TypeError(`handler must be a function, got ${typeof handler}`)
+    if (options.allow != null && typeof options.allow !== 'function') throw new TypeError(`allow must be a function, got ${typeof options.allow}`)
     if (this.#hop != null && privateOf(options.private) == null) {
       throw new RangeError(`entity ${this.app} hops ports: its record carries the hop key, so serve ${JSON.stringify(name)} with { private: true }`)
     }
     if (this.#services.has(name)) throw new AlreadyServingError(`Entity ${this.app} already serves ${JSON.stringify(name)}`)
-    const aid = this.#demux.listen({ name, handler })
+    const aid = this.#demux.listen({ name, handler, ...(options.allow == null ? {} : { allow: options.allow }) })
     const service = new FaraService(this, name, aid, options, () => {
       this.#services.delete(name)
       this.#demux.unlisten(aid)
@@ -700,6 +716,20 @@ function privateOf (value: boolean | PrivateNameOptions | undefined): PrivateNam
   return value === true ? {} : value
 }
 
+/** A hopping transport whose listeners report each move to `onHop`. */
+function reportingHops (factory: ReturnType<typeof hoppingTcp>, onHop: (event: HopEvent) => void): ReturnType<typeof hoppingTcp> {
+  return (components) => {
+    const transport = factory(components)
+    const createListener = transport.createListener.bind(transport)
+    transport.createListener = (options) => {
+      const listener = createListener(options)
+      listener.addEventListener('hop', (evt) => { onHop(evt.detail) })
+      return listener
+    }
+    return transport
+  }
+}
+
 /**
  * Create an entity: an application with its own key and its own libp2p node
  * listening on a random port, and holding a slot on each of `relays`.
@@ -711,6 +741,8 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
   }
   const rendezvous = init.rendezvous ?? defaultRendezvous()
+  // the moves of a hopping listener become the entity's 'hop' events
+  const hopEvents: { emit: (event: HopEvent) => void } = { emit: () => {} }
   // punch attempts of every node of the entity (its own and its client nodes) become its 'punch' events
   const punchEvents: { emit: (event: PunchEvent) => void } = { emit: () => {} }
   const given = init.direct == null || init.direct === false ? undefined : (init.direct === true ? {} : init.direct)
@@ -719,7 +751,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
   const hop = init.hop == null ? undefined : hopPlan(init.hop, init.listen)
   const recordCache = init.recordCache == null || init.recordCache === false ? undefined : new RecordCache(init.recordCache === true ? {} : init.recordCache)
   const node = await createNode({
-    tcp: hoppingTcp({ schedules, ...(hop == null ? {} : { listen: hop.params }) }),
+    tcp: hop == null ? hoppingTcp({ schedules }) : reportingHops(hoppingTcp({ schedules, listen: hop.params }), (event) => { hopEvents.emit(event) }),
     privateKey: identity.privateKey,
     ...(init.listen == null ? {} : { listen: init.listen }),
     ...(init.relays == null ? {} : { relays: init.relays }),
@@ -738,6 +770,7 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     ...(recordCache == null ? {} : { recordCache })
   })
   punchEvents.emit = (event) => { entity.safeDispatchEvent('punch', { detail: event }) }
+  hopEvents.emit = (event) => { entity.safeDispatchEvent('hop', { detail: event }) }
   try {
     await entity.start()
   } catch (err) {

@@ -33,6 +33,7 @@
 export { createEntity, defaultRendezvous } from './entity.ts'
 export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions, DirectPathEvent } from './entity.ts'
 export type { PunchEvent } from '@fara/transport'
+export type { HopEvent } from '@fara/port-hopping'
 export type { PrivateNameOptions } from './private.ts'
 export type { GuessLimits, GuessBlock } from './internal/guesses.ts'
 export type { RecordCacheInit } from './internal/record-cache.ts'

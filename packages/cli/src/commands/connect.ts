@@ -1,18 +1,34 @@
 import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { CLIENT_APP, DEFAULT_MAX_CONNECTIONS, ExitCode } from '../constants.ts'
-import { checkAppName, checkServiceName, flagOf, formatHostPort, intOf, parseHostPort, positionalsOf, stringOf } from '../internal/args.ts'
+import { UsageError } from '../errors.ts'
+import { flagOf, formatHostPort, intOf, parseHostPort, stringOf } from '../internal/args.ts'
+import { clientIdentityOf } from '../internal/allow.ts'
+import { INVITE_PREFIX, invitePrivacy, targetOf, withInvite } from '../internal/invite.ts'
 import { KEYSTORE_OPTIONS, PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
 import { keystoreOf, privateOf, rendezvousOf, short } from '../internal/entity.ts'
 import { describeFailure } from '../internal/failure.ts'
+import { checkName } from '../internal/checks.ts'
 import { sdk } from '../internal/lazy.ts'
 import { bridge, bridgeStdio } from '../internal/pipe.ts'
+import { UDP_CONNECT_OPTIONS, udpConnectOf, udpListenMode } from '../internal/udp-forward.ts'
+import { connectTcpmux, isTcpmuxUrl } from '../internal/tcpmux-connect.ts'
 import type { HostPort } from '../internal/args.ts'
 import type { Command, Context } from '../internal/command.ts'
 import type { ConnectOptions, Entity } from '@fara/sdk'
 import type { AddressInfo, Socket } from 'node:net'
 
 const NAME = 'connect'
+
+/** A local address that cannot be listened on, as a usage error that says why and what to do (exit 2). */
+function listenError (err: unknown, local: HostPort): Error {
+  const code = (err as { code?: string }).code
+  const where = formatHostPort(local)
+  if (code === 'EADDRINUSE') return new UsageError(`--listen ${where}: the address is in use (another program listens there); pick another port, or 0 for any free one`, NAME)
+  if (code === 'EACCES') return new UsageError(`--listen ${where}: no permission to listen there (ports below 1024 need root); pick a port above 1023`, NAME)
+  if (code === 'EADDRNOTAVAIL') return new UsageError(`--listen ${where}: no interface of this machine has that address`, NAME)
+  return err as Error
+}
 
 /** `--listen`: a local TCP port; every connection accepted there is tunnelled in its own association. */
 async function listenMode (ctx: Context, entity: Entity, name: string, local: HostPort, options: ConnectOptions, max: number): Promise<ExitCode> {
@@ -37,12 +53,17 @@ async function listenMode (ctx: Context, entity: Entity, name: string, local: Ho
   })
   server.maxConnections = max
   server.listen({ host: local.host, port: local.port })
-  await once(server, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
+  try {
+    await once(server, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
+  } catch (err) {
+    throw listenError(err, local)
+  }
   // later errors (accept failing: EMFILE) cost one connection, not the tunnel
   server.on('error', (err) => { ctx.out.warn('accept-failed', { message: err.message }, `accepting a connection failed: ${err.message}`) })
   const bound = server.address() as AddressInfo
   const address = formatHostPort({ host: bound.address, port: bound.port })
   ctx.out.result('listening', { address, host: bound.address, port: bound.port, name }, `${ctx.out.out.green('listening')} on ${ctx.out.out.bold(address)} → ${JSON.stringify(name)}`)
+  void checkName(ctx, entity, name, options)
   try {
     await untilAborted(ctx.signal)
     ctx.out.status('stopping', { active: sockets.size }, `stopping${sockets.size === 0 ? '' : `: closing ${sockets.size} connection(s)`}`)
@@ -75,20 +96,23 @@ async function stdioMode (ctx: Context, entity: Entity, name: string, options: C
 
 async function run (ctx: Context): Promise<ExitCode> {
   const { args } = ctx
-  const [name] = positionalsOf(NAME, args.positionals, ['name']) as [string]
-  checkServiceName(NAME, name)
+  // a legacy TCPMUX server (RFC 1078): no rendezvous, no key
+  if (isTcpmuxUrl(args.positionals[0])) return await connectTcpmux(ctx, NAME)
+  const { name, invite } = targetOf(NAME, args)
   const listenText = stringOf(args, 'listen')
   const local = listenText == null ? undefined : parseHostPort(NAME, '--listen', listenText, true)
+  const udp = udpConnectOf(NAME, args)
   const max = intOf(NAME, args, 'max-connections', 1, 4096) ?? DEFAULT_MAX_CONNECTIONS
-  const stable = flagOf(args, 'stable-identity')
-  const app = checkAppName(NAME, '--app', stringOf(args, 'app') ?? CLIENT_APP)
-  const settings = await ctx.settings(settingFlagsOf(NAME, args))
-  const rendezvous = await rendezvousOf(NAME, settings)
+  const { stable, app } = clientIdentityOf(NAME, args)
+  const settings = await ctx.settings(withInvite(settingFlagsOf(NAME, args), invite))
+  const rendezvous = await rendezvousOf(NAME, settings, ctx)
   const { createEntity } = await sdk()
-  const options: ConnectOptions = { ...privateOf(flagOf(args, 'private'), settings.secret.value), ...(stable ? { stableIdentity: true } : {}) }
-  // a fresh key per association unless --stable-identity, which needs the keystore
+  const privately = invite == null ? privateOf(flagOf(args, 'private'), settings.secret.value) : invitePrivacy(invite)
+  const options: ConnectOptions = { ...privately, ...(stable ? { stableIdentity: true } : {}) }
+  // a fresh key per association unless --identity (--stable-identity), which needs the keystore
   const entity = await createEntity({ app, rendezvous, listen: [], ...(stable ? { keystore: await keystoreOf(settings) } : {}) })
   try {
+    if (udp != null) return await udpListenMode(ctx, entity, name, udp, options)
     return local == null ? await stdioMode(ctx, entity, name, options) : await listenMode(ctx, entity, name, local, options, max)
   } finally {
     await entity.close()
@@ -99,18 +123,23 @@ async function run (ctx: Context): Promise<ExitCode> {
 export const connect: Command = {
   name: NAME,
   summary: 'reach a named service: a local port that tunnels to it, or stdin/stdout (ssh ProxyCommand)',
-  usage: ['connect <name> --listen <host:port> [options]', 'connect <name> [options]    (stdin/stdout)'],
+  usage: ['connect <name> --listen <host:port> [options]', 'connect <name> --listen-udp <host:port> [--udp-idle <s>] [--max-flows <n>] [options]', 'connect <name> [options]    (stdin/stdout)', 'connect --invite <fara1:…> [--listen <host:port>] [options]', 'connect tcpmux://<host>[:<port>]/<service> [--listen <host:port>]    (a legacy TCPMUX server, RFC 1078; port 1 by default)'],
   description: [
     'Resolves <name> at the rendezvous point, checks that the service proves the registered key (Noise), and',
     'opens an association from a fresh, one-time key. With --listen, every TCP connection accepted on that local',
     'address gets its own association (port 0: the OS picks one, printed as `listening`). Without --listen, one',
-    'association is carried over stdin/stdout and status lines go to stderr: use it as an ssh ProxyCommand.'
+    'association is carried over stdin/stdout and status lines go to stderr: use it as an ssh ProxyCommand.',
+    'With --identity <app> the key is that application\'s stable one, for services that admit only listed keys',
+    '(exit 5 if refused). An --invite sets the rendezvous point, the name and the secret in one argument.'
   ],
   options: {
     listen: { type: 'string', short: 'l', value: '<host:port>', help: 'local address to accept TCP connections on (port 0: any free port)' },
+    ...UDP_CONNECT_OPTIONS,
     ...PRIVATE_OPTIONS,
     'max-connections': { type: 'string', value: '<n>', help: `most tunnelled connections at once (default ${DEFAULT_MAX_CONNECTIONS})` },
-    'stable-identity': { type: 'boolean', help: 'connect with the application\'s own key from the keystore instead of a fresh one' },
+    identity: { type: 'string', value: '<app>', help: 'connect with this application\'s stable key from the keystore instead of a fresh one (for a service\'s --allow; `fara id show <app>` prints it)' },
+    invite: { type: 'string', value: '<fara1:…>', help: 'an invite from `fara serve` or `fara rendezvous`: sets the rendezvous point, and the name and secret it carries (shows in the process list, as --secret does)' },
+    'stable-identity': { type: 'boolean', help: `the older form of --identity: the key of --app (default ${CLIENT_APP})` },
     app: { type: 'string', value: '<app>', help: `application whose key --stable-identity uses (default ${CLIENT_APP})` },
     ...RENDEZVOUS_OPTIONS,
     ...KEYSTORE_OPTIONS
@@ -118,7 +147,13 @@ export const connect: Command = {
   examples: [
     ['fara connect web --listen 127.0.0.1:8080 && curl http://127.0.0.1:8080/', 'a local port for the service named "web"'],
     ['ssh -o ProxyCommand=\'fara connect %h\' user@ssh', 'ssh to the service named "ssh" (the host name is the service name)'],
-    ['fara connect web --listen 127.0.0.1:0 --json', 'print {"event":"listening","address":"127.0.0.1:…"} for a script']
+    ['fara connect web --listen 127.0.0.1:8080 --rendezvous dns://192.0.2.53/fara.example.com', 'find "web" in a DNS zone (its signed TXT record; no key needed to read)'],
+    ['fara connect web --listen 127.0.0.1:8080 --rendezvous dht --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…', 'find "web" in the DHT'],
+    ['fara connect web --listen 127.0.0.1:0 --json', 'print {"event":"listening","address":"127.0.0.1:…"} for a script'],
+    ['fara connect db --identity laptop --listen 127.0.0.1:5432', 'as the key of "laptop", for a service that admits only listed keys (fara serve … --allow <key>)'],
+    [`fara connect --invite ${INVITE_PREFIX}AQEB… --listen 127.0.0.1:0`, 'the service, rendezvous point and secret an invite names (fara serve prints it)'],
+    ['fara connect dns --listen-udp 127.0.0.1:5353 && dig @127.0.0.1 -p 5353 example.org', 'a local UDP port for the DNS server served as "dns" (fara serve dns --forward-udp …)'],
+    ['fara connect tcpmux://192.0.2.5/echo --listen 127.0.0.1:7007', 'the service "echo" of a legacy TCPMUX server (xinetd, inetd); a `-` answer is exit 5']
   ],
   run
 }

@@ -2,10 +2,11 @@ import { access, readdir } from 'node:fs/promises'
 import {
   NAME_LABEL_PATTERN, createKeystore, identityPath, loadIdentity, loadOrCreateIdentity, openKeystore, selfCertifyingName
 } from '@fara/identity'
-import { ExitCode } from '../constants.ts'
+import { CLIENT_APP, ExitCode } from '../constants.ts'
 import { MissingSettingError, UsageError } from '../errors.ts'
 import { checkAppName, positionalsOf } from '../internal/args.ts'
 import { KEYSTORE_OPTIONS, settingFlagsOf } from '../internal/command.ts'
+import { keyUse } from '../internal/allow.ts'
 import { isEncryptedKeystore } from '../internal/entity.ts'
 import type { Command, Context } from '../internal/command.ts'
 import type { Settings } from '../internal/config.ts'
@@ -98,8 +99,9 @@ async function run (ctx: Context): Promise<ExitCode> {
     await list(ctx, settings)
     return ExitCode.OK
   }
-  if (appArg == null) throw new UsageError(`missing <app>: fara id ${action} <app>`, NAME)
-  const app = checkAppName(NAME, '<app>', appArg)
+  if (appArg == null && action !== 'show') throw new UsageError(`missing <app>: fara id ${action} <app>`, NAME)
+  // `fara id show` alone: the key `fara connect --stable-identity` uses
+  const app = checkAppName(NAME, '<app>', appArg ?? CLIENT_APP)
   const dir = settings.keystore.value
   const encrypted = settings.passphrase.value != null
   if (!encrypted && await isEncryptedKeystore(dir)) throw new MissingSettingError(`keystore ${dir} is encrypted: set FARA_PASSPHRASE or pass --passphrase-file`)
@@ -112,16 +114,19 @@ async function run (ctx: Context): Promise<ExitCode> {
   }
   if (encrypted) {
     const store = await openEncrypted(ctx, settings, action === 'create')
-    report(ctx, action === 'create' ? 'created' : 'identity', await store.app(app), settings)
+    const identity = await store.app(app)
+    report(ctx, action === 'create' ? 'created' : 'identity', identity, settings, keyUse(app, identity.peerId.toString()))
     return ExitCode.OK
   }
   if (action === 'create') {
     const exists = await access(identityPath(dir, app)).then(() => true, () => false)
     if (exists) throw new Error(`${JSON.stringify(app)} already has a key in ${dir} (fara id show ${app})`)
-    report(ctx, 'created', await loadOrCreateIdentity(dir, app), settings)
+    const created = await loadOrCreateIdentity(dir, app)
+    report(ctx, 'created', created, settings, keyUse(app, created.peerId.toString()))
     return ExitCode.OK
   }
-  report(ctx, 'identity', await plainIdentity(dir, app), settings)
+  const identity = await plainIdentity(dir, app)
+  report(ctx, 'identity', identity, settings, keyUse(app, identity.peerId.toString()))
   return ExitCode.OK
 }
 
@@ -129,19 +134,22 @@ async function run (ctx: Context): Promise<ExitCode> {
 export const id: Command = {
   name: NAME,
   summary: 'application identities: create, list, show, rotate (one key per application)',
-  usage: ['id create <app>', 'id list', 'id show <app>', 'id rotate <app>'],
+  usage: ['id create <app>', 'id list', 'id show [<app>]', 'id rotate <app>'],
   description: [
     'Every application has its own Ed25519 key. With a passphrase (FARA_PASSPHRASE or --passphrase-file) the',
     'keystore is encrypted and holds one device key; each application key is derived from it and certified by it,',
     'so `rotate` gives the application a new key while names tied to the device (self-certifying names) stay valid.',
-    'Without a passphrase the keystore is a plain directory of <app>.key files (mode 0600), for development.'
+    'Without a passphrase the keystore is a plain directory of <app>.key files (mode 0600), for development.',
+    `The key (peer id) that \`show\` prints is what a service's --allow lists; \`fara connect --identity <app>\` proves it.`,
+    `\`fara id show\` without <app> shows ${CLIENT_APP}, the key of \`fara connect --stable-identity\`.`
   ],
   options: { ...KEYSTORE_OPTIONS },
   examples: [
     ['fara id create web', 'a key for the application "web" (plain keystore)'],
     ['FARA_PASSPHRASE=… fara id show web', 'its key, generation and self-certifying name (encrypted keystore)'],
     ['FARA_PASSPHRASE=… fara id rotate web', 'move "web" to a new key'],
-    ['fara id list --json', 'every identity, one JSON line each']
+    ['fara id list --json', 'every identity, one JSON line each'],
+    ['fara id show laptop --json | jq -r .peerId', 'the key to give a service that admits only listed keys (fara serve … --allow <key>)']
   ],
   run
 }

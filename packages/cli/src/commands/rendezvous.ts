@@ -6,6 +6,8 @@ import { UsageError } from '../errors.ts'
 import { flagOf, listOf, positionalsOf } from '../internal/args.ts'
 import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
 import { writePrivateFile } from '../internal/files.ts'
+import { inviteFor } from '../internal/invite.ts'
+import { DHT_NODE_OPTIONS, runDhtNode, wantsDhtNode } from '../internal/dht-node.ts'
 import { sdk, transport } from '../internal/lazy.ts'
 import type { Command, Context } from '../internal/command.ts'
 import type { RendezvousPointHandle } from '@fara/rendezvous'
@@ -64,6 +66,7 @@ function watchRefusals (ctx: Context, point: RendezvousPointHandle): void {
 }
 
 async function run (ctx: Context): Promise<ExitCode> {
+  if (wantsDhtNode(NAME, ctx)) return runDhtNode(NAME, ctx)
   positionalsOf(NAME, ctx.args.positionals, [])
   const settings = await ctx.settings(settingFlagsOf(NAME, ctx.args))
   const dataDir = flagOf(ctx.args, 'memory') ? undefined : settings.dataDir.value
@@ -96,17 +99,19 @@ async function run (ctx: Context): Promise<ExitCode> {
       await mkdir(dataDir, { recursive: true, mode: 0o700 })
       await writePrivateFile(join(dataDir, LISTEN_FILE), JSON.stringify({ listen: withPort(explicit?.[0] ?? previous ?? DEFAULT_LISTEN, port) }) + '\n')
     }
-    const invite = (addrs.find(a => !isLoopback(a)) ?? addrs[0])?.toString() ?? ''
+    const address = (addrs.find(a => !isLoopback(a)) ?? addrs[0])?.toString() ?? ''
+    const invite = inviteFor(addrs.map(String))
     const s = ctx.out.out
     ctx.out.result('ready', {
-      peerId: point.node.peerId.toString(), port, multiaddrs: addrs.map(String), relay, dataDir: dataDir ?? null, invite
+      peerId: point.node.peerId.toString(), port, multiaddrs: addrs.map(String), relay, dataDir: dataDir ?? null, address, invite: invite ?? null
     }, [
       `${s.green('rendezvous point ready')}${relay ? ' (with relay)' : ''}`,
       `  key        ${point.node.peerId.toString()}`,
       ...addrs.map((a, i) => `  ${i === 0 ? 'addresses ' : '          '} ${a.toString()}`),
       '',
-      `  clients:   export ${ENV.RENDEZVOUS}=${invite}`,
-      ...(relay ? [`  behind NAT: fara serve <name> --forward <host:port> --relay ${invite}`] : [])
+      `  clients:   export ${ENV.RENDEZVOUS}=${address}`,
+      ...(invite == null ? [] : [`  invite:    fara connect <name> --invite ${invite}`]),
+      ...(relay ? [`  behind NAT: fara serve <name> --forward <host:port> --relay ${address}`] : [])
     ])
     await untilAborted(ctx.signal)
     ctx.out.status('stopping', {}, 'stopping')
@@ -120,23 +125,29 @@ async function run (ctx: Context): Promise<ExitCode> {
 export const rendezvous: Command = {
   name: NAME,
   summary: 'run a rendezvous point (and relay): where names are registered and looked up',
-  usage: ['rendezvous [--data-dir <dir>] [--listen <multiaddr>]… [--no-relay]'],
+  usage: ['rendezvous [--data-dir <dir>] [--listen <multiaddr>]… [--no-relay]', 'rendezvous --dht [--bootstrap <multiaddr>]… [--data-dir <dir>] [--listen <multiaddr>]…'],
   description: [
     'Runs a rendezvous point: it stores signed records (name → key, addresses, AId), verifies them on every',
     'write and read, and (unless --no-relay) relays connections to services behind NAT, with no data or time cap.',
     'Its key, its records and its port live in --data-dir, so a restart keeps its address: clients are given it',
-    'once (FARA_RENDEZVOUS). An explicit --listen …/tcp/0 takes a fresh port instead.'
+    'once (FARA_RENDEZVOUS). An explicit --listen …/tcp/0 takes a fresh port instead.',
+    'With --dht it runs a node of Fara\'s DHT instead (no relay, records in memory): services and clients join',
+    'it with --rendezvous dht --bootstrap <its address>. Its key (dht-node.key) and port are kept in --data-dir.'
   ],
   options: {
     'data-dir': { type: 'string', short: 'd', value: '<dir>', help: 'state directory (env FARA_DATA_DIR; default $XDG_DATA_HOME/fara/rendezvous)' },
     memory: { type: 'boolean', help: 'keep nothing on disk: a new key and address each start' },
     listen: { type: 'string', short: 'l', multiple: true, value: '<multiaddr>', help: `listen address (default ${DEFAULT_LISTEN}, then the same port again)` },
-    'no-relay': { type: 'boolean', help: 'do not relay for entities behind NAT' }
+    'no-relay': { type: 'boolean', help: 'do not relay for entities behind NAT' },
+    ...DHT_NODE_OPTIONS
   },
   examples: [
     ['fara rendezvous', 'run one, state in ~/.local/share/fara/rendezvous'],
     ['fara rendezvous --listen /ip4/0.0.0.0/tcp/4001', 'on a fixed port (e.g. open in a firewall)'],
-    ['fara rendezvous --data-dir ./rv --listen /ip4/127.0.0.1/tcp/0 --json', 'for a script: one JSON "ready" line with the addresses']
+    ['fara rendezvous --data-dir ./rv --listen /ip4/127.0.0.1/tcp/0 --json', 'for a script: one JSON "ready" line with the addresses'],
+    ['fara rendezvous --json | jq -r \'select(.event == "ready") | .invite\'', 'the invite (fara1:…) to hand out: fara connect <name> --invite <it>'],
+    ['fara rendezvous --dht --listen /ip4/0.0.0.0/tcp/4001', 'a DHT node; it prints the --bootstrap address to give services and clients'],
+    ['fara rendezvous --dht --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…', 'one more DHT node, joining the first']
   ],
   run
 }

@@ -3,15 +3,17 @@ import { checkServiceName, flagOf, positionalsOf } from '../internal/args.ts'
 import { PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, settingFlagsOf } from '../internal/command.ts'
 import { privateOf, rendezvousOf } from '../internal/entity.ts'
 import { sdk } from '../internal/lazy.ts'
+import { SRV_RESOLVE_OPTIONS, resolveSrvName, wantsSrvLookup } from '../internal/srv-lookup.ts'
 import type { Command, Context } from '../internal/command.ts'
 
 const NAME = 'resolve'
 
 async function run (ctx: Context): Promise<ExitCode> {
+  if (wantsSrvLookup(NAME, ctx)) return resolveSrvName(NAME, ctx)
   const [name] = positionalsOf(NAME, ctx.args.positionals, ['name']) as [string]
   checkServiceName(NAME, name)
   const settings = await ctx.settings(settingFlagsOf(NAME, ctx.args))
-  const rendezvous = await rendezvousOf(NAME, settings)
+  const rendezvous = await rendezvousOf(NAME, settings, ctx)
   const { createEntity, aidToHex } = await sdk()
   const entity = await createEntity({ app: CLIENT_APP, rendezvous, listen: [] })
   try {
@@ -45,14 +47,19 @@ async function run (ctx: Context): Promise<ExitCode> {
 export const resolve: Command = {
   name: NAME,
   summary: 'look a name up and show its verified record (key, addresses, AId, expiry)',
-  usage: ['resolve <name> [--private] [--secret <secret>] [options]'],
+  usage: ['resolve <name> [--private] [--secret <secret>] [options]', 'resolve --srv <_service._tcp.domain> [--dns-server <ip[:port]>]'],
   description: [
     'Asks the rendezvous point for <name> and verifies the record\'s signature (and the device certificate, if any).',
-    'Exit code 3 if no live record exists (under this secret, for a private name).'
+    'Exit code 3 if no live record exists (under this secret, for a private name).',
+    'With --srv, looks up an SRV name in DNS and prints its targets in the order RFC 2782 says to try them',
+    '(exit 3: no such name or no SRV records; 4: no DNS server answered).'
   ],
-  options: { ...PRIVATE_OPTIONS, ...RENDEZVOUS_OPTIONS },
+  options: { ...PRIVATE_OPTIONS, ...RENDEZVOUS_OPTIONS, ...SRV_RESOLVE_OPTIONS },
   examples: [
     ['fara resolve web', 'who serves "web", and where'],
+    ['fara resolve web --rendezvous dns://192.0.2.53/fara.example.com', '"web" from its signed TXT record in a DNS zone'],
+    ['fara resolve --srv _imaps._tcp.example.com', 'the SRV targets of any service, in the order to try them'],
+    ['fara resolve --srv web._fara._tcp.fara.example.com --dns-server 192.0.2.53 --json', 'what `fara serve --srv` published, asked of the zone\'s server'],
     ['fara resolve web --json | jq -r .peerId', 'the key, for a script'],
     ['FARA_SECRET=correct-horse fara resolve db', 'a private name']
   ],

@@ -12,6 +12,12 @@ export interface OptionSpec {
   /** Placeholder shown in `--help` for a string option, e.g. `<host:port>`. */
   value?: string
   help: string
+  /**
+   * A string option whose value may be left out (`--hop` or `--hop 30s`): the
+   * next argument is its value only if it matches `pattern`; otherwise the
+   * option takes `value`.
+   */
+  optional?: { value: string, pattern: RegExp }
 }
 
 /** The parsed command line of one command. */
@@ -37,6 +43,15 @@ export function parseCommandLine (command: string, argv: string[], options: Reco
   const config = Object.fromEntries(Object.entries(options).map(([name, o]) => [name, {
     type: o.type, ...(o.short == null ? {} : { short: o.short }), ...(o.multiple === true ? { multiple: true } : {})
   }]))
+  // an option with an optional value and none after it gets its default, written as --name=value
+  const optional = new Map(Object.entries(options).filter(([, o]) => o.optional != null).map(([name, o]) => [`--${name}`, o.optional!]))
+  if (optional.size > 0) {
+    argv = argv.map((arg, i) => {
+      const o = optional.get(arg)
+      const next = argv[i + 1]
+      return o == null || (next != null && o.pattern.test(next)) ? arg : `${arg}=${o.value}`
+    })
+  }
   try {
     const { values, positionals } = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true })
     return { values: values as ParsedArgs['values'], positionals }
@@ -97,7 +112,7 @@ export interface HostPort { host: string, port: number }
  * `allowZero` admits port 0 (an OS-assigned port, for listening).
  */
 export function parseHostPort (command: string, option: string, value: string, allowZero: boolean): HostPort {
-  const bad = (why: string): UsageError => new UsageError(`${option} must be host:port (${why}), got ${JSON.stringify(value)}`, command)
+  const bad = (why: string): UsageError => new UsageError(`${option} must be host:port (${why}), got ${quoted(value)}`, command)
   let host: string
   let portText: string
   const v6 = /^\[([^\]]*)\]:(\d+)$/.exec(value)
@@ -134,9 +149,9 @@ export function checkMultiaddrs (command: string, what: string, values: string[]
     try {
       components = multiaddr(value).getComponents()
     } catch (err) {
-      throw new UsageError(`${what}: ${JSON.stringify(value)} is not a multiaddr (${(err as Error).message})`, command)
+      throw new UsageError(`${what}: ${quoted(value)} is not a multiaddr (${(err as Error).message})`, command)
     }
-    if (peer && components.at(-1)?.name !== 'p2p') throw new UsageError(`${what}: ${JSON.stringify(value)} must end in /p2p/<peer id>`, command)
+    if (peer && components.at(-1)?.name !== 'p2p') throw new UsageError(`${what}: ${quoted(value)} must end in /p2p/<peer id>`, command)
   }
   return values
 }
@@ -144,14 +159,14 @@ export function checkMultiaddrs (command: string, what: string, values: string[]
 /** A service name the rendezvous accepts (human-friendly or self-certifying). */
 export function checkServiceName (command: string, name: string): string {
   if (!isServiceName(name)) {
-    throw new UsageError(`<name> must be 1 to 63 of a-z 0-9 . _ - starting with a letter or digit, or a self-certifying name (fara id show), got ${JSON.stringify(name)}`, command)
+    throw new UsageError(`<name> must be 1 to 63 of a-z 0-9 . _ - starting with a letter or digit, or a self-certifying name (fara id show), got ${quoted(name)}`, command)
   }
   return name
 }
 
 /** An application name (one key each). */
 export function checkAppName (command: string, option: string, app: string): string {
-  if (!APP_NAME_PATTERN.test(app)) throw new UsageError(`${option} must match ${String(APP_NAME_PATTERN)}, got ${JSON.stringify(app)}`, command)
+  if (!APP_NAME_PATTERN.test(app)) throw new UsageError(`${option} must match ${String(APP_NAME_PATTERN)}, got ${quoted(app)}`, command)
   return app
 }
 
@@ -160,6 +175,22 @@ export function intOf (command: string, args: ParsedArgs, name: string, min: num
   const v = stringOf(args, name)
   if (v == null) return undefined
   const n = Number(v)
-  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`, command)
+  if (!/^\d+$/.test(v) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${quoted(v)}`, command)
   return n
+}
+
+/** `value` as JSON for an error line, cut to 80 characters (a 5,000-character argument is not echoed back whole). */
+export function quoted (value: string, max = 80): string {
+  return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`
+}
+
+/** A duration: `30s`, `1500ms`, `2m`, or a bare number of seconds. */
+export const DURATION = /^\d+(\.\d+)?(ms|s|m)?$/
+
+/** Milliseconds of a {@link DURATION}; a usage error names the option otherwise. */
+export function durationOf (command: string, option: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value)
+  if (m == null) throw new UsageError(`${option} must be a duration such as 30s, 1500ms or 2m, got ${quoted(value)}`, command)
+  const n = Number(m[1])
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000)
 }

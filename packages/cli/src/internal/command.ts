@@ -1,6 +1,7 @@
 import { ExitCode } from '../constants.ts'
 import { GLOBAL_OPTIONS, checkMultiaddrs, listOf, stringOf } from './args.ts'
 import { loadConfig, resolveSettings } from './config.ts'
+import { BACKEND_OPTIONS, bootstrapFlagOf, checkRendezvousValues } from './backends.ts'
 import type { OptionSpec, ParsedArgs } from './args.ts'
 import type { Settings, SettingFlags } from './config.ts'
 import type { Output, Styles } from './output.ts'
@@ -77,7 +78,8 @@ export async function pause (ms: number, signal: AbortSignal): Promise<void> {
 
 /** Options every command that talks to a rendezvous point takes. */
 export const RENDEZVOUS_OPTIONS: Record<string, OptionSpec> = {
-  rendezvous: { type: 'string', short: 'r', multiple: true, value: '<multiaddr>', help: 'rendezvous point address(es), ending in /p2p/<id> (env FARA_RENDEZVOUS)' }
+  rendezvous: { type: 'string', short: 'r', multiple: true, value: '<multiaddr>', help: 'rendezvous point address(es), ending in /p2p/<id>; or dns://<server[:port]>/<zone>?tsig=<file> (a DNS zone); or dht (with --bootstrap) (env FARA_RENDEZVOUS)' },
+  ...BACKEND_OPTIONS
 }
 
 /** Options of commands that use the keystore. */
@@ -97,7 +99,8 @@ export function settingFlagsOf (command: string, args: ParsedArgs): SettingFlags
   const rendezvous = listOf(args, 'rendezvous')
   const relays = listOf(args, 'relay')
   return {
-    rendezvous: rendezvous == null ? undefined : checkMultiaddrs(command, '--rendezvous', rendezvous, true),
+    rendezvous: rendezvous == null ? undefined : checkRendezvousValues(command, rendezvous),
+    bootstrap: bootstrapFlagOf(command, args),
     keystore: stringOf(args, 'keystore'),
     passphraseFile: stringOf(args, 'passphrase-file'),
     relays: relays == null ? undefined : checkMultiaddrs(command, '--relay', relays, true),

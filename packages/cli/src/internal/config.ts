@@ -19,10 +19,14 @@ export interface FileConfig {
   listen?: string[]
   /** Data directory of `fara rendezvous`. */
   dataDir?: string
+  /** DHT nodes to join with `rendezvous: ["dht"]` (multiaddrs ending in `/p2p/<id>`). */
+  bootstrap?: string[]
+  /** Client keys (peer ids) `fara serve` admits; absent: every client. */
+  allow?: string[]
 }
 
 const KEYS: Record<keyof FileConfig, 'list' | 'path'> = {
-  rendezvous: 'list', keystore: 'path', passphraseFile: 'path', relays: 'list', listen: 'list', dataDir: 'path'
+  rendezvous: 'list', keystore: 'path', passphraseFile: 'path', relays: 'list', listen: 'list', dataDir: 'path', allow: 'list', bootstrap: 'list'
 }
 
 /** The config file read, and where from (`undefined`: none). */
@@ -44,7 +48,11 @@ export interface Settings {
   relays: Setting<string[]>
   listen: Setting<string[]>
   dataDir: Setting<string>
+  /** DHT nodes to join (with the `dht` rendezvous). */
+  bootstrap: Setting<string[]>
   secret: Setting<string | undefined>
+  /** Client keys `fara serve` admits (unchecked text: internal/allow.ts checks it); `undefined`: every client. */
+  allow: Setting<string[] | undefined>
 }
 
 /** The settings given as flags on the command line. */
@@ -55,7 +63,9 @@ export interface SettingFlags {
   relays?: string[] | undefined
   listen?: string[] | undefined
   dataDir?: string | undefined
+  bootstrap?: string[] | undefined
   secret?: string | undefined
+  allow?: string[] | undefined
 }
 
 type Env = Record<string, string | undefined>
@@ -195,6 +205,8 @@ export async function resolveSettings (flags: SettingFlags, env: Env, loaded: Lo
     relays: pick([flags.relays, 'flag'], [envList(env, ENV.RELAYS), 'env'], [file.relays, 'config'], [[], 'default'])!,
     listen: pick([flags.listen, 'flag'], [envList(env, ENV.LISTEN), 'env'], [file.listen, 'config'], [[DEFAULT_LISTEN], 'default'])!,
     dataDir: pick([abs(flags.dataDir), 'flag'], [abs(envString(env, ENV.DATA_DIR)), 'env'], [file.dataDir, 'config'], [join(data, 'rendezvous'), 'default'])!,
-    secret: pick<string | undefined>([flags.secret, 'flag'], [envString(env, ENV.SECRET), 'env']) ?? { value: undefined, source: 'default' }
+    bootstrap: pick([flags.bootstrap, 'flag'], [envList(env, ENV.BOOTSTRAP), 'env'], [file.bootstrap, 'config'], [[], 'default'])!,
+    secret: pick<string | undefined>([flags.secret, 'flag'], [envString(env, ENV.SECRET), 'env']) ?? { value: undefined, source: 'default' },
+    allow: pick<string[] | undefined>([flags.allow, 'flag'], [file.allow, 'config']) ?? { value: undefined, source: 'default' }
   }
 }

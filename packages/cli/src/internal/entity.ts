@@ -3,20 +3,18 @@ import { join } from 'node:path'
 import { KEYSTORE_FILE } from '@fara/identity'
 import { ENV } from '../constants.ts'
 import { MissingSettingError } from '../errors.ts'
-import { checkMultiaddrs } from './args.ts'
-import { sdk } from './lazy.ts'
+import { backendOf } from './backends.ts'
+import type { BackendContext } from './backends.ts'
 import type { Settings } from './config.ts'
 import type { EntityInit, RendezvousFactory } from '@fara/sdk'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** The rendezvous point of the settings; none given is a usage error that says where to give it. */
-export async function rendezvousOf (command: string, settings: Settings): Promise<RendezvousFactory> {
-  const addrs = settings.rendezvous.value
-  if (addrs.length === 0) {
-    throw new MissingSettingError(`no rendezvous point: pass --rendezvous <multiaddr>, set ${ENV.RENDEZVOUS}, or put "rendezvous" in the config file (\`fara rendezvous\` prints it)`)
-  }
-  const { rendezvousPoint } = await sdk()
-  return rendezvousPoint(checkMultiaddrs(command, `rendezvous (from ${settings.rendezvous.source})`, addrs, true))
+/**
+ * The rendezvous of the settings: a rendezvous point, a DNS zone or the DHT
+ * (internal/backends.ts); none given is a usage error that says where to give it.
+ */
+export async function rendezvousOf (command: string, settings: Settings, ctx: BackendContext = { args: { values: {}, positionals: [] }, cwd: process.cwd(), signal: new AbortController().signal }): Promise<RendezvousFactory> {
+  return backendOf(command, settings, ctx)
 }
 
 /** True if `dir` holds an encrypted keystore. */

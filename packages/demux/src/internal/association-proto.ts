@@ -57,7 +57,8 @@ export const descriptor = {
                         "UNKNOWN_AID": 1,
                         "UNSUPPORTED_VERSION": 2,
                         "MALFORMED": 3,
-                        "BUSY": 4
+                        "BUSY": 4,
+                        "REFUSED": 5
                       }
                     }
                   }

@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { ReplyCode } from '@fara/demux'
+import { createEntity, memoryRendezvous } from '../src/index.ts'
+import { echo } from './echo.ts'
+import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
+
+async function collect (association: Association): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of association) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+async function failure (p: Promise<unknown>): Promise<Error & { code?: number }> {
+  try {
+    await p
+  } catch (err) {
+    return err as Error & { code?: number }
+  }
+  throw new Error('expected a rejection')
+}
+
+describe('sdk: serve({ allow }) admits only the listed keys', () => {
+  const entities: Entity[] = []
+  let rendezvous: RendezvousFactory = memoryRendezvous()
+
+  async function entity (app: string, listen: string[] = ['/ip4/127.0.0.1/tcp/0']): Promise<Entity> {
+    const e = await createEntity({ app, rendezvous, listen })
+    entities.push(e)
+    return e
+  }
+
+  afterEach(async () => {
+    await Promise.all(entities.splice(0).map(async e => e.close()))
+    rendezvous = memoryRendezvous()
+  })
+
+  it('serves a client whose stable key is allowed, refuses any other key with REFUSED (5), and asks with the proven key', async () => {
+    const server = await entity('echo')
+    const friend = await entity('friend', [])
+    const stranger = await entity('stranger', [])
+    const asked: string[] = []
+    await server.serve('echo', echo, { allow: (peer) => { asked.push(peer.toString()); return peer.equals(friend.peerId) } })
+
+    const ok = await friend.connect('echo', { stableIdentity: true })
+    ok.send(Buffer.from('hello'))
+    await ok.close()
+    expect((await collect(ok)).toString()).toBe('hello')
+
+    const refused = await stranger.connect('echo', { stableIdentity: true })
+    const err = await failure(collect(refused))
+    expect(err.name).toBe('AssociationRejectedError')
+    expect(err.code).toBe(ReplyCode.REFUSED)
+
+    // a fresh one-time key is not on the list either
+    const ephemeral = await friend.connect('echo')
+    expect((await failure(collect(ephemeral))).code).toBe(ReplyCode.REFUSED)
+
+    expect(asked.slice(0, 2)).toEqual([friend.peerId.toString(), stranger.peerId.toString()])
+    expect(asked).toHaveLength(3)
+    expect(asked[2]).not.toBe(friend.peerId.toString())
+    // refusals are not AId guessing: nobody was blocked
+    expect(server.guessesBlocked).toBe(0)
+  })
+
+  it('refuses a non-function allow with a TypeError', async () => {
+    const server = await entity('echo')
+    await expect(server.serve('echo', echo, { allow: ['12D3KooW'] as never })).rejects.toThrow(TypeError)
+  })
+})

@@ -1,0 +1,86 @@
+// Start-up checks and clear refusals of the `fara` command (issue 16): a name
+// nobody serves and a forward target nobody listens on are reported at start
+// (the command keeps running: either may come up later); a local port in use,
+// a huge argument: one short line and exit 2.
+import { execFile } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
+import type { AddressInfo } from 'node:net'
+
+const run = promisify(execFile)
+type Failed = { code: number, stdout: string, stderr: string }
+const fails = async (args: string[], env: Record<string, string>): Promise<Failed> =>
+  run(process.execPath, [FARA_BIN, ...args], { env }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: Failed) => e)
+
+/** A port nothing listens on (it was free a moment ago). */
+async function closedPort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+describe('fara start-up checks and refusals', () => {
+  let dir: string
+  let env: Record<string, string>
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fara-cli-checks-'))
+    env = { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), FARA_KEYSTORE: join(dir, 'keys') }
+    const point = startFara('fara rendezvous', ['rendezvous', '--data-dir', join(dir, 'rv'), '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+    env.FARA_RENDEZVOUS = ((await point.event('ready')).multiaddrs as string[]).join(',')
+  })
+
+  afterAll(async () => {
+    await stopAllPrograms()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('fara connect to a name nobody serves: listening, and a check-failed event at once that says so', async () => {
+    const connect = startFara('fara connect nosuch', ['connect', 'nosuch', '--listen', '127.0.0.1:0', '--json'], env)
+    await connect.event('listening')
+    const failed = await connect.event('check-failed')
+    expect(failed.error).toBe('NameNotFoundError')
+    expect(connect.child.exitCode).toBeNull() // still listening: the service may come up later
+    await connect.stop()
+  })
+
+  it('fara serve in front of a port nobody listens on: a forward-down event, and the name is registered anyway', async () => {
+    const port = await closedPort()
+    const serve = startFara('fara serve down', ['serve', 'down', '--forward', `127.0.0.1:${port}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+    const down = await serve.event('forward-down')
+    expect(down.target).toBe(`127.0.0.1:${port}`)
+    await serve.event('registered')
+    await serve.stop()
+  })
+
+  it('fara connect --listen on a port in use: one line that says so, exit 2', async () => {
+    const taken = createServer().listen(0, '127.0.0.1')
+    await once(taken, 'listening')
+    const { port } = taken.address() as AddressInfo
+    try {
+      const human = await fails(['connect', 'web', '--listen', `127.0.0.1:${port}`], env)
+      expect(human.code).toBe(2)
+      expect(human.stderr.trim().split('\n')).toHaveLength(1)
+      const json = await fails(['connect', 'web', '--listen', `127.0.0.1:${port}`, '--json'], env)
+      const error = JSON.parse(json.stdout.trim().split('\n').at(-1)!) as { event: string, name: string, exit: number }
+      expect(error).toMatchObject({ event: 'error', name: 'UsageError', exit: 2 })
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('a 5,000-character name is not echoed back whole: the error line stays short, exit 2', async () => {
+    const r = await fails(['connect', 'a'.repeat(5000), '--listen', '127.0.0.1:0'], env)
+    expect(r.code).toBe(2)
+    expect(r.stderr.length).toBeLessThan(400)
+  })
+})

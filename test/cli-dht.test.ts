@@ -1,0 +1,111 @@
+// `fara` with Fara's DHT as its rendezvous: `fara rendezvous --dht` runs a DHT node, `fara serve`
+// and `fara connect` join it with `--rendezvous dht --bootstrap <its address>`, and bytes flow
+// between a client and an echo server behind `fara serve`. Every program is its own process.
+import { execFile } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { roundTrip, startEchoServer } from './helpers/echo.ts'
+import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
+import type { EchoServer } from './helpers/echo.ts'
+import type { Program } from './fixtures/cli-process.ts'
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** Run `fara args…` to its end: exit code and output (never throws on a non-zero exit). */
+async function fara (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  return new Promise(resolve => {
+    execFile(process.execPath, [FARA_BIN, ...args], { env, timeout: 90_000 }, (err, stdout, stderr) => {
+      resolve({ code: err == null ? 0 : (err as { code?: number }).code ?? null, stdout, stderr })
+    })
+  })
+}
+
+const jsonLines = (text: string): Array<Record<string, unknown>> => text.trim().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>)
+
+describe('fara rendezvous --dht, and serve / connect / resolve with --rendezvous dht', () => {
+  let dir: string
+  let env: Record<string, string>
+  let echo: EchoServer
+  let node: Program
+  let bootstrap: string
+  const big = randomBytes(1024 * 1024)
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fara-cli-dht-'))
+    env = { PATH: process.env.PATH ?? '', HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), FARA_KEYSTORE: join(dir, 'keys') }
+    echo = await startEchoServer()
+    node = startFara('fara rendezvous --dht', ['rendezvous', '--dht', '--data-dir', join(dir, 'dht'), '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
+    const ready = await node.event('ready')
+    expect(ready).toMatchObject({ dht: true, lan: true })
+    bootstrap = ready.invite as string
+    expect(ready.multiaddrs).toContain(bootstrap)
+  })
+
+  afterAll(async () => {
+    await stopAllPrograms()
+    await echo?.close()
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('a service registered through the DHT node is reached by name from another process, 1 MiB both ways; SIGTERM withdraws it', async () => {
+    const dht = ['--rendezvous', 'dht', '--bootstrap', bootstrap]
+    const serve = startFara('fara serve (dht)', ['serve', 'web', '--forward', `127.0.0.1:${echo.port}`, '--listen', '/ip4/127.0.0.1/tcp/0', ...dht, '--json'], env)
+    const registered = await serve.event('registered')
+    const connect = startFara('fara connect (dht)', ['connect', 'web', '--listen', '127.0.0.1:0', ...dht, '--json'], env)
+    const { port } = await connect.event('listening')
+    const echoed = await roundTrip(port as number, big, 60_000)
+    expect(sha256(echoed)).toBe(sha256(big))
+    expect(await serve.event('closed')).toMatchObject({ toService: big.length, toClient: big.length })
+
+    // the same through the environment: FARA_RENDEZVOUS=dht FARA_BOOTSTRAP=<address>
+    const resolved = await fara(['resolve', 'web', '--json'], { ...env, FARA_RENDEZVOUS: 'dht', FARA_BOOTSTRAP: bootstrap })
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(jsonLines(resolved.stdout)[0]).toMatchObject({ event: 'resolved', name: 'web', peerId: registered.peerId, addrs: registered.addrs })
+
+    expect(await connect.stop()).toBe(0)
+    expect(await serve.stop('SIGTERM')).toBe(0)
+    // the tombstone is newer than the record: the name is gone for every reader
+    const gone = await fara(['resolve', 'web', ...dht, '--json'], env)
+    expect(gone.code).toBe(3)
+    expect(jsonLines(gone.stdout)).toEqual([expect.objectContaining({ event: 'error', name: 'NameNotFoundError', exit: 3 })])
+  })
+
+  it('a second DHT node joins the first; a client that knows only the second finds a service registered through the first', async () => {
+    const second = startFara('fara rendezvous --dht (second)', ['rendezvous', '--dht', '--memory', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', bootstrap, '--json'], env)
+    const ready = await second.event('ready')
+    await second.event('joined')
+    const serve = startFara('fara serve (first node)', ['serve', 'db', '--forward', `127.0.0.1:${echo.port}`, '--listen', '/ip4/127.0.0.1/tcp/0',
+      '--rendezvous', 'dht', '--bootstrap', bootstrap, '--json'], env)
+    await serve.event('registered')
+    const connect = startFara('fara connect (second node)', ['connect', 'db', '--listen', '127.0.0.1:0', '--rendezvous', 'dht', '--bootstrap', ready.invite as string, '--json'], env)
+    const { port } = await connect.event('listening')
+    expect((await roundTrip(port as number, Buffer.from('through two DHT nodes'), 60_000)).toString()).toBe('through two DHT nodes')
+    expect(await connect.stop()).toBe(0)
+    expect(await serve.stop()).toBe(0)
+    expect(await second.stop('SIGINT')).toBe(130)
+  })
+
+  it('a DHT node restarted from its data directory keeps its key and its port: the bootstrap address given out stays good', async () => {
+    const before = (await node.event('ready'))
+    expect(await node.stop('SIGTERM')).toBe(0)
+    node = startFara('fara rendezvous --dht (restarted)', ['rendezvous', '--dht', '--data-dir', join(dir, 'dht'), '--json'], env)
+    expect(await node.event('ready')).toMatchObject({ peerId: before.peerId, port: before.port, invite: bootstrap })
+  })
+
+  it('bad values: --rendezvous dht without --bootstrap, a --bootstrap that is not a peer address, --private: one line, exit 2', async () => {
+    for (const args of [
+      ['resolve', 'web', '--rendezvous', 'dht'],
+      ['connect', 'web', '--rendezvous', 'dht', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'],
+      ['serve', 'web', '--forward', `127.0.0.1:${echo.port}`, '--rendezvous', 'dht', '--bootstrap', bootstrap, '--private'],
+      ['rendezvous', '--bootstrap', bootstrap]
+    ]) {
+      const r = await fara([...args, '--json'], env)
+      expect(r.code, r.stderr).toBe(2)
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1)
+      expect(jsonLines(r.stdout)).toEqual([expect.objectContaining({ event: 'error', exit: 2 })])
+    }
+  })
+})
