@@ -12,6 +12,7 @@ import { rendezvous } from './commands/rendezvous.ts'
 import { resolve } from './commands/resolve.ts'
 import { serve } from './commands/serve.ts'
 import { tcpmux } from './commands/tcpmux.ts'
+import { up } from './commands/up.ts'
 import type { Command, Context } from './internal/command.ts'
 import type { Styles } from './internal/output.ts'
 import type { Readable, Writable } from 'node:stream'
@@ -29,7 +30,7 @@ export interface RunOptions {
   signal?: AbortSignal
 }
 
-const COMMANDS: Command[] = [rendezvous, serve, connect, resolve, tcpmux, id, config, demo]
+const COMMANDS: Command[] = [rendezvous, serve, up, connect, resolve, tcpmux, id, config, demo]
 
 /** The version in this package's package.json. */
 export function version (): string {

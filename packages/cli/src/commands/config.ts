@@ -8,9 +8,13 @@ const NAME = 'config'
 async function run (ctx: Context): Promise<ExitCode> {
   positionalsOf(NAME, ctx.args.positionals, [])
   const settings = await ctx.settings({ ...settingFlagsOf(NAME, ctx.args), listen: listOf(ctx.args, 'listen') })
-  const { configPath, passphrase, secret, ...rest } = settings
+  const { configPath, passphrase, secret, services, tunnels, ...rest } = settings
+  const names = (list: Array<{ name: string, private?: unknown }>): string[] => list.map(e => e.private == null ? e.name : `${e.name} (private)`)
   const shown = {
     ...rest,
+    // what `fara up` runs, by name: the entries may hold secrets
+    services: { value: names(services.value), source: services.source },
+    tunnels: { value: names(tunnels.value), source: tunnels.source },
     // never printed: only whether they are set, and where from
     passphrase: { value: passphrase.value == null ? null : '(set)', source: passphrase.source },
     secret: { value: secret.value == null ? null : '(set)', source: secret.source }
@@ -35,7 +39,8 @@ export const config: Command = {
     'Precedence: command-line flags > environment variables > the config file > defaults. The config file is',
     '--config <file>, else $FARA_CONFIG, else $XDG_CONFIG_HOME/fara/config.json (~/.config/fara/config.json).',
     'It holds JSON: {"rendezvous": […], "keystore": "…", "passphraseFile": "…", "relays": […], "listen": […],',
-    '"dataDir": "…"}; relative paths are relative to the file. Passphrase and secret are never printed.'
+    '"dataDir": "…", "app": "…", "services": […], "tunnels": […]} (the last three for `fara up`); relative paths are',
+    'relative to the file. Passphrase and secrets are never printed.'
   ],
   options: {
     ...RENDEZVOUS_OPTIONS,

@@ -1,75 +1,33 @@
-import { createServer } from 'node:net'
-import { once } from 'node:events'
 import { CLIENT_APP, DEFAULT_MAX_CONNECTIONS, ExitCode } from '../constants.ts'
-import { UsageError } from '../errors.ts'
-import { flagOf, formatHostPort, intOf, parseHostPort, stringOf } from '../internal/args.ts'
+import { flagOf, intOf, parseHostPort, stringOf } from '../internal/args.ts'
 import { clientIdentityOf } from '../internal/allow.ts'
 import { INVITE_PREFIX, invitePrivacy, targetOf, withInvite } from '../internal/invite.ts'
 import { KEYSTORE_OPTIONS, PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
-import { keystoreOf, privateOf, rendezvousOf, short } from '../internal/entity.ts'
-import { describeFailure } from '../internal/failure.ts'
+import { keystoreOf, rendezvousOf, short } from '../internal/entity.ts'
+import { lookupPrivacy } from '../internal/privacy.ts'
 import { checkName } from '../internal/checks.ts'
 import { sdk } from '../internal/lazy.ts'
-import { bridge, bridgeStdio } from '../internal/pipe.ts'
+import { bridgeStdio } from '../internal/pipe.ts'
+import { openTunnel } from '../internal/tunnel.ts'
 import { UDP_CONNECT_OPTIONS, udpConnectOf, udpListenMode } from '../internal/udp-forward.ts'
 import { connectTcpmux, isTcpmuxUrl } from '../internal/tcpmux-connect.ts'
 import type { HostPort } from '../internal/args.ts'
 import type { Command, Context } from '../internal/command.ts'
 import type { ConnectOptions, Entity } from '@fara/sdk'
-import type { AddressInfo, Socket } from 'node:net'
 
 const NAME = 'connect'
 
-/** A local address that cannot be listened on, as a usage error that says why and what to do (exit 2). */
-function listenError (err: unknown, local: HostPort): Error {
-  const code = (err as { code?: string }).code
-  const where = formatHostPort(local)
-  if (code === 'EADDRINUSE') return new UsageError(`--listen ${where}: the address is in use (another program listens there); pick another port, or 0 for any free one`, NAME)
-  if (code === 'EACCES') return new UsageError(`--listen ${where}: no permission to listen there (ports below 1024 need root); pick a port above 1023`, NAME)
-  if (code === 'EADDRNOTAVAIL') return new UsageError(`--listen ${where}: no interface of this machine has that address`, NAME)
-  return err as Error
-}
-
 /** `--listen`: a local TCP port; every connection accepted there is tunnelled in its own association. */
 async function listenMode (ctx: Context, entity: Entity, name: string, local: HostPort, options: ConnectOptions, max: number): Promise<ExitCode> {
-  let count = 0
-  const sockets = new Set<Socket>()
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-    const id = ++count
-    sockets.add(socket)
-    socket.on('error', () => {}) // reported through the bridge
-    socket.once('close', () => { sockets.delete(socket) })
-    const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`
-    ctx.out.status('connection', { id, from }, `#${id} ${from} → ${JSON.stringify(name)}`)
-    entity.connect(name, { ...options, signal: ctx.signal }).then(async (association) => {
-      const { sent, received } = await bridge(socket, association.toDuplex())
-      ctx.out.status('closed', { id, toService: sent, toClient: received }, `#${id} closed: ${sent} bytes to the service, ${received} back`)
-    }).catch((err: unknown) => {
-      socket.destroy()
-      if (ctx.signal.aborted) return
-      const failure = describeFailure(err, { name })
-      ctx.out.warn('connection-failed', { id, error: failure.name, message: failure.message }, `#${id} ${failure.message}`)
-    })
-  })
-  server.maxConnections = max
-  server.listen({ host: local.host, port: local.port })
-  try {
-    await once(server, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
-  } catch (err) {
-    throw listenError(err, local)
-  }
-  // later errors (accept failing: EMFILE) cost one connection, not the tunnel
-  server.on('error', (err) => { ctx.out.warn('accept-failed', { message: err.message }, `accepting a connection failed: ${err.message}`) })
-  const bound = server.address() as AddressInfo
-  const address = formatHostPort({ host: bound.address, port: bound.port })
-  ctx.out.result('listening', { address, host: bound.address, port: bound.port, name }, `${ctx.out.out.green('listening')} on ${ctx.out.out.bold(address)} → ${JSON.stringify(name)}`)
+  const tunnel = await openTunnel(ctx, entity, name, local, options, { command: NAME, max })
+  const { address, host, port } = tunnel
+  ctx.out.result('listening', { address, host, port, name }, `${ctx.out.out.green('listening')} on ${ctx.out.out.bold(address)} → ${JSON.stringify(name)}`)
   void checkName(ctx, entity, name, options)
   try {
     await untilAborted(ctx.signal)
-    ctx.out.status('stopping', { active: sockets.size }, `stopping${sockets.size === 0 ? '' : `: closing ${sockets.size} connection(s)`}`)
+    ctx.out.status('stopping', { active: tunnel.active }, `stopping${tunnel.active === 0 ? '' : `: closing ${tunnel.active} connection(s)`}`)
   } finally {
-    server.close()
-    for (const s of sockets) s.destroy()
+    tunnel.close()
   }
   return exitAfterStop(ctx.signal)
 }
@@ -107,7 +65,7 @@ async function run (ctx: Context): Promise<ExitCode> {
   const settings = await ctx.settings(withInvite(settingFlagsOf(NAME, args), invite))
   const rendezvous = await rendezvousOf(NAME, settings, ctx)
   const { createEntity } = await sdk()
-  const privately = invite == null ? privateOf(flagOf(args, 'private'), settings.secret.value) : invitePrivacy(invite)
+  const privately = invite == null ? lookupPrivacy(name, flagOf(args, 'private'), settings) : invitePrivacy(invite)
   const options: ConnectOptions = { ...privately, ...(stable ? { stableIdentity: true } : {}) }
   // a fresh key per association unless --identity (--stable-identity), which needs the keystore
   const entity = await createEntity({ app, rendezvous, listen: [], ...(stable ? { keystore: await keystoreOf(settings) } : {}) })

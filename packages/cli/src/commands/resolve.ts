@@ -1,7 +1,8 @@
 import { CLIENT_APP, ExitCode } from '../constants.ts'
 import { checkServiceName, flagOf, positionalsOf } from '../internal/args.ts'
 import { PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, settingFlagsOf } from '../internal/command.ts'
-import { privateOf, rendezvousOf } from '../internal/entity.ts'
+import { rendezvousOf } from '../internal/entity.ts'
+import { lookupPrivacy } from '../internal/privacy.ts'
 import { sdk } from '../internal/lazy.ts'
 import { SRV_RESOLVE_OPTIONS, resolveSrvName, wantsSrvLookup } from '../internal/srv-lookup.ts'
 import type { Command, Context } from '../internal/command.ts'
@@ -17,7 +18,7 @@ async function run (ctx: Context): Promise<ExitCode> {
   const { createEntity, aidToHex } = await sdk()
   const entity = await createEntity({ app: CLIENT_APP, rendezvous, listen: [] })
   try {
-    const record = await entity.resolve(name, { ...privateOf(flagOf(ctx.args, 'private'), settings.secret.value), signal: ctx.signal })
+    const record = await entity.resolve(name, { ...lookupPrivacy(name, flagOf(ctx.args, 'private'), settings), signal: ctx.signal })
     const owner = record.owner.equals(record.publicKey) ? undefined : record.owner
     const cert = record.certificate
     const s = ctx.out.out
@@ -50,7 +51,8 @@ export const resolve: Command = {
   usage: ['resolve <name> [--private] [--secret <secret>] [options]', 'resolve --srv <_service._tcp.domain> [--dns-server <ip[:port]>]'],
   description: [
     'Asks the rendezvous point for <name> and verifies the record\'s signature (and the device certificate, if any).',
-    'Exit code 3 if no live record exists (under this secret, for a private name).',
+    'Exit code 3 if no live record exists (under this secret, for a private name). A name the config file lists as',
+    'private (in "services" or "tunnels") is looked up privately, with its secret, without --private/--secret.',
     'With --srv, looks up an SRV name in DNS and prints its targets in the order RFC 2782 says to try them',
     '(exit 3: no such name or no SRV records; 4: no DNS server answered).'
   ],

@@ -1,25 +1,22 @@
-import { once } from 'node:events'
-import { createConnection } from 'node:net'
 import { isSelfCertifyingName } from '@fara/identity'
-import { FORWARD_CONNECT_TIMEOUT_MS, MAX_HOP_INTERVAL_MS, MIN_HOP_INTERVAL_MS, RETRY_INITIAL_MS, RETRY_MAX_MS } from '../constants.ts'
+import { MAX_HOP_INTERVAL_MS, MIN_HOP_INTERVAL_MS } from '../constants.ts'
 import type { ExitCode } from '../constants.ts'
-import { ForwardFailedError, UsageError } from '../errors.ts'
+import { UsageError } from '../errors.ts'
 import { DURATION, checkAppName, checkServiceName, durationOf, flagOf, formatHostPort, listOf, parseHostPort, positionalsOf, stringOf } from '../internal/args.ts'
-import { KEYSTORE_OPTIONS, PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, exitAfterStop, pause, settingFlagsOf, untilAborted } from '../internal/command.ts'
-import { keystoreOf, portOf, privateOf, rendezvousOf, short } from '../internal/entity.ts'
+import { KEYSTORE_OPTIONS, PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
+import { keystoreOf, portOf, rendezvousOf } from '../internal/entity.ts'
+import { lookupPrivacy } from '../internal/privacy.ts'
+import { forwarder, register, watchGuessing, watchRelays } from '../internal/serving.ts'
 import { admitting, allowListOf } from '../internal/allow.ts'
 import { serviceInvite } from '../internal/invite.ts'
 import { SRV_SERVE_OPTIONS, announceBackend } from '../internal/backends.ts'
-import { describeFailure, isTransient } from '../internal/failure.ts'
+import { describeFailure } from '../internal/failure.ts'
 import { checkForward } from '../internal/checks.ts'
-import { bridge } from '../internal/pipe.ts'
 import { sdk, transport } from '../internal/lazy.ts'
 import { reportingRendezvous } from '../internal/reporting.ts'
 import { UDP_SERVE_OPTIONS, udpForwarder, udpServeOf } from '../internal/udp-forward.ts'
-import type { HostPort } from '../internal/args.ts'
 import type { Command, Context } from '../internal/command.ts'
-import type { Association, Entity, GuessBlock, Service } from '@fara/sdk'
-import type { RelayReservations, RelayStatus } from '@fara/transport'
+import type { Entity } from '@fara/sdk'
 
 const NAME = 'serve'
 
@@ -30,56 +27,6 @@ function checked (what: string, check: () => unknown): void {
   } catch (err) {
     throw new UsageError(`${what}: ${(err as Error).message}`, NAME)
   }
-}
-
-/** Connect to the forward target, within {@link FORWARD_CONNECT_TIMEOUT_MS}. */
-async function dialTarget (target: HostPort): Promise<ReturnType<typeof createConnection>> {
-  const socket = createConnection({ host: target.host, port: target.port, allowHalfOpen: true })
-  try {
-    await once(socket, 'connect', { signal: AbortSignal.timeout(FORWARD_CONNECT_TIMEOUT_MS) })
-  } catch (err) {
-    socket.destroy()
-    const why = (err as Error).name === 'AbortError' ? `no answer within ${FORWARD_CONNECT_TIMEOUT_MS} ms` : (err as Error).message
-    throw new ForwardFailedError(`${formatHostPort(target)} did not accept the connection: ${why}`)
-  }
-  return socket
-}
-
-/** Each association: a TCP connection to the target, piped both ways. */
-function forwarder (ctx: Context, target: HostPort): (association: Association) => Promise<void> {
-  let count = 0
-  return async (association) => {
-    const id = ++count
-    const remotePeer = association.remotePeer.toString()
-    ctx.out.status('association', { id, remotePeer }, `#${id} association from ${short(remotePeer)} → ${formatHostPort(target)}`)
-    let socket
-    try {
-      socket = await dialTarget(target)
-    } catch (err) {
-      ctx.out.warn('forward-failed', { id, message: (err as Error).message }, `#${id} ${(err as Error).message}`)
-      // the client learns that the service is down, not where it lives
-      association.abort(new ForwardFailedError('the service behind this name did not accept the connection'))
-      return
-    }
-    try {
-      const { sent, received } = await bridge(association.toDuplex(), socket)
-      ctx.out.status('closed', { id, toService: sent, toClient: received }, `#${id} closed: ${sent} bytes to the service, ${received} back`)
-    } catch (err) {
-      ctx.out.status('closed', { id, error: (err as Error).name, message: (err as Error).message }, `#${id} ended: ${(err as Error).message}`)
-    }
-  }
-}
-
-/** Status lines for the entity's relay slots. */
-function watchRelays (ctx: Context, entity: Entity): void {
-  const relays = (entity.node.services as { relays?: RelayReservations }).relays
-  const line = (type: string, text: (s: RelayStatus) => string) => (evt: CustomEvent<RelayStatus>): void => {
-    const s = evt.detail
-    ctx.out.status('relay', { type, relay: s.id, addrs: s.addrs.map(String), error: s.error?.message ?? null }, text(s))
-  }
-  relays?.addEventListener('relay:reserved', line('reserved', s => `relay slot held on ${short(s.id)}`))
-  relays?.addEventListener('relay:lost', line('lost', s => `relay slot on ${short(s.id)} lost; reserving again`))
-  relays?.addEventListener('relay:failed', line('failed', s => `relay ${short(s.id)} refused or unreachable (${s.error?.message ?? 'unknown'}); retrying`))
 }
 
 /** `--hop`: the hop parameters, after checking that the listen addresses name a host (the schedule is per host). */
@@ -103,40 +50,6 @@ function watchHops (ctx: Context, entity: Entity): void {
   })
 }
 
-/** What a guessing block did, for the human line. */
-function heldBack (b: GuessBlock): string {
-  if (b.scope === 'connection') return `closed a connection from ${short(b.peer)} at ${b.source}`
-  if (b.scope === 'peer') return `blocked key ${short(b.peer)} at ${b.source} for ${b.blockMs / 1000} s`
-  return `throttled ${b.source} for ${b.blockMs / 1000} s (its connections close at their first refused open; the others are served)`
-}
-
-/** A line for every guesser the entity holds back (spec/security.md#guessing); the entity reports each at most once per scope and source every 10 s. */
-function watchGuessing (ctx: Context, entity: Entity): void {
-  entity.addEventListener('guessing:blocked', (evt) => {
-    const b = evt.detail
-    ctx.out.warn('guessing', { scope: b.scope, peer: b.peer, source: b.source, remoteAddr: b.remoteAddr, blockMs: b.blockMs, reason: b.reason, blocks: b.blocks },
-      `AId guessing: ${heldBack(b)} after too many refused opens or resumptions (last: ${b.reason}; ${b.blocks} since the last report)`)
-  })
-}
-
-/** `serve()` until it succeeds, retrying while the rendezvous point is unreachable; undefined if stopped first. */
-async function register (ctx: Context, entity: Entity, name: string, handler: (a: Association) => Promise<void>, options: ReturnType<typeof privateOf> & ReturnType<typeof admitting>): Promise<Service | undefined> {
-  let delay = RETRY_INITIAL_MS
-  while (true) {
-    try {
-      return await entity.serve(name, handler, { ...options, signal: ctx.signal })
-    } catch (err) {
-      if (ctx.signal.aborted) return undefined
-      if (!isTransient(err)) throw err
-      const { message } = describeFailure(err)
-      ctx.out.warn('retrying', { error: (err as Error).name, message, delayMs: delay }, `registration failed (${message}); retrying in ${delay / 1000} s`)
-      await pause(delay, ctx.signal)
-      if (ctx.signal.aborted) return undefined
-      delay = Math.min(delay * 2, RETRY_MAX_MS)
-    }
-  }
-}
-
 async function run (ctx: Context): Promise<ExitCode> {
   const { args } = ctx
   const [name] = positionalsOf(NAME, args.positionals, ['name']) as [string]
@@ -157,8 +70,9 @@ async function run (ctx: Context): Promise<ExitCode> {
   const secret = settings.secret.value
   const hopText = stringOf(args, 'hop')
   const hop = hopText == null ? undefined : hopOf(listen, durationOf(NAME, '--hop', hopText))
-  // a hopping entity's record carries its hop key, so it serves its names privately only
-  const privately = privateOf(flagOf(args, 'private') || hop != null, secret)
+  // a hopping entity's record carries its hop key, so it serves its names privately only;
+  // a name the config file lists as private is served privately without the flags
+  const privately = lookupPrivacy(name, flagOf(args, 'private') || hop != null, settings)
   const keystore = await keystoreOf(settings)
 
   let serving = false

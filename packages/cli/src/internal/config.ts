@@ -4,6 +4,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { CONFIG_FILE, DEFAULT_LISTEN, ENV, MAX_CONFIG_BYTES } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { splitList } from './args.ts'
+import { checkApp, checkPrivacyAgrees, checkServices, checkTunnels } from './up-config.ts'
+import type { ServiceEntry, TunnelEntry } from './up-config.ts'
 
 /** What the config file may hold (JSON). Paths in it are relative to the file's directory. */
 export interface FileConfig {
@@ -23,10 +25,16 @@ export interface FileConfig {
   bootstrap?: string[]
   /** Client keys (peer ids) `fara serve` admits; absent: every client. */
   allow?: string[]
+  /** The application (key) `fara up` serves every service as (default `fara-up`). */
+  app?: string
+  /** The services `fara up` serves (internal/up-config.ts). */
+  services?: ServiceEntry[]
+  /** The local tunnels `fara up` opens. */
+  tunnels?: TunnelEntry[]
 }
 
-const KEYS: Record<keyof FileConfig, 'list' | 'path'> = {
-  rendezvous: 'list', keystore: 'path', passphraseFile: 'path', relays: 'list', listen: 'list', dataDir: 'path', allow: 'list', bootstrap: 'list'
+const KEYS: Record<keyof FileConfig, 'list' | 'path' | 'app' | 'services' | 'tunnels'> = {
+  rendezvous: 'list', keystore: 'path', passphraseFile: 'path', relays: 'list', listen: 'list', dataDir: 'path', allow: 'list', bootstrap: 'list', app: 'app', services: 'services', tunnels: 'tunnels'
 }
 
 /** The config file read, and where from (`undefined`: none). */
@@ -53,6 +61,12 @@ export interface Settings {
   secret: Setting<string | undefined>
   /** Client keys `fara serve` admits (unchecked text: internal/allow.ts checks it); `undefined`: every client. */
   allow: Setting<string[] | undefined>
+  /** The application `fara up` runs as (config "app"); `undefined`: the default. */
+  app: Setting<string | undefined>
+  /** What `fara up` serves and the privacy of those names (config "services"). */
+  services: Setting<ServiceEntry[]>
+  /** The tunnels `fara up` opens (config "tunnels"). */
+  tunnels: Setting<TunnelEntry[]>
 }
 
 /** The settings given as flags on the command line. */
@@ -66,6 +80,7 @@ export interface SettingFlags {
   bootstrap?: string[] | undefined
   secret?: string | undefined
   allow?: string[] | undefined
+  app?: string | undefined
 }
 
 type Env = Record<string, string | undefined>
@@ -115,7 +130,13 @@ export function checkConfig (json: unknown, path: string): FileConfig {
   for (const [key, value] of Object.entries(json)) {
     const kind = KEYS[key as keyof FileConfig]
     if (kind == null) throw new ConfigError(`config file ${path}: unknown key ${JSON.stringify(key)} (known: ${Object.keys(KEYS).join(', ')})`)
-    if (kind === 'path') {
+    if (kind === 'app') {
+      config[key] = checkApp(value, path)
+    } else if (kind === 'services') {
+      config[key] = checkServices(value, path)
+    } else if (kind === 'tunnels') {
+      config[key] = checkTunnels(value, path)
+    } else if (kind === 'path') {
       if (typeof value !== 'string' || value.length === 0) throw new ConfigError(`config file ${path}: ${key} must be a non-empty string`)
       config[key] = resolve(dirname(path), value)
     } else if (typeof value === 'string') {
@@ -126,6 +147,7 @@ export function checkConfig (json: unknown, path: string): FileConfig {
       throw new ConfigError(`config file ${path}: ${key} must be a string or an array of strings`)
     }
   }
+  checkPrivacyAgrees((config.services ?? []) as ServiceEntry[], (config.tunnels ?? []) as TunnelEntry[], path)
   return config as FileConfig
 }
 
@@ -207,6 +229,9 @@ export async function resolveSettings (flags: SettingFlags, env: Env, loaded: Lo
     dataDir: pick([abs(flags.dataDir), 'flag'], [abs(envString(env, ENV.DATA_DIR)), 'env'], [file.dataDir, 'config'], [join(data, 'rendezvous'), 'default'])!,
     bootstrap: pick([flags.bootstrap, 'flag'], [envList(env, ENV.BOOTSTRAP), 'env'], [file.bootstrap, 'config'], [[], 'default'])!,
     secret: pick<string | undefined>([flags.secret, 'flag'], [envString(env, ENV.SECRET), 'env']) ?? { value: undefined, source: 'default' },
-    allow: pick<string[] | undefined>([flags.allow, 'flag'], [file.allow, 'config']) ?? { value: undefined, source: 'default' }
+    allow: pick<string[] | undefined>([flags.allow, 'flag'], [file.allow, 'config']) ?? { value: undefined, source: 'default' },
+    app: pick<string | undefined>([flags.app, 'flag'], [file.app, 'config']) ?? { value: undefined, source: 'default' },
+    services: pick([file.services, 'config'], [[], 'default'])!,
+    tunnels: pick([file.tunnels, 'config'], [[], 'default'])!
   }
 }
