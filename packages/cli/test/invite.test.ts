@@ -4,7 +4,7 @@ import { createIdentity, selfCertifyingName } from '@fara/identity'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   INVITE_CHECKSUM_BYTES, INVITE_PREFIX, MAX_INVITE_ADDRS, MAX_INVITE_CHARS, MAX_INVITE_SECRET_BYTES, NS_INVITE_CHECKSUM,
-  decodeInvite, encodeInvite, inviteFor
+  decodeInvite, encodeInvite, inviteFor, inviteQr
 } from '../src/internal/invite.ts'
 import { mutate, mutations, runs, thrownBy } from '../../../test/helpers/props.ts'
 import type { Invite } from '../src/internal/invite.ts'
@@ -237,5 +237,19 @@ describe('invites: garbage is an InvalidInviteError', () => {
 
   it('is not fooled by random bytes (one in 2^32 gets past the checksum)', () => {
     for (let i = 0; i < 200; i++) invalid(INVITE_PREFIX + randomBytes(60).toString('base64url'))
+  })
+})
+
+describe('inviteQr', () => {
+  it('draws the invite as a square QR code with its quiet zone, different for different invites', async () => {
+    const { encode } = await import('uqr')
+    const invite = inviteFor(['/ip4/203.0.113.7/tcp/4001/p2p/12D3KooWECrYcrnCk4AMUYbN6UxVX3MpCZS5tUs3bvd3c4fBddJJ'])!
+    const lines = inviteQr(invite)
+    const size = encode(invite, { ecc: 'L', border: 4 }).size
+    // two modules per character cell vertically, one horizontally
+    expect(lines).toHaveLength(Math.ceil(size / 2))
+    for (const line of lines) expect([...line]).toHaveLength(size)
+    const other = inviteQr(inviteFor(['/ip4/203.0.113.8/tcp/4001/p2p/12D3KooWECrYcrnCk4AMUYbN6UxVX3MpCZS5tUs3bvd3c4fBddJJ'])!)
+    expect(other).not.toEqual(lines)
   })
 })

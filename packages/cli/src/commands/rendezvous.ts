@@ -6,7 +6,7 @@ import { UsageError } from '../errors.ts'
 import { flagOf, listOf, positionalsOf } from '../internal/args.ts'
 import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
 import { writePrivateFile } from '../internal/files.ts'
-import { inviteFor } from '../internal/invite.ts'
+import { inviteFor, inviteQr } from '../internal/invite.ts'
 import { DHT_NODE_OPTIONS, runDhtNode, wantsDhtNode } from '../internal/dht-node.ts'
 import { sdk, transport } from '../internal/lazy.ts'
 import type { Command, Context } from '../internal/command.ts'
@@ -111,6 +111,7 @@ async function run (ctx: Context): Promise<ExitCode> {
       '',
       `  clients:   export ${ENV.RENDEZVOUS}=${address}`,
       ...(invite == null ? [] : [`  invite:    fara connect <name> --invite ${invite}`]),
+      ...(invite != null && ctx.out.stdoutIsTerminal ? inviteQr(invite) : []),
       ...(relay ? [`  behind NAT: fara serve <name> --forward <host:port> --relay ${address}`] : [])
     ])
     await untilAborted(ctx.signal)

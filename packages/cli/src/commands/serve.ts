@@ -8,7 +8,7 @@ import { keystoreOf, portOf, rendezvousOf } from '../internal/entity.ts'
 import { lookupPrivacy } from '../internal/privacy.ts'
 import { forwarder, register, watchGuessing, watchRelays } from '../internal/serving.ts'
 import { admitting, allowListOf } from '../internal/allow.ts'
-import { serviceInvite } from '../internal/invite.ts'
+import { inviteQr, serviceInvite } from '../internal/invite.ts'
 import { SRV_SERVE_OPTIONS, announceBackend } from '../internal/backends.ts'
 import { describeFailure } from '../internal/failure.ts'
 import { checkForward } from '../internal/checks.ts'
@@ -121,7 +121,9 @@ async function run (ctx: Context): Promise<ExitCode> {
       `  listens  ${addrs.join(' ') || '(only through relays)'}`,
       `  connect  fara connect ${name}${privately.private == null ? '' : secret == null ? ' --private' : ' --secret …'} --listen${udp == null ? '' : '-udp'} 127.0.0.1:0`,
       ...(invite == null ? [] : [`  invite   ${invite}  ${ctx.out.out.dim(`(fara connect --invite …${privately.private != null && secret != null ? '; it holds the secret' : ''})`)}`]),
-      ...(allowed == null ? [] : [`  admits   only ${allowed.size} client key${allowed.size === 1 ? '' : 's'} (--allow); others are refused`])
+      ...(allowed == null ? [] : [`  admits   only ${allowed.size} client key${allowed.size === 1 ? '' : 's'} (--allow); others are refused`]),
+      // the invite as a QR code, for a phone's camera, on a terminal only
+      ...(invite != null && ctx.out.stdoutIsTerminal ? inviteQr(invite) : [])
     ])
     await announceBackend(ctx.out, NAME, settings, ctx, name)
     await untilAborted(ctx.signal)

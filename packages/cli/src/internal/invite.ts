@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto'
 import { isServiceName } from '@fara/identity'
 import { multiaddr } from '@multiformats/multiaddr'
+import { renderUnicodeCompact } from 'uqr'
 import { InvalidInviteError, UsageError } from '../errors.ts'
 import { checkServiceName, positionalsOf, stringOf } from './args.ts'
 import type { ParsedArgs } from './args.ts'
@@ -243,4 +244,13 @@ export function invitePrivacy (invite: Invite): { private?: true | { secret: str
 export function serviceInvite (rendezvous: string[], name: string, privately: { private?: true | { secret: string } }): string | undefined {
   const p = privately.private
   return inviteFor(rendezvous, { name, ...(p == null ? {} : p === true ? { private: true } : { private: true, secret: p.secret }) })
+}
+
+/**
+ * An invite as a QR code, for a terminal: lines of Unicode half blocks (two
+ * modules per character cell), with the quiet zone the standard asks for
+ * (ISO/IEC 18004: 4 modules), error correction level L (the invite is long).
+ */
+export function inviteQr (invite: string): string[] {
+  return renderUnicodeCompact(invite, { ecc: 'L', border: 4 }).split('\n').filter(line => line.length > 0)
 }

@@ -56,6 +56,8 @@ export class Output {
   /** Styles for stdout and for stderr (each coloured only if that stream is a terminal). */
   readonly out: Styles
   readonly err: Styles
+  /** Whether stdout is a terminal (and not NO_COLOR-agnostic: a QR code is drawn only there). */
+  readonly stdoutIsTerminal: boolean
   readonly #stdout: Writable
   readonly #stderr: Writable
   readonly #command: string
@@ -68,6 +70,7 @@ export class Output {
     this.#command = init.command
     this.out = stylesFor(colourOn(init.stdout, init.env))
     this.err = stylesFor(colourOn(init.stderr, init.env))
+    this.stdoutIsTerminal = (init.stdout as Writable & { isTTY?: boolean }).isTTY === true
   }
 
   /** From now on stdout carries data: every line goes to stderr. */
