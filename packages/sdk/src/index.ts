@@ -41,9 +41,18 @@ export { RECORD_CACHE } from './internal/record-cache.ts'
 export { GUESS_LIMITS } from './constants.ts'
 export { EntityClosedError, AlreadyServingError } from './errors.ts'
 export type { Association } from '@fara/demux'
-export { AssociationRejectedError, aidToHex } from '@fara/demux'
-export { memoryRendezvous, rendezvousPoint, createRendezvousPoint, NameNotFoundError, InvalidSignatureError, NameTakenError } from '@fara/rendezvous'
+export {
+  aidToHex,
+  // what an association's reads, writes and `finished` reject with
+  AssociationRejectedError, AssociationResetError, AssociationClosedError, ResumeFailedError, ResumeRefusedError, MalformedFrameError, FrameTooLargeError, AssociationTableFullError
+} from '@fara/demux'
+export {
+  memoryRendezvous, rendezvousPoint, createRendezvousPoint,
+  // what serve, connect and resolve reject with when the rendezvous says no or cannot be reached
+  NameNotFoundError, InvalidSignatureError, NameTakenError, StaleRecordError, ExpiredRecordError, InvalidRecordError, RecordTooLargeError, InvalidRequestError,
+  RendezvousUnavailableError, RendezvousInternalError, RateLimitedError, TooManyRegistrationsError, StoreFullError, RevokedError, PrivateRecordOpenError
+} from '@fara/rendezvous'
 export type { RendezvousFactory, Rendezvous, ServiceRecord } from '@fara/rendezvous'
-export { DialFailedError, PeerMismatchError } from '@fara/transport'
+export { DialFailedError, PeerMismatchError, StreamOpenError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError } from '@fara/transport'
 export type { Identity } from '@fara/identity'
 export { loadOrCreateIdentity } from '@fara/identity'
