@@ -1,4 +1,5 @@
-// Every package's documented @example runs as written (Node, type stripping, separate process).
+// Every package's documented @example, and the root README's first sample, run as written
+// (Node, type stripping, separate process) and exit by themselves.
 import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -19,7 +20,31 @@ function exampleOf (pkg: string): string {
   return code[1]!
 }
 
+/** The first ts block under the root README's "## Use it". */
+function readmeSample (): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const section = readme.slice(readme.indexOf('\n## Use it\n'))
+  const code = /```ts\n([\s\S]*?)```/.exec(section)
+  if (code == null) throw new Error('README.md: no ts block under "## Use it"')
+  return code[1]!
+}
+
 describe('documented examples', () => {
+  it('runs the README\'s first sample: it prints the echo and exits 0 by itself', () => {
+    const dir = join(root, 'test', '.examples')
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, 'readme.ts')
+    writeFileSync(file, readmeSample())
+    const cwd = mkdtempSync(join(tmpdir(), 'fara-example-readme-'))
+    try {
+      const run = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, FARA_PASSPHRASE: 'readme sample' } })
+      expect(run.status, `the README sample exited ${run.status} (null: still running after 60 s); stderr:\n${run.stderr}`).toBe(0)
+      expect(run.stdout.trim()).toBe('hello')
+    } finally {
+      rmSync(cwd, { recursive: true, force: true })
+    }
+  })
+
   for (const pkg of packages) {
     it(`runs the @fara/${pkg} package example`, () => {
       // the file sits inside the repo so '@fara/*' resolves; it runs in a scratch directory
