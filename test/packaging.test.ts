@@ -1,7 +1,8 @@
 // What a consumer of the published packages gets (issue 17): every tarball
 // carries the LICENSE (the repository keeps one, at the root: `prepack` copies
 // it in), and every package loads with require() as well as import, as
-// libp2p's do on Node >= 22.12 (require of an ES module).
+// libp2p's do on Node >= 22.12 (require of an ES module); importing the SDK loads
+// no native addon the application does not use.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -25,4 +26,14 @@ describe('the published packages', () => {
       expect(run.status, run.stderr).toBe(0)
     }, 60_000)
   }
+
+  // the native addons (node-datachannel for WebRTC, classic-level for a point's records, udx-native for
+  // the punch) are loaded only by the nodes that use them; /proc/self/maps lists what a process loaded
+  it.skipIf(process.platform !== 'linux')(`importing @fara/sdk loads no native addon${process.platform === 'linux' ? '' : ' — skipped: reads /proc/self/maps (Linux)'}`, () => {
+    const code = "await import('@fara/sdk'); const maps = (await import('node:fs')).readFileSync('/proc/self/maps', 'utf8'); " +
+      "console.log(JSON.stringify([...new Set(maps.split('\\n').filter(l => l.endsWith('.node')).map(l => l.split('/').pop()))]))"
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+    expect(run.status, run.stderr).toBe(0)
+    expect(JSON.parse(run.stdout.trim())).toEqual([])
+  }, 60_000)
 })

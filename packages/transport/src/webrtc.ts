@@ -1,10 +1,19 @@
-import { webRTC } from '@libp2p/webrtc'
+import { createRequire } from 'node:module'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DialFailedError, PeerMismatchError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Transport } from '@libp2p/interface'
 import type { PunchEvent } from './punch.ts'
 import type { WebRTCTransportComponents } from '@libp2p/webrtc'
 import type { Multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * @libp2p/webrtc, loaded on first use (require of an ES module, Node >= 22.12):
+ * it brings node-datachannel, a native addon that an entity without direct
+ * paths never needs, and costs a few hundred ms to load.
+ */
+function loadWebRTC (): typeof import('@libp2p/webrtc').webRTC {
+  return (createRequire(import.meta.url)('@libp2p/webrtc') as typeof import('@libp2p/webrtc')).webRTC
+}
 
 /**
  * The WebRTC transport's listen address. It opens no socket of its own: it
@@ -120,7 +129,7 @@ export function directPaths (init: DirectPathsInit = {}): DirectPaths {
     throw new RangeError(`maxMessageSize must be 1024 to ${MAX_MAX_MESSAGE_SIZE}, got ${maxMessageSize}`)
   }
   return {
-    transports: [webRTC({
+    transports: [loadWebRTC()({
       // an empty list is passed on as is: @libp2p/webrtc only substitutes its public servers for a missing one
       rtcConfiguration: { iceServers: stunServers.length === 0 ? [] : [{ urls: stunServers }] },
       dataChannel: { maxMessageSize }

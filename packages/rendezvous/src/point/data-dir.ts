@@ -1,7 +1,7 @@
 import { watch } from 'node:fs'
 import { chmod, mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { DATA_DIR_MODE, DATA_FILE_MODE, RECORDS_DIR } from '../constants.ts'
 import type { FSWatcher } from 'node:fs'
 
@@ -33,6 +33,8 @@ export async function openRecords (dataDir: string): Promise<{ datastore: LevelD
   const dir = join(dataDir, RECORDS_DIR)
   await mkdir(dir, { recursive: true, mode: DATA_DIR_MODE })
   await chmod(dir, DATA_DIR_MODE)
+  // loaded only by a point with a data directory: LevelDB is a native addon a client never needs
+  const { LevelDatastore } = await import('datastore-level')
   const level = new LevelDatastore(dir)
   await level.open()
   let watcher: FSWatcher | undefined
