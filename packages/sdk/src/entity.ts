@@ -31,6 +31,8 @@ export type ServiceHandler = (association: Association) => void | Promise<void>
 export interface EntityInit {
   /** The application name; each application has its own key. */
   app: string
+  /** Abort the creation: `createEntity` rejects with the signal's reason, and nothing it started keeps running. */
+  signal?: AbortSignal
   /** Where names are registered and resolved (default: one in-memory rendezvous shared by the process). */
   rendezvous?: RendezvousFactory
   /** The entity's identity (default: loaded from / created in `keystore`, else fresh and unsaved). */
@@ -214,8 +216,11 @@ export interface Entity extends TypedEventTarget<EntityEvents> {
    * source addresses throttled, each counted (reported or not).
    */
   readonly guessesBlocked: number
-  /** Withdraw every name, close every association and stop the node. */
-  close (): Promise<void>
+  /**
+   * End every association (the peers learn it at once), withdraw every name and stop the node.
+   * `signal` cuts the withdrawals short (each waits at most 5 s anyway); the node is stopped regardless.
+   */
+  close (options?: AbortOptions): Promise<void>
 }
 
 interface Served { name: string, handler: ServiceHandler, allow?: (peer: PeerId) => boolean }
@@ -589,7 +594,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     association.finished.then(forget, forget)
   }
 
-  async close (): Promise<void> {
+  async close (options: AbortOptions = {}): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     // an entity that closes on purpose ends its associations itself: the peer learns at once, with the reason,
@@ -598,7 +603,8 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     this.#live.clear()
     this.node.removeEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)
-    await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: AbortSignal.timeout(5_000) })))
+    const withdrawal = AbortSignal.any([AbortSignal.timeout(5_000), ...(options.signal == null ? [] : [options.signal])])
+    await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: withdrawal })))
     await this.#clientNodes.close()
     await this.node.stop()
   }
@@ -736,7 +742,9 @@ function reportingHops (factory: ReturnType<typeof hoppingTcp>, onHop: (event: H
  */
 export async function createEntity (init: EntityInit): Promise<Entity> {
   if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')
+  init.signal?.throwIfAborted()
   const identity = init.identity ?? await identityFor(init.app, init.keystore)
+  init.signal?.throwIfAborted()
   if (identity.app !== init.app && !identity.ephemeral) {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
   }
@@ -772,8 +780,11 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
   punchEvents.emit = (event) => { entity.safeDispatchEvent('punch', { detail: event }) }
   hopEvents.emit = (event) => { entity.safeDispatchEvent('hop', { detail: event }) }
   try {
+    init.signal?.throwIfAborted()
     await entity.start()
+    init.signal?.throwIfAborted()
   } catch (err) {
+    await entity.close().catch(() => {})
     await node.stop()
     throw err
   }

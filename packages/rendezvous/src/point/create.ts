@@ -39,6 +39,8 @@ export interface RendezvousPointServerInit extends RendezvousServerInit {
    * both observers a classification needs. Default: none.
    */
   observe?: string[]
+  /** Abort the start: `createRendezvousPoint` rejects with the signal's reason, and nothing it started keeps running. */
+  signal?: AbortSignal
 }
 
 /** A running rendezvous point. */
@@ -54,6 +56,7 @@ export interface RendezvousPointHandle {
 
 /** Start a rendezvous point on its own libp2p node, with connection limits sized for many clients, and optionally a relay. */
 export async function createRendezvousPoint (init: RendezvousPointServerInit = {}): Promise<RendezvousPointHandle> {
+  init.signal?.throwIfAborted()
   let datastore = init.datastore
   let level: Awaited<ReturnType<typeof openRecords>> | undefined
   let privateKey = init.privateKey
@@ -84,6 +87,11 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   } catch (err) {
     await level?.close()
     throw err
+  }
+  if (init.signal?.aborted === true) {
+    await node.stop()
+    await level?.close()
+    init.signal.throwIfAborted()
   }
   return {
     node,
