@@ -2,49 +2,25 @@
 // an echo server (socat … EXEC:cat), `fara serve --allow <key>` in front of it, and `fara connect`
 // clients, each in its own process. The keys come from `fara id create|show`, the invites from what
 // `fara serve` and `fara rendezvous` print.
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
-import type { Program } from './fixtures/cli-process.ts'
+import { hasCommand, jsonEvents, runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import type { FaraRun, Program } from './fixtures/cli-process.ts'
 
-const run = promisify(execFile)
 const missing = hasCommand('socat') ? '' : 'socat'
 if (missing !== '') {
   if (process.env.FARA_REQUIRE_DAEMONS === '1') throw new Error('cli allow-list test required (FARA_REQUIRE_DAEMONS=1) but socat is missing')
   console.warn('SKIPPING cli allow-list test: needs socat')
 }
 
-/** JSON lines of a stream's text. */
-function events (text: string): Array<Record<string, unknown>> {
-  return text.split('\n').flatMap((l) => {
-    try {
-      const j: unknown = JSON.parse(l)
-      return j != null && typeof j === 'object' ? [j as Record<string, unknown>] : []
-    } catch {
-      return []
-    }
-  })
-}
-
-/** `fara args…` to its end; its exit code and output (a non-zero exit is a result here, not a throw). */
-async function fara (args: string[], env: Record<string, string>, input?: Buffer): Promise<{ code: number, stdout: Buffer, stderr: string }> {
-  const p = run(process.execPath, [FARA_BIN, ...args], { env, encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, timeout: 60_000 })
-  p.child.stdin?.end(input ?? Buffer.alloc(0))
-  try {
-    const { stdout, stderr } = await p
-    return { code: 0, stdout, stderr: stderr.toString() }
-  } catch (err) {
-    const e = err as { code: number, stdout: Buffer, stderr: Buffer }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr.toString() }
-  }
-}
+/** `fara args…` to its end, `input` on stdin. */
+const fara = async (args: string[], env: Record<string, string>, input?: Buffer): Promise<FaraRun> => runFara(args, env, input == null ? {} : { input })
+const events = jsonEvents
 
 /** Send `payload` through a TCP connection to `port` and read until the other end closes. */
 async function echoThrough (port: number, payload: Buffer): Promise<Buffer> {

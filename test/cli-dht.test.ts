@@ -1,26 +1,22 @@
 // `fara` with Fara's DHT as its rendezvous: `fara rendezvous --dht` runs a DHT node, `fara serve`
 // and `fara connect` join it with `--rendezvous dht --bootstrap <its address>`, and bytes flow
 // between a client and an echo server behind `fara serve`. Every program is its own process.
-import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { roundTrip, startEchoServer } from './helpers/echo.ts'
-import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
+import { runFara, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { EchoServer } from './helpers/echo.ts'
 import type { Program } from './fixtures/cli-process.ts'
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
-/** Run `fara args…` to its end: exit code and output (never throws on a non-zero exit). */
+/** Run `fara args…` to its end: exit code and output, stdout as text (never throws on a non-zero exit). */
 async function fara (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    execFile(process.execPath, [FARA_BIN, ...args], { env, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err == null ? 0 : (err as { code?: number }).code ?? null, stdout, stderr })
-    })
-  })
+  const r = await runFara(args, env, { timeoutMs: 90_000 })
+  return { ...r, stdout: r.stdout.toString() }
 }
 
 const jsonLines = (text: string): Array<Record<string, unknown>> => text.trim().split('\n').filter(l => l !== '').map(l => JSON.parse(l) as Record<string, unknown>)

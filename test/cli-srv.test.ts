@@ -2,7 +2,6 @@
 // key may update: `fara serve --srv` publishes SRV + signed TXT records by RFC 2136 updates, dig
 // sees them, `fara connect --rendezvous dns://…` reaches the service by name in another process
 // and bytes flow, and stopping `fara serve` withdraws the records. Every program is its own process.
-import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,20 +9,17 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bindAvailable, startBind, tsigKeygen } from './helpers/bind.ts'
 import { roundTrip, startEchoServer } from './helpers/echo.ts'
-import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
+import { runFara, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { Bind } from './helpers/bind.ts'
 import type { EchoServer } from './helpers/echo.ts'
 
 const available = bindAvailable('fara with a DNS zone (test/cli-srv.test.ts)')
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
 
-/** Run `fara args…` to its end: exit code and output (never throws on a non-zero exit). */
+/** Run `fara args…` to its end: exit code and output, stdout as text (never throws on a non-zero exit). */
 async function fara (args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise(resolve => {
-    execFile(process.execPath, [FARA_BIN, ...args], { env, ...(cwd == null ? {} : { cwd }), timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err == null ? 0 : (err as { code?: number }).code ?? null, stdout, stderr })
-    })
-  })
+  const r = await runFara(args, env, cwd == null ? {} : { cwd })
+  return { ...r, stdout: r.stdout.toString() }
 }
 
 /** The JSON lines of a `--json` run. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { hasCommand, runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 import { bindAvailable, startBind } from './helpers/bind.ts'
 import type { Program } from './fixtures/cli-process.ts'
 import type { Bind } from './helpers/bind.ts'
@@ -72,11 +72,10 @@ async function udpClient (): Promise<UdpClient> {
   }
 }
 
-/** Run `fara args…` to its end: exit code and output. */
-async function fara (args: string[], env: Record<string, string>): Promise<{ code: number, stdout: string, stderr: string }> {
-  return run(process.execPath, [FARA_BIN, ...args], { env }).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (e: { code: number, stdout: string, stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }))
+/** Run `fara args…` to its end: exit code and output, stdout as text (never throws on a non-zero exit). */
+async function fara (args: string[], env: Record<string, string>): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const r = await runFara(args, env)
+  return { ...r, stdout: r.stdout.toString() }
 }
 
 const label = (b: Buffer): string => b.byteLength > 40 ? `<${b.byteLength} bytes of ${b[0]}>` : b.toString()

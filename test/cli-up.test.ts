@@ -2,45 +2,21 @@
 // the backends, and `fara up --config <file> --json` serving two of them and opening one tunnel,
 // each program in its own process. The config file is rewritten and SIGHUP sent, as
 // `systemctl reload` does; `fara connect` and `fara resolve` take a private name's setting from it.
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
-import type { Program } from './fixtures/cli-process.ts'
+import { FARA_BIN, jsonEvents, runFara, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
+import type { FaraRun, Program } from './fixtures/cli-process.ts'
 import type { Server } from 'node:net'
 
-const run = promisify(execFile)
 
-/** JSON lines of a stream's text. */
-function events (text: string): Array<Record<string, unknown>> {
-  return text.split('\n').flatMap((l) => {
-    try {
-      const j: unknown = JSON.parse(l)
-      return j != null && typeof j === 'object' ? [j as Record<string, unknown>] : []
-    } catch {
-      return []
-    }
-  })
-}
-
-/** `fara args…` to its end: exit code and output. */
-async function fara (args: string[], env: Record<string, string>, input?: Buffer): Promise<{ code: number, stdout: Buffer, stderr: string }> {
-  const p = run(process.execPath, [FARA_BIN, ...args], { env, encoding: 'buffer', maxBuffer: 16 * 1024 * 1024, timeout: 60_000 })
-  p.child.stdin?.end(input ?? Buffer.alloc(0))
-  try {
-    const { stdout, stderr } = await p
-    return { code: 0, stdout, stderr: stderr.toString() }
-  } catch (err) {
-    const e = err as { code: number, stdout: Buffer, stderr: Buffer }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr.toString() }
-  }
-}
+/** `fara args…` to its end, `input` on stdin. */
+const fara = async (args: string[], env: Record<string, string>, input?: Buffer): Promise<FaraRun> => runFara(args, env, input == null ? {} : { input })
+const events = jsonEvents
 
 /** A TCP echo server on 127.0.0.1 that prefixes what it echoes with `tag:`, so each backend is told apart. */
 async function echoServer (tag: string): Promise<{ server: Server, port: number }> {

@@ -1,10 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
 import { UsageError } from '../errors.ts'
 import { flagOf, listOf, positionalsOf } from '../internal/args.ts'
 import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
+import { remembered, tcpPort, withPort } from '../internal/remembered-listen.ts'
 import { writePrivateFile } from '../internal/files.ts'
 import { inviteFor, inviteQr } from '../internal/invite.ts'
 import { DHT_NODE_OPTIONS, runDhtNode, wantsDhtNode } from '../internal/dht-node.ts'
@@ -18,27 +18,6 @@ const NAME = 'rendezvous'
 /** Where the point remembers the address it listened on, so its address survives a restart. */
 const LISTEN_FILE = 'listen.json'
 
-/** The remembered listen address, if any and well formed. */
-async function remembered (dataDir: string): Promise<string | undefined> {
-  const { checkListenAddrs } = await transport()
-  try {
-    const json = JSON.parse(await readFile(join(dataDir, LISTEN_FILE), 'utf8')) as { listen?: unknown }
-    if (typeof json.listen !== 'string') return undefined
-    checkListenAddrs([json.listen], true)
-    return json.listen
-  } catch {
-    return undefined
-  }
-}
-
-/** `/ip4/0.0.0.0/tcp/0` with the port the point got. */
-function withPort (listen: string, port: number): string {
-  return multiaddr(listen).getComponents().map(c => c.name === 'tcp' ? `/tcp/${port}` : `/${c.name}${c.value == null ? '' : `/${c.value}`}`).join('')
-}
-
-function tcpPort (addr: Multiaddr | undefined): number {
-  return Number(addr?.getComponents().find(c => c.name === 'tcp')?.value ?? 0)
-}
 
 function isLoopback (addr: Multiaddr): boolean {
   const ip = addr.getComponents()[0]?.value ?? ''
@@ -78,7 +57,7 @@ async function run (ctx: Context): Promise<ExitCode> {
     throw new UsageError(`--listen: ${(err as Error).message}`, NAME)
   }
   if (explicit != null && explicit.length !== 1 && dataDir != null) ctx.out.status('note', {}, 'several --listen addresses: the address is not remembered across restarts')
-  const previous = explicit == null && dataDir != null ? await remembered(dataDir) : undefined
+  const previous = explicit == null && dataDir != null ? await remembered(dataDir, LISTEN_FILE) : undefined
   const relay = !flagOf(ctx.args, 'no-relay')
   const start = async (listen: string[]): ReturnType<typeof createRendezvousPoint> =>
     createRendezvousPoint({ listen, allowPinnedPort: true, relay, ...(dataDir == null ? {} : { dataDir }) })

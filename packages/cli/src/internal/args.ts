@@ -194,3 +194,16 @@ export function durationOf (command: string, option: string, value: string): num
   const n = Number(m[1])
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000)
 }
+
+/**
+ * A local address that cannot be listened on or bound (`--listen`, `--listen-udp`), as a usage error
+ * that says why and what to do (exit 2); any other error as it is.
+ */
+export function localAddressError (command: string, option: string, err: unknown, local: HostPort): Error {
+  const code = (err as { code?: string }).code
+  const where = `${option} ${formatHostPort(local)}`
+  if (code === 'EADDRINUSE') return new UsageError(`${where}: the address is in use (another program has it); pick another port, or 0 for any free one`, command)
+  if (code === 'EACCES') return new UsageError(`${where}: no permission to use it (ports below 1024 need root); pick a port above 1023`, command)
+  if (code === 'EADDRNOTAVAIL') return new UsageError(`${where}: no interface of this machine has that address`, command)
+  return err as Error
+}

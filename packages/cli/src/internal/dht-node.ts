@@ -1,19 +1,18 @@
 // `fara rendezvous --dht`: a node of Fara's own Kademlia DHT (spec/dht.md) that others join with
 // `--rendezvous dht --bootstrap <its address>`. It stores and serves the records of the names
 // registered through it (each verified on every write and read), and nothing else: no relay.
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
 import { UsageError } from '../errors.ts'
 import { flagOf, listOf, positionalsOf } from './args.ts'
 import { isPrivateMultiaddr } from './backends.ts'
 import { exitAfterStop, settingFlagsOf, untilAborted } from './command.ts'
+import { remembered, tcpPort, withPort } from './remembered-listen.ts'
 import { writePrivateFile } from './files.ts'
 import { transport } from './lazy.ts'
 import type { OptionSpec } from './args.ts'
 import type { Context } from './command.ts'
-import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Where the node remembers the address it listened on, so its bootstrap address survives a restart. */
 const LISTEN_FILE = 'dht-listen.json'
@@ -34,27 +33,6 @@ export function wantsDhtNode (command: string, ctx: Context): boolean {
   return false
 }
 
-/** The remembered listen address, if any and well formed. */
-async function remembered (dataDir: string): Promise<string | undefined> {
-  const { checkListenAddrs } = await transport()
-  try {
-    const json = JSON.parse(await readFile(join(dataDir, LISTEN_FILE), 'utf8')) as { listen?: unknown }
-    if (typeof json.listen !== 'string') return undefined
-    checkListenAddrs([json.listen], true)
-    return json.listen
-  } catch {
-    return undefined
-  }
-}
-
-/** `listen` with the TCP port the node got. */
-function withPort (listen: string, port: number): string {
-  return multiaddr(listen).getComponents().map(c => c.name === 'tcp' ? `/tcp/${port}` : `/${c.name}${c.value == null ? '' : `/${c.value}`}`).join('')
-}
-
-function tcpPort (addr: Multiaddr | undefined): number {
-  return Number(addr?.getComponents().find(c => c.name === 'tcp')?.value ?? 0)
-}
 
 /** Run the DHT node until SIGINT/SIGTERM. */
 export async function runDhtNode (command: string, ctx: Context): Promise<ExitCode> {
@@ -70,7 +48,7 @@ export async function runDhtNode (command: string, ctx: Context): Promise<ExitCo
   } catch (err) {
     throw new UsageError(`--listen: ${(err as Error).message}`, command)
   }
-  const previous = explicit == null && dataDir != null ? await remembered(dataDir) : undefined
+  const previous = explicit == null && dataDir != null ? await remembered(dataDir, LISTEN_FILE) : undefined
   ctx.out.status('starting', { dht: true, dataDir: dataDir ?? null }, `starting a DHT node${dataDir == null ? ' (memory only)' : ` with its key in ${dataDir}`}…`)
   if (dataDir != null) await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const identity = dataDir == null ? await createIdentity({ app: KEY_APP }) : await loadOrCreateIdentity(dataDir, KEY_APP)

@@ -2,8 +2,7 @@
 // (one tunnel) and the "tunnels" of `fara up` (many, from one entity).
 import { createServer } from 'node:net'
 import { once } from 'node:events'
-import { UsageError } from '../errors.ts'
-import { formatHostPort } from './args.ts'
+import { formatHostPort, localAddressError } from './args.ts'
 import { describeFailure } from './failure.ts'
 import { bridge } from './pipe.ts'
 import type { HostPort } from './args.ts'
@@ -34,16 +33,6 @@ export interface TunnelInit {
   tag?: Record<string, unknown>
 }
 
-/** A local address that cannot be listened on, as a usage error that says why and what to do (exit 2). */
-function listenError (command: string, err: unknown, local: HostPort): Error {
-  const code = (err as { code?: string }).code
-  const where = formatHostPort(local)
-  if (code === 'EADDRINUSE') return new UsageError(`--listen ${where}: the address is in use (another program listens there); pick another port, or 0 for any free one`, command)
-  if (code === 'EACCES') return new UsageError(`--listen ${where}: no permission to listen there (ports below 1024 need root); pick a port above 1023`, command)
-  if (code === 'EADDRNOTAVAIL') return new UsageError(`--listen ${where}: no interface of this machine has that address`, command)
-  return err as Error
-}
-
 /** Listen on `local`; every connection accepted there is tunnelled to `name` in its own association. */
 export async function openTunnel (ctx: Context, entity: Entity, name: string, local: HostPort, options: ConnectOptions, init: TunnelInit): Promise<Tunnel> {
   const signal = init.signal ?? ctx.signal
@@ -72,7 +61,7 @@ export async function openTunnel (ctx: Context, entity: Entity, name: string, lo
   try {
     await once(server, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
   } catch (err) {
-    throw listenError(init.command, err, local)
+    throw localAddressError(init.command, '--listen', err, local)
   }
   // later errors (accept failing: EMFILE) cost one connection, not the tunnel
   server.on('error', (err) => { ctx.out.warn('accept-failed', { ...tag, message: err.message }, `accepting a connection failed: ${err.message}`) })

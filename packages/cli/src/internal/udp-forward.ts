@@ -5,7 +5,7 @@ import { lookup } from 'node:dns/promises'
 import { once } from 'node:events'
 import type { ExitCode } from '../constants.ts'
 import { ForwardFailedError, UsageError } from '../errors.ts'
-import { formatHostPort, intOf, parseHostPort, stringOf } from './args.ts'
+import { formatHostPort, intOf, localAddressError, parseHostPort, stringOf } from './args.ts'
 import { checkName } from './checks.ts'
 import { exitAfterStop, untilAborted } from './command.ts'
 import { short } from './entity.ts'
@@ -78,16 +78,6 @@ async function udpSocket (host: string): Promise<{ socket: Socket, address: stri
   return { socket, address }
 }
 
-/** A local UDP address that cannot be bound, as a usage error that says why (exit 2, as `--listen`). */
-function bindError (command: string, err: unknown, local: HostPort): Error {
-  const code = (err as { code?: string }).code
-  const where = formatHostPort(local)
-  if (code === 'EADDRINUSE') return new UsageError(`--listen-udp ${where}: the address is in use (another program has that UDP port); pick another port, or 0 for any free one`, command)
-  if (code === 'EACCES') return new UsageError(`--listen-udp ${where}: no permission to bind there (ports below 1024 need root); pick a port above 1023`, command)
-  if (code === 'EADDRNOTAVAIL') return new UsageError(`--listen-udp ${where}: no interface of this machine has that address`, command)
-  return err as Error
-}
-
 /** Send `datagram` unless the socket's send queue is over its bound (then false: dropped). */
 function sendBounded (socket: Socket, datagram: Uint8Array, port?: number, address?: string): boolean {
   if (socket.getSendQueueSize() > UDP_QUEUE_BYTES) return false
@@ -151,7 +141,7 @@ export async function udpListenMode (ctx: Context, entity: Entity, name: string,
   try {
     await once(socket, 'listening') // rejects with the 'error' (EADDRINUSE, EACCES) instead
   } catch (err) {
-    throw bindError(ctx.command, err, udp.local)
+    throw localAddressError(ctx.command, '--listen-udp', err, udp.local)
   }
   socket.on('error', (err) => { ctx.out.warn('receive-failed', { message: err.message }, `receiving a datagram failed: ${err.message}`) })
   let count = 0
