@@ -39,7 +39,7 @@ describe.skipIf(!canRun)(`birthday punch faults across NATs${canRun ? '' : ` —
     const service = startFixture('service', { point: pointAddrs, name: 'media', relays: pointAddrs, listen: ['/ip4/0.0.0.0/tcp/0'], direct: { observers } }, { netns: lab.nats.home!.hosts[0]!.ns })
     await service.next(l => l.event === 'registered' && JSON.stringify(service.lines).includes('/p2p-circuit'), 60_000)
     const client = startFixture('punch-fault-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { observers } }, { netns: lab.nats.mobile!.hosts[0]!.ns, stdin: true })
-    const direct = await client.next(l => l.event === 'direct' || l.event === 'result', 90_000)
+    const direct = await client.next(l => l.event === 'direct' || l.event === 'result', 170_000)
     expect(direct.event, JSON.stringify(client.lines)).toBe('direct')
     expect(String(direct.path)).toMatch(/\/udp\/\d+\/p2p\//)
     // every mapping of the symmetric NAT goes: the punched UDP path, and the TCP connection to the relay with it
@@ -53,7 +53,7 @@ describe.skipIf(!canRun)(`birthday punch faults across NATs${canRun ? '' : ` —
     expect(total).toEqual({ sentBytes: total.sentBytes, receivedBytes: total.sentBytes, sha256Equal: true })
     expect(r.resumedAfterFault as number, JSON.stringify(r)).toBeGreaterThanOrEqual(1)
     await Promise.all([client.stop(), service.stop()])
-  }, 180_000)
+  }, 300_000)
 
   for (const liar of ['lie', 'silent'] as const) {
     const what = liar === 'lie' ? 'accepts and names an endpoint nobody answers on' : 'reads the offer and never answers'
@@ -62,7 +62,7 @@ describe.skipIf(!canRun)(`birthday punch faults across NATs${canRun ? '' : ` —
       const listener = startFixture('direct-peer', { role: 'listen', relay: pointAddrs[0], stun: 'stun:198.18.0.1:3478', liar }, { netns: lab.nats.liar!.hosts[0]!.ns })
       const ready = await listener.next(l => l.event === 'ready', 30_000)
       const dialer = startFixture('direct-peer', {
-        role: 'dial', relay: pointAddrs[0], stun: 'stun:198.18.0.1:3478', observers, target: ready.peerId, bytes: MiB, punch: { maxProbes: 150, budgetMs }
+        role: 'dial', relay: pointAddrs[0], stun: 'stun:198.18.0.1:3478', observers, target: ready.peerId, bytes: MiB, punch: { maxProbes: 150, budgetMs }, punchAttempts: 1
       }, { netns: lab.nats.mobile!.hosts[0]!.ns })
       const r = await dialer.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
       await listener.stop()

@@ -65,7 +65,7 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
   for (const c of cases) {
     it(`from behind a ${c.label} NAT to a port-restricted one: a direct path (${c.method === 'ice' ? 'WebRTC' : 'birthday punch, UDX'}), the live association moved onto it, 8 MiB intact`, async () => {
       const client = startFixture('upgrade-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { stunServers: [stunUrl], observers } }, { netns: lab.nats[c.from]!.hosts[0]!.ns })
-      const r = await client.next(l => l.event === 'result', 90_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+      const r = await client.next(l => l.event === 'result', 170_000) as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
       expect(r.error, JSON.stringify(r)).toBeUndefined()
       expect(r.continued).toMatchObject({ sentBytes: 8 * MiB, receivedBytes: 8 * MiB, sha256Equal: true })
       expect(r.second.echoed).toBe('after the upgrade')
@@ -81,6 +81,6 @@ describe.skipIf(!canRun)(`SDK with direct paths across NATs${canRun ? '' : ` —
       const onDirect = c.method === 'ice' ? onWebrtc : onUdx
       expect(onDirect(r.laterPath), JSON.stringify(r)).toBe(true)
       expect(onDirect(r.second.path), JSON.stringify(r)).toBe(true)
-    }, 120_000)
+    }, 200_000)
   }
 })

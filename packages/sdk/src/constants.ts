@@ -15,7 +15,16 @@ export const DIRECT_UPGRADE_TIMEOUT_MS = 15_000
 export const PUNCH_TIMEOUT_MS = 45_000
 
 /**
- * After a punch to a peer failed, or gave a path no faster than the relay,
+ * Attempts of one relayed → punched upgrade before it backs off for
+ * {@link PUNCH_RETRY_MS}. One attempt misses in about one case in a hundred
+ * against a port-restricted NAT (the birthday paradox: 256 mappings, up to
+ * 1,750 probes, spec/direct-paths.md#birthday-punching); each new attempt
+ * opens fresh mappings, so three miss together about once in a million.
+ */
+export const PUNCH_ATTEMPTS = 3
+
+/**
+ * After a punch to a peer failed {@link PUNCH_ATTEMPTS} times, or gave a path no faster than the relay,
  * the next attempt to that peer waits this long (ms): a punch opens 256
  * sockets on the random side and up to 1,750 probes on the other.
  */

@@ -10,7 +10,7 @@
 // though UDX in user space moves bulk data slower than TCP when the CPU and
 // not the link is the limit (bench/README.md, "UDX path").
 import { upgradeToDirect } from '@fara/transport'
-import { PUNCH_RETRY_MS, PUNCH_TIMEOUT_MS, RELAY_RTT_MARGIN, RTT_SAMPLES, DIRECT_UPGRADE_TIMEOUT_MS } from '../constants.ts'
+import { PUNCH_ATTEMPTS, PUNCH_RETRY_MS, PUNCH_TIMEOUT_MS, RELAY_RTT_MARGIN, RTT_SAMPLES, DIRECT_UPGRADE_TIMEOUT_MS } from '../constants.ts'
 import type { BirthdayPunch } from '@fara/transport'
 import type { Connection, Libp2p, Logger, PeerId } from '@libp2p/interface'
 
@@ -66,9 +66,44 @@ export class PunchBackoff {
 export async function directPath (node: Libp2p, peer: PeerId, backoff: PunchBackoff, log: Logger): Promise<{ connection: Connection, method: 'birthday' | 'ice' } | null> {
   const punch = (node.services as { punch?: BirthdayPunch }).punch
   if (punch != null && backoff.allows(peer)) {
+    const punched = await punchedPath(node, punch, peer, backoff, log)
+    if (punched !== 'not-applicable') return punched
+    // not a consistent <-> random pair, or a peer without the punch: ICE may do
+  }
+  try {
+    const connection = await upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
+    log('direct path to %p: %a', peer, connection.remoteAddr)
+    return { connection, method: 'ice' }
+  } catch (err) {
+    log('no direct path to %p - %s', peer, (err as Error).message)
+    return null
+  }
+}
+
+/** Reasons of a punch failure that another attempt cannot change. */
+const FINAL_REASONS = new Set(['not-applicable', 'unsupported'])
+
+/**
+ * Up to {@link PUNCH_ATTEMPTS} punches to `peer`, each with fresh mappings;
+ * the path if one succeeds and is not clearly slower than the relay, else
+ * null (and `peer` waits out the backoff), or `'not-applicable'` when the
+ * pair is not one to punch.
+ */
+async function punchedPath (node: Libp2p, punch: BirthdayPunch, peer: PeerId, backoff: PunchBackoff, log: Logger): Promise<{ connection: Connection, method: 'birthday' } | null | 'not-applicable'> {
+  for (let attempt = 1; ; attempt++) {
     const signal = AbortSignal.timeout(PUNCH_TIMEOUT_MS)
+    let connection: Connection
     try {
-      const connection = await punch.punch(peer, { signal })
+      connection = await punch.punch(peer, { signal })
+    } catch (err) {
+      const reason = (err as { reason?: string }).reason
+      if (reason != null && FINAL_REASONS.has(reason)) return 'not-applicable'
+      log('no punched path to %p (attempt %d of %d) - %s', peer, attempt, PUNCH_ATTEMPTS, (err as Error).message)
+      if (attempt < PUNCH_ATTEMPTS && node.status === 'started') continue
+      backoff.wait(peer)
+      return null
+    }
+    try {
       const relayed = node.getConnections(peer).find(c => c.status === 'open' && isRelayed(c))
       if (relayed == null) return { connection, method: 'birthday' }
       const [direct, relay] = await Promise.all([rttOf(connection, signal), rttOf(relayed, signal)])
@@ -77,24 +112,11 @@ export async function directPath (node: Libp2p, peer: PeerId, backoff: PunchBack
         return { connection, method: 'birthday' }
       }
       log('punched path to %p not used: rtt %s ms, the relay clearly closer at %s ms', peer, direct.toFixed(2), relay.toFixed(2))
-      backoff.wait(peer)
-      await connection.close().catch(() => {})
-      return null
     } catch (err) {
-      if ((err as { reason?: string }).reason !== 'not-applicable' && (err as { reason?: string }).reason !== 'unsupported') {
-        log('no punched path to %p - %s', peer, (err as Error).message)
-        backoff.wait(peer)
-        return null
-      }
-      // not a consistent <-> random pair, or a peer without the punch: ICE may do
+      log('punched path to %p lost while measured - %s', peer, (err as Error).message)
     }
-  }
-  try {
-    const connection = await upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
-    log('direct path to %p: %a', peer, connection.remoteAddr)
-    return { connection, method: 'ice' }
-  } catch (err) {
-    log('no direct path to %p - %s', peer, (err as Error).message)
+    backoff.wait(peer)
+    await connection.close().catch(() => {})
     return null
   }
 }
