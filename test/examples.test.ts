@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { readmeSample } from './helpers/readme.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const packages = ['identity', 'demux', 'transport', 'rendezvous', 'sdk']
@@ -17,15 +18,6 @@ function exampleOf (pkg: string): string {
   const body = match[1]!.split('\n').map(line => line.replace(/^\s*\* ?/, '')).join('\n')
   const code = /```ts\n([\s\S]*?)```/.exec(body)
   if (code == null) throw new Error(`packages/${pkg} @example has no ts code block`)
-  return code[1]!
-}
-
-/** The first ts block under the root README's "## Use it". */
-function readmeSample (): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8')
-  const section = readme.slice(readme.indexOf('\n## Use it\n'))
-  const code = /```ts\n([\s\S]*?)```/.exec(section)
-  if (code == null) throw new Error('README.md: no ts block under "## Use it"')
   return code[1]!
 }
 

@@ -4,6 +4,7 @@ import { GLOBAL_OPTIONS, parseCommandLine, stringOf } from './internal/args.ts'
 import { commandHelp, settingsLoader } from './internal/command.ts'
 import { describeFailure } from './internal/failure.ts'
 import { Output } from './internal/output.ts'
+import { verbose } from './internal/verbose.ts'
 import { config } from './commands/config.ts'
 import { connect } from './commands/connect.ts'
 import { demo } from './commands/demo.ts'
@@ -48,7 +49,7 @@ function topHelp (s: Styles): string {
     s.bold('Commands:'),
     ...COMMANDS.map(c => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    `Every command takes --help (with examples), --json and --config <file>.`,
+    `Every command takes --help (with examples), --json, --config <file> and --verbose (the lifecycle log on stderr).`,
     `Settings: flags > environment (FARA_RENDEZVOUS, FARA_KEYSTORE, FARA_PASSPHRASE, …) > config file > defaults.`,
     `Exit codes: 0 ok, 1 failure, 2 usage, 3 name not found, 4 unreachable, 5 refused, 6 keystore, 130 interrupted.`,
     '',
@@ -110,6 +111,7 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<Ex
       return ExitCode.OK
     }
     name = args.positionals[0]
+    if (args.values.verbose === true) await verbose()
     const ctx: Context = { command: command.name, args, env, cwd, io, out, signal, settings: settingsLoader(stringOf(args, 'config'), env, cwd) }
     return await command.run(ctx) as ExitCode
   } catch (err) {

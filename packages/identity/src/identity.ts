@@ -5,6 +5,7 @@ import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, priva
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE, IDENTITY_FILE_VERSION, MAX_IDENTITY_FILE_BYTES } from './constants.ts'
 import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
+import { modeAllowsOthers } from './file-mode.ts'
 import { makeDir, writeFileAtomic } from './internal/fs.ts'
 import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
 
@@ -133,7 +134,7 @@ async function readIdentityFile (path: string): Promise<string> {
   const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
   try {
     const info = await fh.stat()
-    if ((info.mode & 0o077) !== 0) {
+    if (modeAllowsOthers(info.mode)) {
       throw new InsecureIdentityFileError(`Identity file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
     }
     if (!info.isFile() || info.size > MAX_IDENTITY_FILE_BYTES) {

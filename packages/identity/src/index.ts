@@ -34,6 +34,7 @@ export type { Certificate, SignedCertificate, Revocation, SignedRevocation, Veri
 export { selfCertifyingName, parseSelfCertifyingName, isSelfCertifyingName, nameMatchesKey, isServiceName, assertServiceName } from './names.ts'
 export type { SelfCertifyingName } from './names.ts'
 export { signDomain, verifyDomain, domainMessage } from './sign.ts'
+export { modeAllowsOthers } from './file-mode.ts'
 export {
   InvalidIdentityFileError, InsecureIdentityFileError, IdentityAppMismatchError, WrongPassphraseError, KeystoreExistsError,
   InvalidCertificateError, CertificateExpiredError, CertificateRevokedError, InvalidRevocationError, InvalidNameError

@@ -8,6 +8,7 @@ import {
   MAX_KEYSTORE_FILE_BYTES
 } from './constants.ts'
 import { InsecureIdentityFileError, InvalidIdentityFileError, KeystoreExistsError } from './errors.ts'
+import { modeAllowsOthers } from './file-mode.ts'
 import { assertAppName } from './identity.ts'
 import { MAX_GENERATION, SEED_BYTES, deriveAppKey, keyFromSeed } from './internal/derive.ts'
 import { assertOwnerOnly, makeDir, writeFileAtomic } from './internal/fs.ts'
@@ -102,7 +103,7 @@ async function readKeystoreFile (path: string): Promise<Uint8Array> {
   const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
   try {
     const info = await fh.stat()
-    if ((info.mode & 0o077) !== 0) {
+    if (modeAllowsOthers(info.mode)) {
       throw new InsecureIdentityFileError(`Keystore file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
     }
     if (!info.isFile() || info.size > MAX_KEYSTORE_FILE_BYTES) {

@@ -42,12 +42,18 @@ export interface HopParamsInit {
 
 /**
  * Make validated hop parameters, filling in defaults and a fresh random key.
- * Throws a `TypeError` or `RangeError` naming the parameter.
  *
  * @example
  * ```ts
+ * import { createHopParams, encodeHopParams } from '@fara/port-hopping'
+ *
  * const params = createHopParams({ intervalMs: 30_000, range: { start: 20_000, end: 20_999 } })
+ * const hop = encodeHopParams(params) // 49 bytes for a private record: they hold the key
+ * console.log(hop.byteLength)
  * ```
+ *
+ * @throws `TypeError` when `init` or one of its fields has the wrong type (the message names it).
+ * @throws `RangeError` when `key` is not 32 bytes, `intervalMs` is out of 1000 ms – 24 h, or `range` is outside 1024–65535 or under 16 ports.
  */
 export function createHopParams (init: HopParamsInit = {}): HopParams {
   if (init == null || typeof init !== 'object') {
@@ -106,8 +112,20 @@ export function encodeHopParams (params: HopParams): Uint8Array {
 
 /**
  * Decode parameters from their byte form. Reads nothing past
- * {@link HOP_PARAMS_BYTES}; throws {@link UnsupportedHopVersionError} for an
- * unknown version and {@link InvalidHopParamsError} for anything else wrong.
+ * {@link HOP_PARAMS_BYTES}.
+ *
+ * @example
+ * ```ts
+ * import { createHopParams, decodeHopParams, encodeHopParams, sameHopParams } from '@fara/port-hopping'
+ *
+ * const params = createHopParams()
+ * const decoded = decodeHopParams(encodeHopParams(params)) // e.g. the `hop` field of a resolved private record
+ * console.log(sameHopParams(params, decoded)) // true
+ * ```
+ *
+ * @throws {@link UnsupportedHopVersionError} when the first byte is a version this implementation does not know.
+ * @throws {@link InvalidHopParamsError} when the bytes are empty, not {@link HOP_PARAMS_BYTES} long, or a field breaks its rule.
+ * @throws `TypeError` when `bytes` is not a Uint8Array.
  */
 export function decodeHopParams (bytes: Uint8Array): HopParams {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`bytes must be a Uint8Array, got ${describe(bytes)}`)
@@ -132,7 +150,21 @@ export function hopParamsToString (params: HopParams): string {
   return HOP_PARAMS_PREFIX + Buffer.from(encodeHopParams(params)).toString('base64url')
 }
 
-/** Parse the text form of {@link hopParamsToString}; bounded to {@link MAX_HOP_PARAMS_TEXT} characters, canonical base64url only. */
+/**
+ * Parse the text form of {@link hopParamsToString}; bounded to {@link MAX_HOP_PARAMS_TEXT} characters, canonical base64url only.
+ *
+ * @example
+ * ```ts
+ * import { createHopParams, hopParamsFromString, hopParamsToString } from '@fara/port-hopping'
+ *
+ * const text = hopParamsToString(createHopParams()) // holds the key: pass it only where a secret may go
+ * console.log(hopParamsFromString(text).range) // { start: …, end: … }
+ * ```
+ *
+ * @throws {@link InvalidHopParamsError} when the text is too long, lacks the prefix, is not canonical base64url, or its bytes are invalid.
+ * @throws {@link UnsupportedHopVersionError} when its bytes are of a version this implementation does not know.
+ * @throws `TypeError` when `text` is not a string.
+ */
 export function hopParamsFromString (text: string): HopParams {
   if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${describe(text)}`)
   if (text.length > MAX_HOP_PARAMS_TEXT) throw new InvalidHopParamsError(`Hop parameters text is longer than ${MAX_HOP_PARAMS_TEXT} characters`)

@@ -60,16 +60,21 @@ export interface Schedule {
 const CACHE_SLOTS = 16
 
 /**
- * Make a schedule. Throws a `TypeError` or `RangeError` naming the parameter
- * for bad input (key not 32 bytes, interval under 1000 ms, range outside
- * 1024–65535 or under 16 ports).
+ * Make a schedule.
  *
  * @example
  * ```ts
- * const schedule = createSchedule({ key, intervalMs: 30_000, range: { start: 20_000, end: 20_999 } })
- * schedule.ports()        // the three ports live now
- * schedule.nextChangeAt() // when the window moves
+ * import { randomBytes } from 'node:crypto'
+ * import { createSchedule } from '@fara/port-hopping'
+ *
+ * const schedule = createSchedule({ key: randomBytes(32), intervalMs: 30_000, range: { start: 20_000, end: 20_999 } })
+ * console.log(schedule.ports())                   // the three ports live now
+ * console.log(new Date(schedule.nextChangeAt()))  // when the window moves
  * ```
+ *
+ * @throws `TypeError` when `init` or a field has the wrong type (the message names it).
+ * @throws `RangeError` when the key is not 32 bytes, the interval under 1000 ms, or the range outside 1024–65535 or under 16 ports; later, when a time or slot is not a safe number.
+ * @throws {@link HopDerivationError} when a slot gets no port within the HMAC block bound (probability below 2^-1024: a broken HMAC, not bad luck).
  */
 export function createSchedule (init: ScheduleInit): Schedule {
   if (init == null || typeof init !== 'object') throw new TypeError(`init must be an object, got ${init === null ? 'null' : typeof init}`)

@@ -45,10 +45,17 @@ export interface HopSchedulesInit {
  *
  * @example
  * ```ts
+ * import { createHopParams, decodeHopParams, encodeHopParams, hopAddr, hopSchedules } from '@fara/port-hopping'
+ *
+ * const hop = encodeHopParams(createHopParams()) // stands for the `hop` field of the service's private record
+ * const params = decodeHopParams(hop)
  * const schedules = hopSchedules()
- * schedules.set('203.0.113.7', params)   // from the service's private record
- * await node.dial(hopAddr('203.0.113.7', params))
+ * schedules.set('203.0.113.7', params)
+ * console.log(schedules.find(hopAddr('203.0.113.7', params))?.current()) // { slot, port }: where to dial now
  * ```
+ *
+ * @throws `TypeError` when `init.now` is not a function.
+ * @throws `RangeError` from `set`, when the book already holds {@link MAX_SCHEDULES} entries or `host` is not an IP address or DNS name.
  */
 export function hopSchedules (init: HopSchedulesInit = {}): HopSchedules {
   if (init.now != null && typeof init.now !== 'function') throw new TypeError(`init.now must be a function, got ${typeof init.now}`)

@@ -57,6 +57,12 @@ export interface HoppingTcp extends Transport<TCPDialEvents> {
  *
  * @example
  * ```ts
+ * import { createLibp2p } from 'libp2p'
+ * import { noise } from '@chainsafe/libp2p-noise'
+ * import { yamux } from '@chainsafe/libp2p-yamux'
+ * import { createHopParams, hopAddr, hopSchedules, hoppingTcp } from '@fara/port-hopping'
+ *
+ * const params = createHopParams({ range: { start: 20_000, end: 20_999 } })
  * const server = await createLibp2p({
  *   addresses: { listen: ['/ip4/0.0.0.0/tcp/0'] },
  *   transports: [hoppingTcp({ listen: params })],
@@ -69,7 +75,13 @@ export interface HoppingTcp extends Transport<TCPDialEvents> {
  *   connectionEncrypters: [noise()], streamMuxers: [yamux()]
  * })
  * await client.dial(hopAddr('203.0.113.7', params))
+ * await Promise.all([client.stop(), server.stop()])
  * ```
+ *
+ * @throws {@link HopDialError} when a dial by schedule fails on the current slot's port and on both neighbours; `errors` holds each attempt's.
+ * @throws {@link HopListenError} when a hopping listener opens none of the ports of its window (libp2p's `start` then rejects with an `UnsupportedListenAddressesError` that names it).
+ * @throws `TypeError` when an option has the wrong type, e.g. `schedules` is not a book from {@link hopSchedules}.
+ * @throws `RangeError` when `listen` holds invalid parameters or `dialAttemptTimeoutMs` is not a positive integer.
  */
 export function hoppingTcp (init: HoppingTcpInit = {}): (components: HoppingTcpComponents) => HoppingTcp {
   if (init == null || typeof init !== 'object') throw new TypeError(`init must be an object, got ${init === null ? 'null' : typeof init}`)

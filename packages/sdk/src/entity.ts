@@ -15,6 +15,7 @@ import { GUESS_LIMITS, MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION, PREPARE_TIMEOUT_
 import { GuessLimiter, sourceOf } from './internal/guesses.ts'
 import { ClientNodes } from './internal/client-nodes.ts'
 import { RecordCache } from './internal/record-cache.ts'
+import { addrOf, reasonOf, shownName } from './internal/log.ts'
 import type { RecordCacheInit } from './internal/record-cache.ts'
 import type { GuessBlock, GuessLimits } from './internal/guesses.ts'
 import type { AppIdentity, Identity } from '@fara/identity'
@@ -200,12 +201,85 @@ export interface Entity extends TypedEventTarget<EntityEvents> {
    */
   readonly multiaddrs: Multiaddr[]
   readonly node: Libp2p
-  /** Register `name` at the rendezvous and hand every association opened to it to `handler`. */
+  /**
+   * Register `name` at the rendezvous and hand every association opened to it to `handler`.
+   *
+   * @example
+   * ```ts
+   * import { createEntity, memoryRendezvous } from '@fara/sdk'
+   *
+   * const entity = await createEntity({ app: 'echo', rendezvous: memoryRendezvous(), listen: ['/ip4/127.0.0.1/tcp/0'] })
+   * const service = await entity.serve('echo', async (association) => {
+   *   for await (const chunk of association) association.send(chunk)
+   *   await association.close()
+   * }, { signal: AbortSignal.timeout(10_000) })
+   * console.log(service.record?.addrs.map(String))
+   * await service.close() // withdraws the name with a signed tombstone
+   * await entity.close()
+   * ```
+   *
+   * @throws {@link EntityClosedError} when the entity was closed.
+   * @throws {@link AlreadyServingError} when this entity already serves `name`.
+   * @throws {@link NameTakenError} when a live record for `name` is held by another key.
+   * @throws {@link StaleRecordError} when the rendezvous holds a record for `name` from this key that is not older (another process with the same key, or a clock set back).
+   * @throws {@link ExpiredRecordError} when the record, or the certificate of a keystore identity, has expired (a wrong clock).
+   * @throws {@link RevokedError} when the certificate of a keystore identity was revoked by its device key.
+   * @throws {@link InvalidRecordError} when the record breaks a field rule, e.g. an address in `addrs` is too long.
+   * @throws {@link RecordTooLargeError} when the signed record is larger than its bound.
+   * @throws {@link RateLimitedError} when the rendezvous point asks this peer to slow down (`retryAfterMs`).
+   * @throws {@link TooManyRegistrationsError} when this key or source address already holds the most names the point allows.
+   * @throws {@link StoreFullError} when the rendezvous point holds the most records it is configured for.
+   * @throws {@link RendezvousUnavailableError} when the rendezvous gives no answer (unreachable, timed out, or a DNS rendezvous without a TSIG key).
+   * @throws {@link RendezvousInternalError} when the rendezvous point failed or answered something unreadable.
+   * @throws {@link AssociationTableFullError} when the entity has no room left for another service AId.
+   * @throws `TypeError` when `handler` or `allow` is not a function, or `private` is asked of a backend without private names.
+   * @throws `RangeError` when `ttl` is out of bounds, or the entity hops ports and `private` is not set.
+   */
   serve (name: string, handler: ServiceHandler, options?: ServeOptions): Promise<Service>
   /**
    * Resolve `name`, dial the entity that serves it (Noise must prove the
    * resolved key), and open an association. Returns without waiting for a
-   * round trip: a refusal arrives as a typed error on the first read.
+   * round trip: a refusal arrives as a typed error on the first read
+   * ({@link AssociationRejectedError}, `code` 1 for an unknown AId, 4 when
+   * the service is busy, 5 when its `allow` refused this key).
+   *
+   * @example
+   * ```ts
+   * import { createEntity, rendezvousPoint } from '@fara/sdk'
+   *
+   * const rendezvous = rendezvousPoint('/ip4/198.51.100.7/tcp/40123/p2p/12D3KooW...')
+   * const client = await createEntity({ app: 'chat-client', rendezvous, listen: [] })
+   * try {
+   *   const association = await client.connect('chat', { signal: AbortSignal.timeout(10_000) })
+   *   association.send(new TextEncoder().encode('hello'))
+   *   await association.close()
+   *   for await (const chunk of association) console.log(new TextDecoder().decode(chunk))
+   * } catch (err) {
+   *   if ((err as Error).name !== 'NameNotFoundError') throw err
+   *   console.log('nobody serves chat right now')
+   * } finally {
+   *   await client.close()
+   * }
+   * ```
+   *
+   * @throws {@link EntityClosedError} when the entity was closed.
+   * @throws {@link NameNotFoundError} when no live record exists for `name` (with `private`: none under this name and secret).
+   * @throws {@link PrivateRecordOpenError} when the private record found does not open with this name and secret.
+   * @throws {@link InvalidSignatureError} when the record a rendezvous point returned is not signed by the key it names.
+   * @throws {@link InvalidRecordError} when that record breaks a field rule, or answers another name.
+   * @throws {@link ExpiredRecordError} when that record (or its certificate) has expired.
+   * @throws {@link RevokedError} when the service's certificate was revoked by its device key.
+   * @throws {@link RateLimitedError} when the rendezvous point asks this peer to slow down (`retryAfterMs`).
+   * @throws {@link RendezvousUnavailableError} when the rendezvous gives no answer (unreachable or timed out).
+   * @throws {@link RendezvousInternalError} when the rendezvous point failed or answered something unreadable.
+   * @throws {@link DialFailedError} when no address of the record could be reached; `cause` says why (refused, timed out, a failed handshake, every port of a hopping window).
+   * @throws {@link PeerMismatchError} when the remote proves another key than the record's.
+   * @throws {@link StreamOpenError} when the connection is up but the association's stream could not be opened.
+   * @throws {@link InvalidHopParamsError} when the record of a hopping service carries hop parameters that do not decode.
+   * @throws {@link UnsupportedHopVersionError} when they are of a version this SDK does not know.
+   * @throws {@link AssociationTableFullError} when the entity has no room left for another association.
+   * @throws {@link AssociationClosedError} when the stream closed before the Open could be sent.
+   * @throws `TypeError` when `private` is asked of a backend without private names.
    */
   connect (name: string, options?: ConnectOptions): Promise<Association>
   /** The verified record for `name` (`{ private }` as in {@link ConnectOptions}). */
@@ -223,7 +297,8 @@ export interface Entity extends TypedEventTarget<EntityEvents> {
   close (options?: AbortOptions): Promise<void>
 }
 
-interface Served { name: string, handler: ServiceHandler, allow?: (peer: PeerId) => boolean }
+/** A served name as the demux holds it; `shown` is how the log names it (`private` for a private one). */
+interface Served { name: string, shown: string, handler: ServiceHandler, allow?: (peer: PeerId) => boolean }
 
 /** Refusals a guesser causes: an unknown AId or version, a malformed frame, a refused resumption. */
 const GUESSABLE = new Set(['MalformedFrameError', 'FrameTooLargeError', 'ResumeRefusedError'])
@@ -277,6 +352,9 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   readonly #hop: { params: HopParams, addrs: Multiaddr[] } | undefined
   readonly #guesses: GuessLimiter
   readonly #reports = new RefusalReports()
+  /** The log's number of each live association (`#3`): it links the lines of one association, and says nothing outside this process. */
+  readonly #numbers = new WeakMap<Association, number>()
+  #associations = 0
   /** Guessers held back so far (spec/security.md#guessing). */
   guessesBlocked = 0
   #closed = false
@@ -330,26 +408,27 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
       if (this.#blocked(stream, connection)) return
       const admit = (served: Served): boolean => served.allow == null || served.allow(connection.remotePeer)
       this.#demux.accept(stream, connection.remotePeer, { admit }).then(async ({ association, service }) => {
-        this.#track(association)
+        const n = this.#track(association)
+        this.#log('accept #%d %s from %p via %a', n, service.shown, connection.remotePeer, connection.remoteAddr)
         try {
           await service.handler(association)
         } catch (err) {
-          this.#log.error('handler for %s failed - %e', service.name, err)
+          this.#log.error('handler for %s failed - %e', service.shown, err)
           // the remote learns that the service failed, not why: an error message may carry internals
           association.abort(new Error('service handler failed'))
         }
       }, (err: Error) => {
         // refused or malformed opens are answered on the wire; the entity keeps serving
-        this.#log('refused association from %p - %s', connection.remotePeer, err.message)
+        if (this.#log.enabled) this.#log('refuse open from %p via %a - %s', connection.remotePeer, connection.remoteAddr, reasonOf(err, false))
         this.#refused(connection, err)
       })
     }, { maxInboundStreams: MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION })
     await this.node.handle(RESUME_PROTOCOL, (stream, connection) => {
       if (this.#blocked(stream, connection)) return
       this.#demux.resume(stream, connection.remotePeer).then(
-        (association) => { this.#log('association %s resumed on %a', association.localAid, connection.remoteAddr) },
+        (association) => { this.#log('repath #%d from %p via %a', this.#numbers.get(association) ?? 0, connection.remotePeer, connection.remoteAddr) },
         (err: Error) => {
-          this.#log('refused resumption from %p - %s', connection.remotePeer, err.message)
+          if (this.#log.enabled) this.#log('refuse resume from %p via %a - %s', connection.remotePeer, connection.remoteAddr, reasonOf(err, false))
           this.#refused(connection, err)
         }
       )
@@ -358,6 +437,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     // slot even if they look the same (the relay may be the rendezvous point, restarted)
     this.node.addEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.addEventListener('relay:reserved', this.#onReserved)
+    if (this.#log.enabled) this.#log('start %p on %s', this.peerId, this.multiaddrs.length === 0 ? 'no address (dials only)' : this.multiaddrs.join(' '))
   }
 
   /** A stream of a blocked key: reset unread, and its connection closed (a guesser pays a new handshake). */
@@ -417,11 +497,12 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
       throw new RangeError(`entity ${this.app} hops ports: its record carries the hop key, so serve ${JSON.stringify(name)} with { private: true }`)
     }
     if (this.#services.has(name)) throw new AlreadyServingError(`Entity ${this.app} already serves ${JSON.stringify(name)}`)
-    const aid = this.#demux.listen({ name, handler, ...(options.allow == null ? {} : { allow: options.allow }) })
+    const shown = shownName(name, privateOf(options.private) != null)
+    const aid = this.#demux.listen({ name, shown, handler, ...(options.allow == null ? {} : { allow: options.allow }) })
     const service = new FaraService(this, name, aid, options, () => {
       this.#services.delete(name)
       this.#demux.unlisten(aid)
-    })
+    }, this.#log)
     this.#services.set(name, service)
     try {
       await service.register(options)
@@ -472,7 +553,28 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
   async #resolveWith (rv: Rendezvous, name: string, options: AbortOptions & Pick<ConnectOptions, 'private'>): Promise<ServiceRecord> {
     const signal = options.signal == null ? {} : { signal: options.signal }
     const privately = privateOf(options.private)
-    return privately != null ? resolvePrivate(rv, name, { ...privately, ...signal }) : rv.resolve(name, signal)
+    let record: ServiceRecord
+    try {
+      record = privately != null ? await resolvePrivate(rv, name, { ...privately, ...signal }) : await rv.resolve(name, signal)
+    } catch (err) {
+      if (this.#log.enabled) this.#log('resolve %s failed - %s', shownName(name, privately != null), reasonOf(err, privately != null))
+      throw err
+    }
+    if (this.#log.enabled) this.#log('resolve %s: %p, addrs %d', shownName(name, privately != null), record.peerId, record.addrs.length)
+    return record
+  }
+
+  /** {@link openStream} to the service of a record, logged as `dial`. */
+  async #dial (node: Libp2p, record: ServiceRecord, options: AbortOptions): Promise<Stream> {
+    let stream: Stream
+    try {
+      stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, options)
+    } catch (err) {
+      if (this.#log.enabled) this.#log('dial %p failed - %s', record.peerId, reasonOf(err, false))
+      throw err
+    }
+    if (this.#log.enabled) this.#log('dial %p via %a', record.peerId, addrOf(node, record.peerId, stream))
+    return stream
   }
 
   async connect (name: string, options: ConnectOptions = {}): Promise<Association> {
@@ -502,25 +604,29 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
    */
   async #associate (node: Libp2p, rendezvous: Rendezvous, name: string, options: ConnectOptions): Promise<Association> {
     const signal = options.signal == null ? {} : { signal: options.signal }
-    const cache = privateOf(options.private) == null ? this.#cache : undefined
+    const hidden = privateOf(options.private) != null
+    const cache = hidden ? undefined : this.#cache
     let record = cache?.get(name)
     let stream: Stream | undefined
     if (record != null) {
+      if (this.#log.enabled) this.#log('resolve %s: %p, addrs %d, from the cache', shownName(name, false), record.peerId, record.addrs.length)
       try {
-        stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
-      } catch (err) {
+        stream = await this.#dial(node, record, signal)
+      } catch {
+        // logged as a failed dial; the name is resolved again
         options.signal?.throwIfAborted()
-        this.#log('cached record for %s failed - %s; resolving again', name, (err as Error).message)
         cache?.drop(name, record)
       }
     }
     if (record == null || stream == null) {
       record = this.#learn(await this.#resolveWith(rendezvous, name, options))
       cache?.set(record)
-      stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, signal)
+      stream = await this.#dial(node, record, signal)
     }
-    const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options))
-    this.#track(association)
+    const n = ++this.#associations
+    const association = this.#demux.open(stream, record.aid, record.peerId, this.#resumeOptions(node, rendezvous, name, record, options, n))
+    this.#track(association, n)
+    if (this.#log.enabled) this.#log('open #%d %s to %p', n, shownName(name, hidden), record.peerId)
     if (cache != null) {
       const used = record
       association.finished.catch((err: Error) => { if (err.name === 'AssociationRejectedError') cache.drop(name, used) })
@@ -547,7 +653,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
    * connections to the service are closed first, so that a dead connection
    * libp2p has not noticed yet is not reused.
    */
-  #resumeOptions (node: Libp2p, rendezvous: Rendezvous, name: string, record: ServiceRecord, options: ConnectOptions): OpenOptions {
+  #resumeOptions (node: Libp2p, rendezvous: Rendezvous, name: string, record: ServiceRecord, options: ConnectOptions, n: number): OpenOptions {
     if (options.resumable === false) return {}
     let addrs = record.addrs
     let attempt = 0
@@ -555,14 +661,18 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
       resume: {
         reconnect: async ({ signal }) => {
           if (attempt++ > 0) await node.hangUp(record.peerId, { signal }).catch(() => {})
+          let stream: Stream
           try {
-            return await openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
+            stream = await openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
           } catch (err) {
             const fresh = this.#learn(await this.#resolveWith(rendezvous, name, { signal, ...(options.private == null ? {} : { private: options.private }) }))
             if (!fresh.peerId.equals(record.peerId)) throw err
             addrs = fresh.addrs
-            return openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
+            stream = await openStream(node, record.peerId, addrs, RESUME_PROTOCOL, { signal })
           }
+          // the new path of association #n (the demux then resumes on it)
+          if (this.#log.enabled) this.#log('repath #%d via %a', n, addrOf(node, record.peerId, stream))
+          return stream
         }
       }
     }
@@ -587,11 +697,22 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     })
   }
 
-  /** Remember a live association until it finishes, so that {@link close} can end it. */
-  #track (association: Association): void {
+  /**
+   * Remember a live association until it finishes, so that {@link close} can
+   * end it, under its number `n` in the log; its end is logged as `close`
+   * (with the error's name only: a message may quote the app, which may be a private name).
+   */
+  #track (association: Association, n = ++this.#associations): number {
     this.#live.add(association)
-    const forget = (): void => { this.#live.delete(association) }
-    association.finished.then(forget, forget)
+    this.#numbers.set(association, n)
+    association.finished.then(() => {
+      this.#live.delete(association)
+      this.#log('close #%d', n)
+    }, (err: unknown) => {
+      this.#live.delete(association)
+      this.#log('close #%d - %s', n, reasonOf(err, true))
+    })
+    return n
   }
 
   async close (options: AbortOptions = {}): Promise<void> {
@@ -607,6 +728,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: withdrawal })))
     await this.#clientNodes.close()
     await this.node.stop()
+    this.#log('stop %p', this.peerId)
   }
 }
 
@@ -617,6 +739,11 @@ class FaraService implements Service {
   readonly #entity: FaraEntity
   readonly #publish: Pick<ServeOptions, 'ttl' | 'addrs' | 'private'>
   readonly #release: () => void
+  readonly #log: Logger
+  /** A private name: the log shows `private`, and no error message. */
+  readonly #hidden: boolean
+  /** How the log names this service. */
+  readonly #shown: string
   #timer: ReturnType<typeof setTimeout> | undefined
   #closed = false
   /** The addresses of the last registration, as compared by {@link addrsKey}. */
@@ -624,8 +751,11 @@ class FaraService implements Service {
   #registering = false
   #again = false
 
-  constructor (entity: FaraEntity, name: string, aid: Uint8Array, options: ServeOptions, release: () => void) {
+  constructor (entity: FaraEntity, name: string, aid: Uint8Array, options: ServeOptions, release: () => void, log: Logger) {
     this.#entity = entity
+    this.#log = log
+    this.#hidden = privateOf(options.private) != null
+    this.#shown = shownName(name, this.#hidden)
     this.name = name
     this.aid = aid
     this.#publish = {
@@ -636,15 +766,21 @@ class FaraService implements Service {
     this.#release = release
   }
 
+  /** Register the record (logged as `register` the first time, `renew` after). */
   async register (options: AbortOptions): Promise<void> {
+    const first = this.record == null
     this.#registering = true
     let record: ServiceRecord
     try {
       record = await this.#entity.publish(this.name, this.aid, this.#publish, options)
+    } catch (err) {
+      this.#log(first ? 'register %s failed - %s' : 'renew %s failed - %s', this.#shown, reasonOf(err, this.#hidden))
+      throw err
     } finally {
       this.#registering = false
     }
     this.record = record
+    this.#log(first ? 'register %s: ttl %d ms, addrs %d' : 'renew %s: ttl %d ms, addrs %d', this.#shown, record.expires - record.seq, record.addrs.length)
     this.#published = addrsKey(record.addrs)
     if (this.#again) {
       // the addresses changed while registering: register them now
@@ -695,7 +831,13 @@ class FaraService implements Service {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#release()
-    await this.#entity.withdraw(this.name, this.#publish, options)
+    try {
+      await this.#entity.withdraw(this.name, this.#publish, options)
+    } catch (err) {
+      this.#log('withdraw %s failed - %s', this.#shown, reasonOf(err, this.#hidden))
+      throw err
+    }
+    this.#log('withdraw %s', this.#shown)
   }
 }
 
@@ -739,6 +881,31 @@ function reportingHops (factory: ReturnType<typeof hoppingTcp>, onHop: (event: H
 /**
  * Create an entity: an application with its own key and its own libp2p node
  * listening on a random port, and holding a slot on each of `relays`.
+ *
+ * @example
+ * ```ts
+ * import { createEntity, rendezvousPoint } from '@fara/sdk'
+ *
+ * const passphrase = process.env.FARA_PASSPHRASE
+ * if (passphrase == null) throw new Error('set FARA_PASSPHRASE: the passphrase of the keystore in ./.fara')
+ * const entity = await createEntity({
+ *   app: 'chat',
+ *   rendezvous: rendezvousPoint('/ip4/198.51.100.7/tcp/40123/p2p/12D3KooW...'),
+ *   keystore: { dir: './.fara', passphrase },
+ *   signal: AbortSignal.timeout(10_000)
+ * })
+ * console.log(entity.peerId.toString(), entity.multiaddrs.map(String))
+ * await entity.close()
+ * ```
+ *
+ * @throws {@link WrongPassphraseError} when `keystore.passphrase` does not open the keystore in `keystore.dir`.
+ * @throws {@link InvalidIdentityFileError} when the key file or keystore file is damaged or not a Fara one.
+ * @throws {@link InsecureIdentityFileError} when the key file, keystore file or its directory is open to other users (expected mode 0600 / 0700).
+ * @throws {@link IdentityAppMismatchError} when `<keystore>/<app>.key` holds the key of another application.
+ * @throws {@link KeystoreExistsError} when another process created the keystore at the same moment (open it again).
+ * @throws {@link MissingDependencyError} when `direct` is set and the optional peer dependency `@libp2p/webrtc` is not installed.
+ * @throws `TypeError` when `init` is not an object, or an option has the wrong type.
+ * @throws `RangeError` when `identity` belongs to another app, a listen address pins a port or a well-known one, or `hop` is set without listen hosts.
  */
 export async function createEntity (init: EntityInit): Promise<Entity> {
   if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')

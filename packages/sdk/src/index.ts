@@ -53,6 +53,12 @@ export {
   RendezvousUnavailableError, RendezvousInternalError, RateLimitedError, TooManyRegistrationsError, StoreFullError, RevokedError, PrivateRecordOpenError
 } from '@fara/rendezvous'
 export type { RendezvousFactory, Rendezvous, ServiceRecord } from '@fara/rendezvous'
-export { DialFailedError, PeerMismatchError, StreamOpenError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError } from '@fara/transport'
+export { DialFailedError, PeerMismatchError, StreamOpenError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError, MissingDependencyError } from '@fara/transport'
 export type { Identity } from '@fara/identity'
-export { loadOrCreateIdentity } from '@fara/identity'
+export {
+  loadOrCreateIdentity,
+  // what createEntity (with a keystore) and loadOrCreateIdentity reject with
+  InvalidIdentityFileError, InsecureIdentityFileError, IdentityAppMismatchError, WrongPassphraseError, KeystoreExistsError
+} from '@fara/identity'
+// what connect rejects with when a hopping service's record carries hop parameters this version cannot read
+export { InvalidHopParamsError, UnsupportedHopVersionError } from '@fara/port-hopping'

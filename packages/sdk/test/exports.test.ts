@@ -13,12 +13,16 @@ function errorClasses (module: Record<string, unknown>): Array<[string, new (mes
 }
 
 describe('@fara/sdk exports', () => {
-  const transportErrors = ['DialFailedError', 'PeerMismatchError', 'StreamOpenError', 'PeerKeyRequiredError', 'HandshakeFailedError', 'PunchFailedError']
+  const transportErrors = ['DialFailedError', 'PeerMismatchError', 'StreamOpenError', 'PeerKeyRequiredError', 'HandshakeFailedError', 'PunchFailedError', 'MissingDependencyError']
   const expected = [
     ...errorClasses(demuxErrors).map(([name]) => name),
     ...errorClasses(rendezvousErrors).map(([name]) => name).filter(name => name !== 'RendezvousError'), // the abstract base
     ...transportErrors,
-    'EntityClosedError', 'AlreadyServingError'
+    'EntityClosedError', 'AlreadyServingError',
+    // createEntity with a keystore, and loadOrCreateIdentity
+    'InvalidIdentityFileError', 'InsecureIdentityFileError', 'IdentityAppMismatchError', 'WrongPassphraseError', 'KeystoreExistsError',
+    // connect to a hopping service whose hop parameters this version cannot read
+    'InvalidHopParamsError', 'UnsupportedHopVersionError'
   ]
 
   it('exports every error an association, serve, connect or resolve can reject with', () => {

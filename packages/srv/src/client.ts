@@ -252,10 +252,26 @@ class Client implements DnsClient {
  *
  * @example
  * ```ts
+ * import { readFile } from 'node:fs/promises'
+ * import { dnsClient, parseTsigKey } from '@fara/srv'
+ *
  * const dns = dnsClient({ server: '127.0.0.1:5353', zone: 'example.test', key: parseTsigKey(await readFile('fara.key', 'utf8')) })
  * await dns.replace('_chat._tcp.example.test', 'SRV', [{ type: 'SRV', name: '_chat._tcp.example.test', ttl: 60, priority: 0, weight: 0, port: 40123, target: 'host.example.test' }])
  * console.log(await dns.query('_chat._tcp.example.test', 'SRV'))
  * ```
+ *
+ * @throws {@link DnsUnavailableError} when the server does not answer in time, the connection fails, or a query gets an error RCODE other than NXDOMAIN.
+ * @throws {@link MalformedMessageError} when the answer does not decode or does not answer the request.
+ * @throws {@link UpdateRefusedError} when the server refuses an update (REFUSED: unsigned, or a key not allowed to update the zone).
+ * @throws {@link NotAuthoritativeError} when the server is not authoritative for the zone, or a name is outside it.
+ * @throws {@link PrerequisiteFailedError} when a prerequisite of an update fails: nothing was changed.
+ * @throws {@link UpdateFailedError} when an update fails with any other RCODE or TSIG error.
+ * @throws {@link TsigBadKeyError} when the server does not know the TSIG key.
+ * @throws {@link TsigBadSignatureError} when the server cannot verify the request's MAC (a wrong secret).
+ * @throws {@link TsigBadTimeError} when the request's time is outside the server's fudge (a wrong clock).
+ * @throws {@link TsigVerificationError} when the answer to a signed request is unsigned or does not verify under the key.
+ * @throws `TypeError` when `init` or an argument has the wrong type.
+ * @throws `RangeError` when `server`, `transport` or `timeout` is out of range, an update is sent without `zone`, or a name is outside it.
  */
 export function dnsClient (init: DnsClientInit): DnsClient {
   return new Client(init)

@@ -2,7 +2,16 @@ import { Rcode, TsigErrorCode } from './constants.ts'
 
 const rcodeNames = new Map<number, string>([...Object.entries(Rcode), ...Object.entries(TsigErrorCode)].map(([k, v]) => [v, k]))
 
-/** The mnemonic of an RCODE or TSIG error (`'REFUSED'`, `'BADSIG'`), or `RCODE<n>` for one without a name here. */
+/**
+ * The mnemonic of an RCODE or TSIG error (`'REFUSED'`, `'BADSIG'`), or `RCODE<n>` for one without a name here.
+ *
+ * @example
+ * ```ts
+ * import { Rcode, rcodeName } from '@fara/srv'
+ *
+ * console.log(rcodeName(Rcode.REFUSED), rcodeName(4711)) // REFUSED RCODE4711
+ * ```
+ */
 export function rcodeName (code: number): string {
   return rcodeNames.get(code) ?? `RCODE${code}`
 }

@@ -41,7 +41,19 @@ export function keySecret (key: TsigKey): Uint8Array {
 /**
  * Parse the key statement `tsig-keygen -a hmac-sha256 <name>` prints (the
  * BIND `key` clause): `key "<name>" { algorithm hmac-sha256; secret "<base64>"; };`.
- * Throws {@link MalformedMessageError} for anything else.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises'
+ * import { parseTsigKey } from '@fara/srv'
+ *
+ * // written by: tsig-keygen -a hmac-sha256 fara-key > /etc/bind/fara.key
+ * const key = parseTsigKey(await readFile('/etc/bind/fara.key', 'utf8'))
+ * console.log(key.name, key.algorithm) // fara-key hmac-sha256
+ * ```
+ *
+ * @throws {@link MalformedMessageError} when the text is not such a statement, names another algorithm, or its secret is not base64 of at least 16 octets.
+ * @throws `TypeError` when `text` is not a string.
  */
 export function parseTsigKey (text: string): TsigKey {
   if (typeof text !== 'string') throw new TypeError(`key text must be a string, got ${typeof text}`)

@@ -53,6 +53,22 @@ function uniform (random: RandomSource, max: number): number {
  * service is decidedly not available ({@link ServiceNotAvailableError});
  * among several records, `.` targets are left out (they name no host), and if
  * nothing else is left the service is not available either.
+ *
+ * @example
+ * ```ts
+ * import { orderSrv } from '@fara/srv'
+ *
+ * const ordered = orderSrv([
+ *   { name: 'backup.example.test', port: 40123, priority: 20, weight: 0 },
+ *   { name: 'a.example.test', port: 40123, priority: 10, weight: 60 },
+ *   { name: 'b.example.test', port: 40123, priority: 10, weight: 40 }
+ * ])
+ * console.log(ordered.map(r => r.name)) // a or b first (60:40), then the other, then backup
+ * ```
+ *
+ * @throws {@link ServiceNotAvailableError} when every record has the target `.`.
+ * @throws `TypeError` when `records` is not an array of SRV targets or `random` not a function.
+ * @throws `RangeError` when a priority, weight or port is not an integer 0–65535, or `random()` leaves [0, 1).
  */
 export function orderSrv<T extends SrvTarget> (records: readonly T[], random: RandomSource = csprngRandom): T[] {
   if (!Array.isArray(records)) throw new TypeError(`records must be an array, got ${typeof records}`)
@@ -81,15 +97,26 @@ export function orderSrv<T extends SrvTarget> (records: readonly T[], random: Ra
 /**
  * Look up the SRV records of `name` (`_service._proto.domain`) with
  * `node:dns` and return them in the order to try (RFC 2782, see
- * {@link orderSrv}). Throws {@link ServiceNotFoundError} for NXDOMAIN or
- * NODATA, {@link ServiceNotAvailableError} for a lone `.` target and
- * {@link DnsUnavailableError} when no server answers usefully.
+ * {@link orderSrv}).
  *
  * @example
  * ```ts
- * const [first] = await resolveSrv('_chat._fara._tcp.example.test', { servers: ['127.0.0.1:5353'] })
- * console.log(first.name, first.port)
+ * import { resolveSrv } from '@fara/srv'
+ *
+ * try {
+ *   const [first] = await resolveSrv('chat._fara._tcp.example.test', { servers: ['127.0.0.1:5353'], signal: AbortSignal.timeout(5_000) })
+ *   console.log(first?.name, first?.port)
+ * } catch (err) {
+ *   if ((err as Error).name !== 'ServiceNotFoundError') throw err
+ *   console.log('no such service')
+ * }
  * ```
+ *
+ * @throws {@link ServiceNotFoundError} when the name does not exist (`reason: 'NXDOMAIN'`) or has no SRV records (`'NODATA'`).
+ * @throws {@link ServiceNotAvailableError} when the only target is `.`: the service is decidedly not available there.
+ * @throws {@link DnsUnavailableError} when no server answers usefully (timeout, refused, SERVFAIL).
+ * @throws `TypeError` when `name` is not a string.
+ * @throws `RangeError` when `name` is the root, or `servers`, `timeout` or `tries` is out of range.
  */
 export async function resolveSrv (name: string, options: ResolveSrvOptions = {}): Promise<SrvTarget[]> {
   if (typeof name !== 'string') throw new TypeError(`name must be a string, got ${typeof name}`)

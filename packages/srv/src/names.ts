@@ -33,6 +33,16 @@ export function assertZone (zone: unknown): asserts zone is string {
  * labels>._fara._tcp.<zone>`. The mapping is injective: the first label of the
  * direct form starts with `[a-z0-9]` (as every Fara name does), the encoded
  * form's is `_x`; Fara names are lowercase, so DNS's case-insensitivity merges nothing.
+ *
+ * @example
+ * ```ts
+ * import { ownerName } from '@fara/srv'
+ *
+ * console.log(ownerName('chat', 'fara.example.com')) // chat._fara._tcp.fara.example.com
+ * ```
+ *
+ * @throws `RangeError` when `name` is not a Fara service name, or `zone` cannot hold every Fara name.
+ * @throws `TypeError` when `zone` is not a string.
  */
 export function ownerName (name: string, zone: string): string {
   assertServiceName(name)
@@ -52,6 +62,16 @@ export function ownerName (name: string, zone: string): string {
  * digits, hyphens: BIND refuses A records and SRV targets with underscores),
  * and it is derived from the address alone, so its A/AAAA record never
  * changes and can be shared by every name at that address.
+ *
+ * @example
+ * ```ts
+ * import { hostName } from '@fara/srv'
+ *
+ * console.log(hostName(4, '192.0.2.7', 'fara.example.com')) // 192-0-2-7.fara-ip4.fara.example.com
+ * ```
+ *
+ * @throws `RangeError` when `address` is not an address of `family`, or `zone` cannot hold every Fara name.
+ * @throws `TypeError` when `zone` is not a string.
  */
 export function hostName (family: 4 | 6, address: string, zone: string): string {
   assertZone(zone)

@@ -54,7 +54,18 @@ async function newestWithdrawal (datastore: MemoryDatastore, name: string, now: 
 /** The TXT RRset of an owner name, and the entry it holds if it is exactly one of ours. */
 interface TxtState { records: TxtRecord[], entry?: TxtEntry }
 
-/** The first direct TCP address of a record (`/ip4|ip6/<address>/tcp/<port>`, optionally `/p2p/<id>`): what the SRV and A/AAAA records publish. */
+/**
+ * The first direct TCP address of a record (`/ip4|ip6/<address>/tcp/<port>`, optionally `/p2p/<id>`): what the SRV and A/AAAA records publish.
+ *
+ * @example
+ * ```ts
+ * import { multiaddr } from '@multiformats/multiaddr'
+ * import { srvAddress } from '@fara/srv'
+ *
+ * const at = srvAddress([multiaddr('/ip4/192.0.2.7/udp/4001/webrtc'), multiaddr('/ip4/192.0.2.7/tcp/40123')])
+ * console.log(at) // { family: 4, address: '192.0.2.7', port: 40123 }
+ * ```
+ */
 export function srvAddress (addrs: Multiaddr[]): { family: 4 | 6, address: string, port: number } | undefined {
   for (const ma of addrs) {
     const [ip, tcp, ...rest] = ma.getComponents()
@@ -203,6 +214,34 @@ class SrvRendezvous implements Rendezvous {
  *
  * A public SRV record tells everyone the host and port of the service: use
  * the private rendezvous (spec/private-names.md) where that matters.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto'
+ * import { readFile } from 'node:fs/promises'
+ * import { createRecord } from '@fara/rendezvous'
+ * import { createSrvRendezvous, parseTsigKey } from '@fara/srv'
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ *
+ * const key = parseTsigKey(await readFile('/etc/bind/fara.key', 'utf8'))
+ * const rendezvous = createSrvRendezvous({ zone: 'fara.example.com', server: '192.0.2.53:53', key })
+ * const record = await createRecord(await generateKeyPair('Ed25519'), {
+ *   name: 'chat', addrs: ['/ip4/192.0.2.7/tcp/40123'], aid: randomBytes(8)
+ * })
+ * await rendezvous.register(record) // TXT, SRV and A records under chat._fara._tcp.fara.example.com
+ * console.log((await rendezvous.resolve('chat')).addrs.map(String))
+ * ```
+ *
+ * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
+ * @throws {@link @fara/rendezvous!NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
+ * @throws {@link @fara/rendezvous!StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
+ * @throws {@link @fara/rendezvous!InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link @fara/rendezvous!InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
+ * @throws {@link @fara/rendezvous!ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
+ * @throws {@link @fara/rendezvous!RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
+ * @throws {@link @fara/rendezvous!RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
+ * @throws `TypeError` when `init` is not an object or `zone` not a string.
+ * @throws `RangeError` when `zone` cannot hold every Fara name, `server` is not an IP address with an optional port, or `ttl` is not an integer of seconds.
  */
 export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {
   return new SrvRendezvous(init)
@@ -214,10 +253,27 @@ export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {
  *
  * @example
  * ```ts
+ * import { readFile } from 'node:fs/promises'
+ * import { createEntity } from '@fara/sdk'
+ * import { parseTsigKey, srvRendezvous } from '@fara/srv'
+ *
  * const key = parseTsigKey(await readFile('/etc/bind/fara.key', 'utf8'))
  * const rendezvous = srvRendezvous({ zone: 'fara.example.com', server: '192.0.2.53:53', key })
  * const entity = await createEntity({ app: 'chat', rendezvous })
+ * await entity.serve('chat', async (association) => { await association.close() })
+ * await entity.close() // withdraws the name: a tombstone in the TXT record, no SRV record
  * ```
+ *
+ * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
+ * @throws {@link @fara/rendezvous!NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
+ * @throws {@link @fara/rendezvous!StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
+ * @throws {@link @fara/rendezvous!InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link @fara/rendezvous!InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
+ * @throws {@link @fara/rendezvous!ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
+ * @throws {@link @fara/rendezvous!RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
+ * @throws {@link @fara/rendezvous!RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
+ * @throws `TypeError` when `init` is not an object or `zone` not a string.
+ * @throws `RangeError` when `zone` cannot hold every Fara name, `server` is not an IP address with an optional port, or `ttl` is not an integer of seconds.
  */
 export function srvRendezvous (init: SrvRendezvousInit): RendezvousFactory {
   const rendezvous = createSrvRendezvous(init)

@@ -132,11 +132,31 @@ function clientOptions (options: TcpmuxClientOptions, fn: string): { host: strin
 
 /**
  * Ask a TCPMUX server for `name` and, on `+`, hand over the connection.
- * Rejects with {@link ServiceRefusedError} on `-` (with the server's
- * message), {@link MalformedReplyError}, {@link ReplyTooLongError},
- * {@link ConnectionClosedError} (closed before a status line),
- * {@link ReplyTimeoutError}, the signal's reason, or the socket's error
- * (e.g. `ECONNREFUSED`).
+ * Rejects with the signal's reason on abort, and with the socket's error
+ * (e.g. `ECONNREFUSED`) when it cannot connect.
+ *
+ * @example
+ * ```ts
+ * import { tcpmuxConnect } from '@fara/tcpmux'
+ * import type { ServiceRefusedError } from '@fara/tcpmux'
+ *
+ * try {
+ *   const { socket } = await tcpmuxConnect({ host: '192.0.2.7', name: 'echo', signal: AbortSignal.timeout(5_000) })
+ *   socket.end('hello')
+ *   for await (const chunk of socket) console.log(String(chunk)) // hello
+ * } catch (err) {
+ *   if ((err as Error).name !== 'ServiceRefusedError') throw err
+ *   console.log('refused:', (err as ServiceRefusedError).reason) // e.g. Service not available
+ * }
+ * ```
+ *
+ * @throws {@link ServiceRefusedError} when the server answers `-`; `reason` holds its message.
+ * @throws {@link MalformedReplyError} when the answer is neither `+…` nor `-…` CRLF.
+ * @throws {@link ReplyTooLongError} when the status line is longer than `maxReplyBytes`.
+ * @throws {@link ConnectionClosedError} when the server closes before a complete status line.
+ * @throws {@link ReplyTimeoutError} when connecting and the status line take longer than `timeoutMs`.
+ * @throws `TypeError` when an option has the wrong type.
+ * @throws `RangeError` when `name` is not 1–254 visible ASCII characters, or a bound is out of range.
  */
 export async function tcpmuxConnect (options: TcpmuxConnectOptions): Promise<TcpmuxConnection> {
   const base = clientOptions(options, 'tcpmuxConnect')
@@ -170,10 +190,23 @@ export async function tcpmuxConnect (options: TcpmuxConnectOptions): Promise<Tcp
 /**
  * Ask a TCPMUX server for its list of services (`HELP`) and read to its
  * close. Resolves with the names; an empty list if the server closed without
- * answering. Rejects with {@link ServiceRefusedError} if it answers `-`
- * (xinetd does: it has no HELP), {@link MalformedReplyError},
- * {@link ReplyTooLongError}, {@link ReplyTimeoutError} (a server that lists
- * and does not close), the signal's reason, or the socket's error.
+ * answering. Rejects with the signal's reason on abort, and with the socket's
+ * error when it cannot connect.
+ *
+ * @example
+ * ```ts
+ * import { tcpmuxHelp } from '@fara/tcpmux'
+ *
+ * const names = await tcpmuxHelp({ host: '127.0.0.1', port: 1, timeoutMs: 2_000 })
+ * console.log(names) // e.g. [ 'echo', 'daytime' ], or [] from a server that lists nothing
+ * ```
+ *
+ * @throws {@link ServiceRefusedError} when the server answers `-` (xinetd does: it has no HELP).
+ * @throws {@link MalformedReplyError} when the answer is not a list of names.
+ * @throws {@link ReplyTooLongError} when the answer is longer than `maxBytes`.
+ * @throws {@link ReplyTimeoutError} when the server does not close within `timeoutMs` (one that lists and stays open).
+ * @throws `TypeError` when an option has the wrong type.
+ * @throws `RangeError` when a bound is out of range.
  */
 export async function tcpmuxHelp (options: TcpmuxHelpOptions): Promise<string[]> {
   const base = clientOptions(options, 'tcpmuxHelp')

@@ -104,7 +104,30 @@ async function withDeadline (connect: GatewayConnect, name: string, signal: Abor
  * gateway calls `connect(name)` (rendezvous lookup and an encrypted Fara
  * association, for the SDK), answers `+` once it has the stream and carries
  * the bytes both ways. Every failure is answered `-Service not available`:
- * the client learns nothing beyond "not found".
+ * the client learns nothing beyond "not found"; `onError` gets the real reason
+ * (e.g. a `NameNotFoundError` from `connect`).
+ *
+ * @example
+ * ```ts
+ * import { createEntity, rendezvousPoint } from '@fara/sdk'
+ * import { createTcpmuxGateway } from '@fara/tcpmux'
+ *
+ * const entity = await createEntity({ app: 'tcpmux-gateway', rendezvous: rendezvousPoint('/ip4/198.51.100.7/tcp/40123/p2p/12D3KooW...'), listen: [] })
+ * const gateway = createTcpmuxGateway({
+ *   port: 1, // loopback by default
+ *   names: ['echo', 'chat'],
+ *   connect: async (name, { signal }) => (await entity.connect(name, { signal })).toDuplex(),
+ *   onError: (err) => { console.error('tcpmux gateway:', err) }
+ * })
+ * await gateway.listen()
+ * // printf 'echo\r\n' | nc -N 127.0.0.1 1  ->  "+" CRLF, then the Fara service "echo"
+ * await gateway.close()
+ * await entity.close()
+ * ```
+ *
+ * @throws {@link ServerStateError} when `listen()` is called on a gateway that is listening or closed.
+ * @throws `TypeError` when `connect` is not a function, or `names` not an iterable of strings.
+ * @throws `RangeError` when a bound is out of range, or one of `names` is not a valid TCPMUX name or is `HELP`.
  */
 export function createTcpmuxGateway (init: TcpmuxGatewayInit): TcpmuxGateway {
   const options = commonOptions(init, 'init')

@@ -84,6 +84,22 @@ interface Entry { name: string, handler: TcpmuxHandler, message: string }
  * Create a TCPMUX server. It reads one request line (`name CRLF`, or a bare
  * LF), matches the name case-insensitively, answers `+` and hands the socket
  * to the handler, or answers `-Service not available` and closes.
+ *
+ * @example
+ * ```ts
+ * import { createTcpmuxServer } from '@fara/tcpmux'
+ *
+ * const server = createTcpmuxServer({ host: '127.0.0.1', port: 0, services: { echo: (socket) => { socket.pipe(socket) } } })
+ * server.register('daytime', (socket) => { socket.end(`${new Date().toUTCString()}\r\n`) })
+ * await server.listen({ signal: AbortSignal.timeout(5_000) })
+ * console.log(server.address, server.services) // { host: '127.0.0.1', port: … } [ 'echo', 'daytime' ]
+ * await server.close()
+ * ```
+ *
+ * @throws {@link ServiceExistsError} when two names of `init.services`, or a later `register`, differ only in case.
+ * @throws {@link ServerStateError} when `listen()` is called on a server that is listening or closed.
+ * @throws `TypeError` when an option or a handler has the wrong type.
+ * @throws `RangeError` when a bound is out of range, or a name is not 1–254 visible ASCII characters or is `HELP`.
  */
 export function createTcpmuxServer (init: TcpmuxServerInit = {}): TcpmuxServer {
   const options = commonOptions(init, 'init')

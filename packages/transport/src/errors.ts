@@ -66,3 +66,26 @@ export class PunchFailedError extends Error {
     this.reason = options?.reason ?? 'failed'
   }
 }
+
+/**
+ * Thrown when a feature needs an optional peer dependency that is not
+ * installed (direct paths need `@libp2p/webrtc`, a point's data directory
+ * needs `datastore-level`): install the package named in `dependency`.
+ */
+export class MissingDependencyError extends Error {
+  static override name = 'MissingDependencyError'
+  override name = 'MissingDependencyError'
+  /** The npm package to install. */
+  readonly dependency: string
+  constructor (message = 'An optional dependency is not installed', options?: ErrorOptions & { dependency?: string }) {
+    super(message, options)
+    this.dependency = options?.dependency ?? ''
+  }
+
+  /** `err` as a MissingDependencyError when it says that `dependency` itself could not be found (not something it imports), else `err` as it is. */
+  static wrap (err: unknown, dependency: string, feature: string): unknown {
+    const code = (err as { code?: string } | null)?.code
+    if ((code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') || !String((err as Error).message).includes(`'${dependency}'`)) return err
+    return new MissingDependencyError(`${feature} needs ${dependency}, an optional peer dependency of Fara that is not installed: npm install ${dependency}`, { dependency, cause: err })
+  }
+}

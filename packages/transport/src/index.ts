@@ -17,7 +17,7 @@
  *
  * // an entity that listens nowhere, reached through a relay (Noise still runs end to end)
  * const relay = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], services: { relay: relayServer() } })
- * const hidden = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], relays: [relay.getMultiaddrs()[0].toString()] })
+ * const hidden = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], relays: relay.getMultiaddrs().map(String) })
  * const relayed = await dialEntity(b, hidden.peerId, hidden.getMultiaddrs())
  * console.log(relayed.remoteAddr.toString()) // …/p2p/<relay>/p2p-circuit/p2p/<hidden>
  * await Promise.all([a, b, hidden, relay].map(async n => n.stop()))
@@ -31,7 +31,7 @@ export { dialEntity, openStream } from './dial.ts'
 export type { DialOptions } from './dial.ts'
 export { relayServer, checkRelayAddrs } from './relay.ts'
 export type { RelayServer, RelayServerInit, RelayServerComponents, RelayReservations, RelayReservationEvents, RelayStatus, RelayState } from './relay.ts'
-export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefusedError, ReservationFailedError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError } from './errors.ts'
+export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefusedError, ReservationFailedError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError, MissingDependencyError } from './errors.ts'
 export { birthdayPunch, PUNCH_PROTOCOL } from './punch.ts'
 export type { BirthdayPunch, BirthdayPunchInit, BirthdayPunchComponents, PunchEvent, NatKind, Classification } from './punch.ts'
 export type { Endpoint } from './internal/punch/addr.ts'

@@ -142,7 +142,16 @@ class Observer implements NatObserver {
  *
  * @example
  * ```ts
- * const node = await createNode({ listen: ['/ip4/198.18.0.1/tcp/4001'], services: { observer: natObserver({ listen: ['198.18.0.1:3479', '198.18.0.2:3479'] }) } })
+ * import { createNode, natObserver } from '@fara/transport'
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ *
+ * const node = await createNode({
+ *   privateKey: await generateKeyPair('Ed25519'),
+ *   listen: ['/ip4/198.18.0.1/tcp/4001'],
+ *   allowPinnedPort: true,
+ *   services: { observer: natObserver({ listen: ['198.18.0.1:3479', '198.18.0.2:3479'] }) }
+ * })
+ * await node.stop()
  * ```
  */
 export function natObserver (init: NatObserverInit): (components: NatObserverComponents) => NatObserver {

@@ -376,8 +376,18 @@ class Punch implements BirthdayPunch {
  *
  * @example
  * ```ts
- * const node = await createNode({ relays: [relayAddr], services: { punch: birthdayPunch({ observers: ['/ip4/198.18.0.1/udp/3479/p2p/12D3…', '/ip4/198.18.0.2/udp/3479/p2p/12D3…'] }) } })
- * const connection = await node.services.punch.punch(peerId)   // remoteAddr /ip4/…/udp/…/p2p/<peer>
+ * import { birthdayPunch, createNode } from '@fara/transport'
+ * import { generateKeyPair } from '@libp2p/crypto/keys'
+ * import { peerIdFromString } from '@libp2p/peer-id'
+ *
+ * const node = await createNode({
+ *   privateKey: await generateKeyPair('Ed25519'),
+ *   relays: ['/ip4/198.18.0.1/tcp/4001/p2p/12D3KooW…'],
+ *   services: { punch: birthdayPunch({ observers: ['/ip4/198.18.0.1/udp/3479/p2p/12D3KooW…', '/ip4/198.18.0.2/udp/3479/p2p/12D3KooW…'] }) }
+ * })
+ * const connection = await node.services.punch.punch(peerIdFromString('12D3KooW…'))
+ * console.log(connection.remoteAddr.toString()) // /ip4/…/udp/…/p2p/<peer>
+ * await node.stop()
  * ```
  */
 export function birthdayPunch (init: BirthdayPunchInit): (components: BirthdayPunchComponents) => BirthdayPunch {

@@ -195,7 +195,7 @@ function limitPerSource (service: RelayServer, limits: SourceLimits, log: Logger
   const refuse = (refusal: Omit<RelayRefusal, 'refused'>): void => {
     const refused = reports.refused(`${refusal.kind} ${refusal.limit} ${refusal.source} ${refusal.target ?? ''}`)
     if (refused === 0) return
-    log.error('refused %s from %s %s (peer %s%s): at most %d; %d refused since the last report', refusal.kind, refusal.limit, refusal.source,
+    log.error('refuse %s from %s %s (peer %s%s): at most %d; %d refused since the last report', refusal.kind, refusal.limit, refusal.source,
       refusal.peer, refusal.target == null ? '' : ` to ${refusal.target}`, refusal.max, refused)
     service.dispatchEvent(new CustomEvent('relay:refused', { detail: { ...refusal, refused } }) as never)
   }

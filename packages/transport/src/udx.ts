@@ -14,6 +14,7 @@ export type { UdxConnectionInit } from './internal/punch/udx-connection.ts'
  *
  * @example
  * ```ts
+ * // fragment: udx-native ships no type declarations, and the ids, host and port come from a punch's negotiation
  * import UDX from 'udx-native'
  * const udx = new UDX()
  * const socket = udx.createSocket(); socket.bind(0, '0.0.0.0')

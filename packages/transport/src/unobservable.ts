@@ -108,7 +108,7 @@ class UnobservableProtector implements ConnectionProtector {
     }
     if (outcome !== 'aborted') {
       this.#onRefused?.(outcome, raw.remoteAddr)
-      this.#log('refused %a: %s', raw.remoteAddr, outcome)
+      this.#log('refuse connection from %a - %s', raw.remoteAddr, outcome)
       // silence until the connection's own close time, whatever was sent (a remote that left is not waited for)
       if (outcome !== 'closed') await Promise.race([deadline, aborted])
     }

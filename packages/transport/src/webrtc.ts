@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DialFailedError, PeerMismatchError } from './errors.ts'
+import { DialFailedError, MissingDependencyError, PeerMismatchError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Transport } from '@libp2p/interface'
 import type { PunchEvent } from './punch.ts'
 import type { WebRTCTransportComponents } from '@libp2p/webrtc'
@@ -9,10 +9,15 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 /**
  * @libp2p/webrtc, loaded on first use (require of an ES module, Node >= 22.12):
  * it brings node-datachannel, a native addon that an entity without direct
- * paths never needs, and costs a few hundred ms to load.
+ * paths never needs, and costs a few hundred ms to load. It is an optional
+ * peer dependency (the root README.md, "Install"): an app that uses direct paths installs it.
  */
 function loadWebRTC (): typeof import('@libp2p/webrtc').webRTC {
-  return (createRequire(import.meta.url)('@libp2p/webrtc') as typeof import('@libp2p/webrtc')).webRTC
+  try {
+    return (createRequire(import.meta.url)('@libp2p/webrtc') as typeof import('@libp2p/webrtc')).webRTC
+  } catch (err) {
+    throw MissingDependencyError.wrap(err, '@libp2p/webrtc', 'Direct paths (WebRTC)')
+  }
 }
 
 /**
@@ -77,8 +82,12 @@ export interface DirectPathsInit {
  * `UnmetServiceDependenciesError`.
  */
 export interface DirectPaths {
-  /** Add to `transports`. */
-  transports: Array<(components: WebRTCTransportComponents) => Transport>
+  /**
+   * Add to `transports`. Typed without @libp2p/webrtc's own types, so that a
+   * TypeScript app without that optional dependency still compiles; the
+   * factory takes a libp2p node's components.
+   */
+  transports: Array<(components: object) => Transport>
   /** Add to `addresses.listen` (`['/webrtc']`); the node must also listen on a relay (`…/p2p-circuit`) to be dialable. */
   listen: string[]
 }
@@ -106,6 +115,15 @@ function checkStunServers (value: unknown): string[] {
  *
  * @example
  * ```ts
+ * import { createLibp2p } from 'libp2p'
+ * import { tcp } from '@libp2p/tcp'
+ * import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+ * import { identify } from '@libp2p/identify'
+ * import { noise } from '@chainsafe/libp2p-noise'
+ * import { yamux } from '@chainsafe/libp2p-yamux'
+ * import { directPaths } from '@fara/transport'
+ *
+ * const relayAddr = '/ip4/198.51.100.7/tcp/40123/p2p/12D3KooW…'
  * const direct = directPaths({ stunServers: ['stun:stun.example.net:3478'] })
  * const node = await createLibp2p({
  *   addresses: { listen: [`${relayAddr}/p2p-circuit`, ...direct.listen] },
@@ -114,6 +132,7 @@ function checkStunServers (value: unknown): string[] {
  *   streamMuxers: [yamux()],
  *   services: { identify: identify() }
  * })
+ * await node.stop()
  * ```
  */
 export function directPaths (init: DirectPathsInit = {}): DirectPaths {
@@ -128,12 +147,13 @@ export function directPaths (init: DirectPathsInit = {}): DirectPaths {
   if (maxMessageSize < 1024 || maxMessageSize > MAX_MAX_MESSAGE_SIZE) {
     throw new RangeError(`maxMessageSize must be 1024 to ${MAX_MAX_MESSAGE_SIZE}, got ${maxMessageSize}`)
   }
+  const webRTC = loadWebRTC()({
+    // an empty list is passed on as is: @libp2p/webrtc only substitutes its public servers for a missing one
+    rtcConfiguration: { iceServers: stunServers.length === 0 ? [] : [{ urls: stunServers }] },
+    dataChannel: { maxMessageSize }
+  })
   return {
-    transports: [loadWebRTC()({
-      // an empty list is passed on as is: @libp2p/webrtc only substitutes its public servers for a missing one
-      rtcConfiguration: { iceServers: stunServers.length === 0 ? [] : [{ urls: stunServers }] },
-      dataChannel: { maxMessageSize }
-    })],
+    transports: [(components: object) => webRTC(components as WebRTCTransportComponents)],
     listen: [WEBRTC_LISTEN]
   }
 }

@@ -30,6 +30,7 @@ export interface ParsedArgs {
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   config: { type: 'string', value: '<file>', help: 'config file (default $FARA_CONFIG, else $XDG_CONFIG_HOME/fara/config.json)' },
   json: { type: 'boolean', help: 'one JSON object per line on stdout instead of human output' },
+  verbose: { type: 'boolean', short: 'v', help: 'log the lifecycle (register, resolve, dial, open, refuse, …) on stderr, as DEBUG=fara* does' },
   help: { type: 'boolean', short: 'h', help: 'show this help' }
 }
 

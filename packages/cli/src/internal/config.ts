@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { modeAllowsOthers } from '@fara/identity'
 import { CONFIG_FILE, DEFAULT_LISTEN, ENV, MAX_CONFIG_BYTES } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { splitList } from './args.ts'
@@ -103,7 +104,8 @@ export function defaultDataHome (env: Env): string {
 
 /**
  * Read a small file through one handle, refusing anything but a regular file
- * of at most {@link MAX_CONFIG_BYTES}; with `secret`, also one that group or others can read.
+ * of at most {@link MAX_CONFIG_BYTES}; with `secret`, also one that group or others can read
+ * (POSIX only: on Windows mode bits do not reflect the ACL, see `modeAllowsOthers` in @fara/identity).
  */
 export async function readSmallFile (path: string, what: string, secret = false): Promise<string> {
   let fh
@@ -116,7 +118,7 @@ export async function readSmallFile (path: string, what: string, secret = false)
     const info = await fh.stat()
     if (!info.isFile()) throw new ConfigError(`${what} ${path} is not a regular file`)
     if (info.size > MAX_CONFIG_BYTES) throw new ConfigError(`${what} ${path} is larger than ${MAX_CONFIG_BYTES} bytes`)
-    if (secret && (info.mode & 0o077) !== 0) throw new ConfigError(`${what} ${path} has mode ${(info.mode & 0o777).toString(8)}: others can read it; chmod 600 it`)
+    if (secret && modeAllowsOthers(info.mode)) throw new ConfigError(`${what} ${path} has mode ${(info.mode & 0o777).toString(8)}: others can read it; chmod 600 it`)
     return (await fh.readFile()).subarray(0, MAX_CONFIG_BYTES).toString('utf8')
   } finally {
     await fh.close()

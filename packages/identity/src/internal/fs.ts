@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
 import { InsecureIdentityFileError } from '../errors.ts'
+import { modeAllowsOthers } from '../file-mode.ts'
 
 /** Options for {@link writeFileAtomic}. */
 export interface WriteFileAtomicOptions {
@@ -46,11 +47,11 @@ export async function makeDir (dir: string, mode: number): Promise<void> {
   if (created != null) await chmod(dir, mode)
 }
 
-/** Throw {@link InsecureIdentityFileError} if group or others have any permission on `path`. */
+/** Throw {@link InsecureIdentityFileError} if group or others have any permission on `path` (POSIX only: {@link modeAllowsOthers}). */
 export async function assertOwnerOnly (path: string, what: string): Promise<void> {
   const info = await stat(path)
   const mode = info.mode & 0o777
-  if ((mode & 0o077) !== 0) {
+  if (modeAllowsOthers(mode)) {
     throw new InsecureIdentityFileError(`${what} ${path} has mode ${mode.toString(8)}; expected ${info.isDirectory() ? '700' : '600'}`)
   }
 }

@@ -1,8 +1,8 @@
-import { MessageType } from '@libp2p/kad-dht'
 import { InvalidRecordError, NameNotFoundError, RendezvousError, RendezvousUnavailableError, StaleRecordError } from '../errors.ts'
 import { assertServiceName } from '../record.ts'
 import { DEFAULT_DHT_TIMEOUT_MS, DHT_SERVICE_NAME } from './constants.ts'
 import { bytesEqual, compareEntries, dhtKey, selectBest, verifyEntry } from './records.ts'
+import { kad } from './kad.ts'
 import { dhtService, dhtServiceOf } from './service.ts'
 import type { DhtEntry } from './records.ts'
 import type { DhtService, DhtServiceInit } from './service.ts'
@@ -85,6 +85,7 @@ class DhtRendezvous implements Rendezvous {
     const key = dhtKey(name)
     const asked = new Set<string>()
     const stored = new Set<string>()
+    const { MessageType } = kad()
     try {
       for await (const event of this.#service.dht.put(key, entry.value, { signal: deadline.signal })) {
         if (event.name === 'SEND_QUERY' && event.messageType === MessageType.PUT_VALUE) asked.add(event.to.toString())
@@ -157,9 +158,24 @@ class DhtRendezvous implements Rendezvous {
  *
  * @example
  * ```ts
+ * import { dhtRendezvous } from '@fara/rendezvous'
+ * import { createEntity } from '@fara/sdk'
+ *
  * const rendezvous = dhtRendezvous({ bootstrap: ['/ip4/203.0.113.7/tcp/40123/p2p/12D3KooW...'] })
- * const entity = await createEntity({ app: 'chat', rendezvous })   // the SDK adds rendezvous.nodeServices
+ * const entity = await createEntity({ app: 'chat', rendezvous }) // the SDK adds rendezvous.nodeServices
+ * await entity.close()
  * ```
+ *
+ * @throws {@link RendezvousUnavailableError} when no DHT peer is reachable within `timeout`, or no peer stored the record.
+ * @throws {@link NameNotFoundError} when `resolve` finds no live record for the name (or only a tombstone).
+ * @throws {@link StaleRecordError} when the DHT already holds a record for the name that is not older than this one.
+ * @throws {@link InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link InvalidRecordError} when a record breaks a field rule, `register` is given a tombstone or `unregister` a live record.
+ * @throws {@link ExpiredRecordError} when a record has expired, or a tombstone is too old to withdraw anything.
+ * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
+ * @throws {@link StoreFullError} when this node's own DHT store holds `maxRecords` records.
+ * @throws `RangeError` when `timeout` or a DHT bound is not a positive integer.
+ * @throws `TypeError` when `bootstrap` is not an array or `protocol` is not a protocol id.
  */
 export function dhtRendezvous (init: DhtRendezvousInit = {}): RendezvousFactory {
   const timeout = init.timeout ?? DEFAULT_DHT_TIMEOUT_MS

@@ -1,11 +1,11 @@
 import { peerDiscoverySymbol, peerRoutingSymbol, serviceCapabilities, start, stop } from '@libp2p/interface'
-import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidRecordError } from '../errors.ts'
 import {
   DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PROTOCOL, DHT_REQUEST_TIMEOUT_MS, DHT_SERVICE_NAME
 } from './constants.ts'
 import { askListenAddrs, verifiedListenAddr } from './addresses.ts'
+import { kad } from './kad.ts'
 import { dhtPinger } from './ping.ts'
 import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
 import { DhtStore } from './store.ts'
@@ -97,6 +97,7 @@ class FaraDhtService implements DhtService, Startable {
     const select: SelectFn = async (key, values) => (await selectBest(key, values, now()))?.index ?? 0
     const refuse: ValidateFn = () => { throw new InvalidRecordError(`a Fara DHT stores only /${DHT_NAMESPACE}/ records`) }
     const clientMode = init.clientMode ?? components.addressManager.getListenAddrs().length === 0
+    const { kadDHT, passthroughMapper, removePrivateAddressesMapper } = kad()
     this.dht = kadDHT({
       protocol: this.protocol,
       clientMode,
@@ -110,7 +111,9 @@ class FaraDhtService implements DhtService, Startable {
       peerInfoMapper: this.#allowPrivate ? passthroughMapper : removePrivateAddressesMapper,
       networkDialTimeout: { maxTimeout: DHT_REQUEST_TIMEOUT_MS },
       datastorePrefix: DHT_DATASTORE_PREFIX,
-      logPrefix: 'fara:dht',
+      // not under fara*: that is the lifecycle log, which holds no keys (README "Logging" of @fara/sdk),
+      // and the DHT's own lines print record keys, a private name's blinded lookup key among them
+      logPrefix: 'libp2p:fara-dht',
       metricsPrefix: 'fara_dht'
     })({
       // named one by one: libp2p's components object is a Proxy that a spread would not copy

@@ -269,11 +269,34 @@ class RendezvousPointClient implements Rendezvous {
  * A backend that talks to a rendezvous point over libp2p (Noise-authenticated:
  * the point must hold the key in its `/p2p/` address).
  *
+ * Every request is answered or fails within `timeout`; a refusal of the
+ * point arrives as the typed error of its wire status (spec/rendezvous.md#status-codes).
+ *
  * @example
  * ```ts
- * const rendezvous = rendezvousPoint('/ip4/203.0.113.7/tcp/40123/p2p/12D3KooW...')
+ * import { rendezvousPoint } from '@fara/rendezvous'
+ * import { createEntity } from '@fara/sdk'
+ *
+ * const rendezvous = rendezvousPoint('/ip4/203.0.113.7/tcp/40123/p2p/12D3KooW...', { timeout: 5_000 })
  * const entity = await createEntity({ app: 'chat', rendezvous })
+ * await entity.close()
  * ```
+ *
+ * @throws {@link RendezvousUnavailableError} when the point cannot be reached, proves another key, or does not answer within `timeout`.
+ * @throws {@link RateLimitedError} when the point asks this peer to slow down; `retryAfterMs` says when to try again.
+ * @throws {@link NameNotFoundError} when `resolve` finds no live record for the name.
+ * @throws {@link NameTakenError} when `register` meets a live record for the name held by another key.
+ * @throws {@link StaleRecordError} when a record or tombstone is not newer than the one stored, or was withdrawn.
+ * @throws {@link InvalidSignatureError} when a record (sent, or answered by the point) is not signed by the key it names.
+ * @throws {@link InvalidRecordError} when a record breaks a field rule, or the point answers a record for another name.
+ * @throws {@link ExpiredRecordError} when a record (or its certificate) has expired.
+ * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES} (refused before it is sent).
+ * @throws {@link RevokedError} when a record's certificate was revoked by its device key.
+ * @throws {@link TooManyRegistrationsError} when the key, source address or prefix already holds the most records the point allows.
+ * @throws {@link StoreFullError} when the point holds the most records it is configured for.
+ * @throws {@link InvalidRequestError} when the point cannot read the request (a point of an incompatible version).
+ * @throws {@link RendezvousInternalError} when the point failed, or answered something unreadable.
+ * @throws `TypeError` when no address is given, one does not end in `/p2p/<peer id>`, or they name different peers.
  */
 export function rendezvousPoint (addrs: string | Multiaddr | Array<string | Multiaddr>, init: RendezvousPointInit = {}): RendezvousFactory {
   const point = parsePoint(Array.isArray(addrs) ? addrs : [addrs])

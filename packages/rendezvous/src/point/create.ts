@@ -54,7 +54,30 @@ export interface RendezvousPointHandle {
   close (): Promise<void>
 }
 
-/** Start a rendezvous point on its own libp2p node, with connection limits sized for many clients, and optionally a relay. */
+/**
+ * Start a rendezvous point on its own libp2p node, with connection limits sized for many clients, and optionally a relay.
+ *
+ * @example
+ * ```ts
+ * import { createRendezvousPoint } from '@fara/rendezvous'
+ *
+ * const point = await createRendezvousPoint({
+ *   dataDir: '/var/lib/fara/rendezvous', // key + records (needs datastore-level), mode 0700/0600
+ *   listen: ['/ip4/0.0.0.0/tcp/40123'],
+ *   allowPinnedPort: true,
+ *   relay: true,
+ *   signal: AbortSignal.timeout(10_000)
+ * })
+ * console.log(point.multiaddrs.map(String)) // hand these to clients: rendezvousPoint(addrs)
+ * await point.close()
+ * ```
+ *
+ * @throws {@link @fara/identity!InvalidIdentityFileError | InvalidIdentityFileError} when `dataDir` holds a damaged or foreign `rendezvous-point.key`.
+ * @throws {@link @fara/identity!InsecureIdentityFileError | InsecureIdentityFileError} when that key file is open to other users (expected mode 0600).
+ * @throws {@link @fara/transport!MissingDependencyError | MissingDependencyError} when `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
+ * @throws `RangeError` when a listen address pins a port without `allowPinnedPort` (or any port below 1024), or a limit is out of range.
+ * @throws `TypeError` when an option has the wrong type.
+ */
 export async function createRendezvousPoint (init: RendezvousPointServerInit = {}): Promise<RendezvousPointHandle> {
   init.signal?.throwIfAborted()
   let datastore = init.datastore

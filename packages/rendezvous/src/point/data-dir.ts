@@ -1,8 +1,9 @@
 import { watch } from 'node:fs'
 import { chmod, mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { LevelDatastore } from 'datastore-level'
+import { MissingDependencyError } from '@fara/transport'
 import { DATA_DIR_MODE, DATA_FILE_MODE, RECORDS_DIR } from '../constants.ts'
+import type { Datastore } from 'interface-datastore'
 import type { FSWatcher } from 'node:fs'
 
 /** Create `dir` (and missing parents) with `mode`; chmod it if this call created it, so the umask cannot widen it. */
@@ -29,12 +30,13 @@ async function chmodIfThere (path: string, mode: number): Promise<void> {
  * it appears (inotify); none is ever readable by others meanwhile, as the
  * directory is not.
  */
-export async function openRecords (dataDir: string): Promise<{ datastore: LevelDatastore, close: () => Promise<void> }> {
+export async function openRecords (dataDir: string): Promise<{ datastore: Datastore, close: () => Promise<void> }> {
   const dir = join(dataDir, RECORDS_DIR)
   await mkdir(dir, { recursive: true, mode: DATA_DIR_MODE })
   await chmod(dir, DATA_DIR_MODE)
-  // loaded only by a point with a data directory: LevelDB is a native addon a client never needs
-  const { LevelDatastore } = await import('datastore-level')
+  // loaded only by a point with a data directory: LevelDB is a native addon a client never
+  // needs, and datastore-level an optional peer dependency (the root README.md, "Install")
+  const { LevelDatastore } = await import('datastore-level').catch((err: unknown) => { throw MissingDependencyError.wrap(err, 'datastore-level', 'A rendezvous point with a data directory') })
   const level = new LevelDatastore(dir)
   await level.open()
   let watcher: FSWatcher | undefined

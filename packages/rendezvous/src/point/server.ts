@@ -162,7 +162,7 @@ class RendezvousServerService extends TypedEventEmitter<RendezvousServerEvents> 
   #report (refusal: Omit<RendezvousRefusal, 'refused'>): void {
     const refused = this.#reports.refused(`${refusal.kind} ${refusal.limit} ${refusal.source}`)
     if (refused === 0) return
-    this.#log.error('refused %s from %s %s (peer %s): at most %d; %d refused since the last report', refusal.kind, refusal.limit, refusal.source, refusal.peer, refusal.max, refused)
+    this.#log.error('refuse %s from %s %s (peer %s): at most %d; %d refused since the last report', refusal.kind, refusal.limit, refusal.source, refusal.peer, refusal.max, refused)
     this.safeDispatchEvent('rendezvous:refused', { detail: { ...refusal, refused } })
   }
 
@@ -177,10 +177,11 @@ class RendezvousServerService extends TypedEventEmitter<RendezvousServerEvents> 
     const { peer } = sender
     let response: Response
     try {
-      response = await this.#answer(request, sender.source)
+      response = await this.#answer(request, sender)
     } catch (err) {
       if (err instanceof RendezvousError) {
         this.stats.refused++
+        this.#log('refuse request from %s - %s: %s', peer, err.name, err.message)
         if (err instanceof TooManyRegistrationsError && err.limit != null) {
           const max = this.store.limits[err.limit]
           this.#report({ kind: 'registrations', limit: err.limit, source: err.limit === 'key' ? peer : sender.source![err.limit], peer, max })
@@ -197,30 +198,44 @@ class RendezvousServerService extends TypedEventEmitter<RendezvousServerEvents> 
     return encoded
   }
 
-  async #answer (bytes: Uint8Array, source: Source | undefined): Promise<Response> {
+  /**
+   * Decode a request and answer it. What was done is one debug line
+   * (README "Logging" of @fara/sdk): a public name as it is, a private one
+   * as the word `private` (never its lookup key); refusals are logged by the caller.
+   */
+  async #answer (bytes: Uint8Array, sender: Sender): Promise<Response> {
     const req = decodeRequest(bytes)
+    const { peer, source } = sender
     const write = source == null ? {} : { source }
     switch (req.type) {
-      case RequestKind.REGISTER:
+      case RequestKind.REGISTER: {
         if (req.record == null) throw new InvalidRequestError('REGISTER without a record')
-        await this.store.put(req.record, write)
+        const record = await this.store.put(req.record, write)
+        if (this.#log.enabled) this.#log('register %s from %s: ttl %d ms, addrs %d', JSON.stringify(record.name), peer, record.expires - record.seq, record.addrs.length)
         return { status: Status.OK, message: '' }
+      }
       case RequestKind.RESOLVE: {
         if (!isServiceName(req.name)) throw new InvalidRequestError(`invalid service name ${JSON.stringify(String(req.name).slice(0, 64))}`)
         const record = await this.store.get(req.name)
+        if (this.#log.enabled) this.#log('resolve %s from %s', JSON.stringify(record.name), peer)
         return { status: Status.OK, message: '', record: record.signed }
       }
       case RequestKind.UNREGISTER:
         if (req.record == null) throw new InvalidRequestError('UNREGISTER without a tombstone')
         await this.store.remove(req.record)
+        this.#log('withdraw from %s', peer)
         return { status: Status.OK, message: '' }
       case RequestKind.REGISTER_PRIVATE:
         if (req.privateRecord == null) throw new InvalidRequestError('REGISTER_PRIVATE without a private record')
         await this.store.putPrivate(req.privateRecord, write)
+        this.#log('register private from %s', peer)
         return { status: Status.OK, message: '' }
-      case RequestKind.RESOLVE_PRIVATE:
+      case RequestKind.RESOLVE_PRIVATE: {
         if (req.lookupKey?.byteLength !== 32) throw new InvalidRequestError('RESOLVE_PRIVATE needs a 32-byte lookup key')
-        return { status: Status.OK, message: '', privateRecord: await this.store.getPrivate(req.lookupKey) }
+        const privateRecord = await this.store.getPrivate(req.lookupKey)
+        this.#log('resolve private from %s', peer)
+        return { status: Status.OK, message: '', privateRecord }
+      }
       case RequestKind.REVOKE: {
         if (req.revocation == null) throw new InvalidRequestError('REVOKE without a revocation')
         let revocation
@@ -230,11 +245,13 @@ class RendezvousServerService extends TypedEventEmitter<RendezvousServerEvents> 
           throw new InvalidRecordError((err as Error).message)
         }
         await this.store.revoke(revocation)
+        this.#log('revoke from %s', peer)
         return { status: Status.OK, message: '' }
       }
       case RequestKind.UNREGISTER_PRIVATE:
         if (req.privateRecord == null) throw new InvalidRequestError('UNREGISTER_PRIVATE without a private tombstone')
         await this.store.removePrivate(req.privateRecord)
+        this.#log('withdraw private from %s', peer)
         return { status: Status.OK, message: '' }
       default:
         throw new InvalidRequestError(`unknown request type ${req.type}`)

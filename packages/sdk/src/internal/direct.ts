@@ -72,10 +72,10 @@ export async function directPath (node: Libp2p, peer: PeerId, backoff: PunchBack
   }
   try {
     const connection = await upgradeToDirect(node, peer, [], { signal: AbortSignal.timeout(DIRECT_UPGRADE_TIMEOUT_MS) })
-    log('direct path to %p: %a', peer, connection.remoteAddr)
+    log('direct %p via %a (ice)', peer, connection.remoteAddr)
     return { connection, method: 'ice' }
   } catch (err) {
-    log('no direct path to %p - %s', peer, (err as Error).message)
+    log('direct %p failed - %s', peer, (err as Error).message)
     return null
   }
 }
@@ -98,7 +98,7 @@ async function punchedPath (node: Libp2p, punch: BirthdayPunch, peer: PeerId, ba
     } catch (err) {
       const reason = (err as { reason?: string }).reason
       if (reason != null && FINAL_REASONS.has(reason)) return 'not-applicable'
-      log('no punched path to %p (attempt %d of %d) - %s', peer, attempt, PUNCH_ATTEMPTS, (err as Error).message)
+      log('direct %p not punched (attempt %d of %d) - %s', peer, attempt, PUNCH_ATTEMPTS, (err as Error).message)
       if (attempt < PUNCH_ATTEMPTS && node.status === 'started') continue
       backoff.wait(peer)
       return null
@@ -108,12 +108,12 @@ async function punchedPath (node: Libp2p, punch: BirthdayPunch, peer: PeerId, ba
       if (relayed == null) return { connection, method: 'birthday' }
       const [direct, relay] = await Promise.all([rttOf(connection, signal), rttOf(relayed, signal)])
       if (direct <= relay * RELAY_RTT_MARGIN.factor + RELAY_RTT_MARGIN.ms) {
-        log('punched path to %p: %a, rtt %s ms against %s ms through the relay', peer, connection.remoteAddr, direct.toFixed(2), relay.toFixed(2))
+        log('direct %p via %a (punched), rtt %s ms against %s ms through the relay', peer, connection.remoteAddr, direct.toFixed(2), relay.toFixed(2))
         return { connection, method: 'birthday' }
       }
-      log('punched path to %p not used: rtt %s ms, the relay clearly closer at %s ms', peer, direct.toFixed(2), relay.toFixed(2))
+      log('direct %p punched but not used: rtt %s ms, the relay clearly closer at %s ms', peer, direct.toFixed(2), relay.toFixed(2))
     } catch (err) {
-      log('punched path to %p lost while measured - %s', peer, (err as Error).message)
+      log('direct %p punched, lost while measured - %s', peer, (err as Error).message)
     }
     backoff.wait(peer)
     await connection.close().catch(() => {})

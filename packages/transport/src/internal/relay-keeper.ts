@@ -162,7 +162,7 @@ class RelayKeeper extends TypedEventEmitter<RelayReservationEvents> implements R
     const handler = record.handler
     const gated: StreamHandler = (stream, connection) => {
       if (!allowed.has(connection.remotePeer.toString())) {
-        this.#log('refused a relayed connection offered by %p, not a configured relay', connection.remotePeer)
+        this.#log('refuse relayed connection from %p - not a configured relay', connection.remotePeer)
         stream.abort(new Error('not a configured relay'))
         return
       }
