@@ -8,7 +8,7 @@
 //    Fails above MAX_PACKAGES packages or MAX_IMPORT_RATIO.
 // 2. Consumers: an ESM program, a TypeScript program (nodenext, strict) type-
 //    checked against the installed declarations, and require() of the SDK.
-// 3. The README's code blocks, run in the SDK project (scripts/readme-blocks.mjs).
+// 3. The READMEs' code blocks, run in a project with every package (scripts/readme-blocks.mjs).
 // 4. `npm install -g @fara/cli` into a fresh prefix, then `fara` run with the
 //    system's Node first on PATH (it may be Node 20: the command brings Node 24).
 //
@@ -17,7 +17,7 @@
 // every other package comes from the configured registry.
 import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
-import { createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -37,6 +37,8 @@ const repo = resolve(import.meta.dirname, '..')
 const keep = process.argv.includes('--keep') ? resolve(process.argv[process.argv.indexOf('--keep') + 1]) : undefined
 const work = keep ?? mkdtempSync(join(tmpdir(), 'fara-consumer-'))
 mkdirSync(work, { recursive: true })
+// readable by all: run as root, scripts/readme-blocks.mjs runs the blocks as nobody
+chmodSync(work, 0o755)
 const node24 = process.execPath
 if (Number(process.versions.node.split('.')[0]) < 22) throw new Error(`run with Node >= 22 (npx node scripts/consumer-check.mjs), not ${process.version}`)
 const failures = []
@@ -178,8 +180,10 @@ try {
   rmSync(bin, { recursive: true, force: true })
   mkdirSync(bin)
   symlinkSync(join(prefix, 'bin', 'fara'), join(bin, 'fara'))
-  // asynchronously, and with the scope's registry in its environment: a block may install from it
-  const blocks = spawn(node24, [join(repo, 'scripts/readme-blocks.mjs'), '--project', sdk.dir, '--bin', bin], { stdio: 'inherit', env: { ...process.env, 'npm_config_@fara:registry': `http://127.0.0.1:${server.address().port}/` } })
+  // every package (the package READMEs' samples import them all), asynchronously, with the
+  // scope's registry in its environment: a block may install from it
+  const all = await project('readme', Object.fromEntries(tarballs.map(t => [t.name, t.version])))
+  const blocks = spawn(node24, [join(repo, 'scripts/readme-blocks.mjs'), '--project', all.dir, '--bin', bin], { stdio: 'inherit', env: { ...process.env, 'npm_config_@fara:registry': `http://127.0.0.1:${server.address().port}/` } })
   const blocksStatus = await new Promise(resolve => blocks.on('exit', resolve))
   check(blocksStatus === 0, 'every README code block runs, or is marked as a fragment with a reason')
 } finally {

@@ -76,4 +76,11 @@ describe('rendezvous point wire', () => {
   it('rejects a point address without a /p2p/ peer id', () => {
     expect(() => rendezvousPoint('/ip4/127.0.0.1/tcp/4001')).toThrow(TypeError)
   })
+
+  it('rejects a point address cut short, or not a multiaddr at all, with a TypeError that quotes it', () => {
+    // as copied from a README where the peer id is elided
+    expect(() => rendezvousPoint('/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...')).toThrow(/rendezvous point address .*12D3KooW\.\.\./)
+    expect(() => rendezvousPoint('/ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...')).toThrow(TypeError)
+    expect(() => rendezvousPoint('203.0.113.7:4001')).toThrow(/rendezvous point address "203\.0\.113\.7:4001" is not a multiaddr/)
+  })
 })

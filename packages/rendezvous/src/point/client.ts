@@ -27,10 +27,20 @@ function parsePoint (addrs: Array<string | Multiaddr>): { peer: PeerId, addrs: M
   if (addrs.length === 0) throw new TypeError('rendezvousPoint needs at least one multiaddr ending in /p2p/<peer id>')
   let peer: PeerId | undefined
   const parsed = addrs.map(a => {
-    const ma = multiaddr(a.toString())
+    let ma: Multiaddr
+    let p: PeerId
+    try {
+      ma = multiaddr(a.toString())
+    } catch (err) {
+      throw new TypeError(`rendezvous point address ${JSON.stringify(String(a))} is not a multiaddr (${(err as Error).message})`, { cause: err })
+    }
     const id = ma.getComponents().find(c => c.name === 'p2p')?.value
     if (id == null) throw new TypeError(`rendezvous point address ${ma.toString()} must end in /p2p/<peer id>`)
-    const p = peerIdFromString(id)
+    try {
+      p = peerIdFromString(id)
+    } catch (err) {
+      throw new TypeError(`rendezvous point address ${ma.toString()} ends in /p2p/${id}, which is not a peer id (cut short?)`, { cause: err })
+    }
     if (peer != null && !peer.equals(p)) throw new TypeError('rendezvous point addresses name different peers')
     peer = p
     return ma
