@@ -7,7 +7,7 @@ import { APP_NAME_PATTERN, EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_TYPE
 import { IdentityAppMismatchError, InsecureIdentityFileError, InvalidIdentityFileError } from './errors.ts'
 import { modeAllowsOthers } from './file-mode.ts'
 import { makeDir, writeFileAtomic } from './internal/fs.ts'
-import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
 
 /** An application's identity: its own Ed25519 key pair and the libp2p PeerId derived from it. */
 export interface Identity {
@@ -62,11 +62,16 @@ interface IdentityFile {
 /**
  * Save an identity to `path` with mode 0600. The file is written to a temporary
  * name and renamed, so a crash never leaves a half-written key.
+ *
+ * @param options - `signal` aborts the save: it rejects with the signal's
+ * reason, and the temporary file is removed, unless the rename that puts the
+ * new file in place has already happened (then the save completes).
  */
-export async function saveIdentity (identity: Identity, path: string): Promise<void> {
+export async function saveIdentity (identity: Identity, path: string, options: AbortOptions = {}): Promise<void> {
   if (identity.ephemeral) {
     throw new TypeError('ephemeral identities are never saved')
   }
+  options.signal?.throwIfAborted()
   const body: IdentityFile = {
     type: IDENTITY_FILE_TYPE,
     version: IDENTITY_FILE_VERSION,
@@ -74,13 +79,15 @@ export async function saveIdentity (identity: Identity, path: string): Promise<v
     privateKey: Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString('base64')
   }
   await makeDir(dirname(path), 0o700)
-  await writeFileAtomic(path, JSON.stringify(body, null, 2) + '\n', { mode: IDENTITY_FILE_MODE })
+  await writeFileAtomic(path, JSON.stringify(body, null, 2) + '\n', { mode: IDENTITY_FILE_MODE, ...(options.signal == null ? {} : { signal: options.signal }) })
 }
 
 /** Options for {@link loadIdentity}. */
 export interface LoadIdentityOptions {
   /** Refuse the file unless it was saved for this application. */
   app?: string
+  /** Abort the load: it rejects with the signal's reason, and the file is closed. */
+  signal?: AbortSignal
 }
 
 /**
@@ -89,7 +96,15 @@ export interface LoadIdentityOptions {
  * do not hold an Ed25519 key ({@link InvalidIdentityFileError}).
  */
 export async function loadIdentity (path: string, options: LoadIdentityOptions = {}): Promise<Identity> {
-  const text = await readIdentityFile(path)
+  options.signal?.throwIfAborted()
+  let text: string
+  try {
+    text = await readIdentityFile(path, options.signal)
+  } catch (err) {
+    // an abort wins over what it caused (node's own AbortError) or what came at the same time
+    options.signal?.throwIfAborted()
+    throw err
+  }
   let body: Partial<IdentityFile>
   try {
     body = JSON.parse(text) as Partial<IdentityFile>
@@ -122,6 +137,7 @@ export async function loadIdentity (path: string, options: LoadIdentityOptions =
   if (!derived.publicKey.equals(key.publicKey)) {
     throw new InvalidIdentityFileError(`Identity file ${path} holds a key whose public half does not match its private half`)
   }
+  options.signal?.throwIfAborted()
   return fromKey(body.app, key, false)
 }
 
@@ -130,9 +146,10 @@ export async function loadIdentity (path: string, options: LoadIdentityOptions =
  * bounded size. Opened with O_NONBLOCK, so a FIFO at the path cannot block the
  * open (and a thread of the pool) forever; it is then refused as no regular file.
  */
-async function readIdentityFile (path: string): Promise<string> {
+async function readIdentityFile (path: string, signal: AbortSignal | undefined): Promise<string> {
   const fh = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
   try {
+    signal?.throwIfAborted()
     const info = await fh.stat()
     if (modeAllowsOthers(info.mode)) {
       throw new InsecureIdentityFileError(`Identity file ${path} has mode ${(info.mode & 0o777).toString(8)}; expected 600`)
@@ -140,7 +157,7 @@ async function readIdentityFile (path: string): Promise<string> {
     if (!info.isFile() || info.size > MAX_IDENTITY_FILE_BYTES) {
       throw new InvalidIdentityFileError(`Identity file ${path} is not a regular file of at most ${MAX_IDENTITY_FILE_BYTES} bytes`)
     }
-    return await fh.readFile('utf8')
+    return await fh.readFile({ encoding: 'utf8', ...(signal == null ? {} : { signal }) })
   } finally {
     await fh.close()
   }
@@ -156,17 +173,21 @@ export function identityPath (dir: string, app: string): string {
  * Load the application's identity from a keystore directory, creating and
  * saving a fresh one on first use. Each application name has its own file and
  * its own key, so no two applications share a key.
+ *
+ * @param options - `signal` aborts the load or creation: it rejects with the
+ * signal's reason, and a key not yet saved is never saved (see {@link saveIdentity}).
  */
-export async function loadOrCreateIdentity (dir: string, app: string): Promise<Identity> {
+export async function loadOrCreateIdentity (dir: string, app: string, options: AbortOptions = {}): Promise<Identity> {
   const path = identityPath(dir, app)
+  const signal = options.signal == null ? {} : { signal: options.signal }
   try {
-    return await loadIdentity(path, { app })
+    return await loadIdentity(path, { app, ...signal })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw err
     }
   }
   const identity = await createIdentity({ app })
-  await saveIdentity(identity, path)
+  await saveIdentity(identity, path, signal)
   return identity
 }

@@ -17,7 +17,7 @@ import { deriveFileKey, newSalt, parseKeystore, scryptParamsProblem, sealKeystor
 import type { KeystoreContents, ScryptParams } from './internal/keystore-file.ts'
 import type { SignedCertificate, SignedRevocation } from './certificate.ts'
 import type { Identity } from './identity.ts'
-import type { Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Ed25519PrivateKey, Ed25519PublicKey, PeerId } from '@libp2p/interface'
 
 export type { ScryptParams }
 
@@ -55,8 +55,14 @@ export interface Keystore {
   app(name: string, options?: AppOptions): Promise<AppIdentity>
   /** The application's current key generation (0 if never rotated). */
   generation(name: string): number
-  /** Move the application to its next generation, persist it, and return the new key. */
-  rotate(name: string, options?: AppOptions & { signal?: AbortSignal }): Promise<AppIdentity>
+  /**
+   * Move the application to its next generation, persist it, and return the new key.
+   *
+   * @param options - as for {@link Keystore.app}, and `signal`, which aborts the
+   * rotation until the new generation is written (it rejects with the signal's
+   * reason and the file is left as it was); once written, the rotation completes.
+   */
+  rotate(name: string, options?: AppOptions & AbortOptions): Promise<AppIdentity>
   /** Sign a revocation of the application's certificates with `generation < belowGeneration` (1 to the current generation). */
   revoke(name: string, belowGeneration: number, options?: { now?: number }): Promise<SignedRevocation>
 }
@@ -67,6 +73,11 @@ export interface OpenKeystoreOptions {
   passphrase: string | Uint8Array
   /** Default certificate lifetime in ms (default {@link DEFAULT_CERTIFICATE_LIFETIME}, one year). */
   certificateLifetime?: number
+  /**
+   * Abort the opening (or creation): it rejects with the signal's reason at
+   * once, even while scrypt runs, and nothing is written (a created keystore
+   * directory stays, empty).
+   */
   signal?: AbortSignal
 }
 
@@ -184,10 +195,11 @@ class DefaultKeystore implements Keystore {
     })
   }
 
-  async rotate (name: string, options: AppOptions & { signal?: AbortSignal } = {}): Promise<AppIdentity> {
+  async rotate (name: string, options: AppOptions & AbortOptions = {}): Promise<AppIdentity> {
     assertAppName(name)
     const { signal, ...appOptions } = options
     const validity = this.#validity(appOptions)
+    signal?.throwIfAborted()
     const write = this.#writing.then(async () => {
       signal?.throwIfAborted()
       const apps = await this.#reread()
@@ -196,7 +208,8 @@ class DefaultKeystore implements Keystore {
       apps.set(name, next)
       const seed = this.#seed()
       try {
-        await writeFileAtomic(this.#path, sealKeystore({ deviceSeed: seed, apps }, this.#fileKey, this.#params, this.#salt), { mode: IDENTITY_FILE_MODE })
+        signal?.throwIfAborted()
+        await writeFileAtomic(this.#path, sealKeystore({ deviceSeed: seed, apps }, this.#fileKey, this.#params, this.#salt), { mode: IDENTITY_FILE_MODE, ...(signal == null ? {} : { signal }) })
       } finally {
         seed.fill(0)
       }
@@ -258,7 +271,7 @@ export async function openKeystore (dir: string, options: OpenKeystoreOptions): 
     await assertOwnerOnly(dir, 'Keystore directory')
     const path = join(dir, KEYSTORE_FILE)
     const file = parseKeystore(await readKeystoreFile(path), path)
-    const key = await deriveFileKey(passphrase, file.salt, file.params)
+    const key = await deriveFileKey(passphrase, file.salt, file.params, options.signal)
     try {
       options.signal?.throwIfAborted()
       const contents = unsealKeystore(file, key, path)
@@ -296,12 +309,12 @@ export async function createKeystore (dir: string, init: CreateKeystoreInit): Pr
     const exists = (): KeystoreExistsError => new KeystoreExistsError(`${path} already exists; open it, or remove it to start over`)
     if (await lstat(path).then(() => true, () => false)) throw exists() // before paying for scrypt
     const salt = newSalt()
-    const key = await deriveFileKey(passphrase, salt, params)
+    const key = await deriveFileKey(passphrase, salt, params, init.signal)
     try {
       init.signal?.throwIfAborted()
       const apps = new Map<string, number>()
       const file = sealKeystore({ deviceSeed: seed, apps }, key, params, salt)
-      await writeFileAtomic(path, file, { mode: IDENTITY_FILE_MODE, exclusive: true }).catch((err: NodeJS.ErrnoException) => {
+      await writeFileAtomic(path, file, { mode: IDENTITY_FILE_MODE, exclusive: true, ...(init.signal == null ? {} : { signal: init.signal }) }).catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'EEXIST' ? exists() : err
       })
       return new DefaultKeystore(dir, await keyFromSeed(seed), { key, params, salt, apps }, lifetime)

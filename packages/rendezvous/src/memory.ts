@@ -45,7 +45,7 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
   const rendezvous: Rendezvous = {
     async register (record, options) {
       check(options)
-      await store.put(record)
+      await store.put(record, options)
     },
     async resolve (name, options) {
       assertServiceName(name)
@@ -54,11 +54,11 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
     },
     async unregister (tombstone, options) {
       check(options)
-      await store.remove(tombstone)
+      await store.remove(tombstone, options)
     },
     async registerPrivate (record, options) {
       check(options)
-      await store.putPrivate(record)
+      await store.putPrivate(record, options)
     },
     async resolvePrivate (lookupKey, options) {
       assertLookupKey(lookupKey)
@@ -67,11 +67,11 @@ export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory
     },
     async unregisterPrivate (tombstone, options) {
       check(options)
-      await store.removePrivate(tombstone)
+      await store.removePrivate(tombstone, options)
     },
     async revoke (revocation, options) {
       check(options)
-      await store.revoke(revocation)
+      await store.revoke(revocation, options)
     }
   }
   return () => rendezvous

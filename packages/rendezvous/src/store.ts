@@ -10,7 +10,7 @@ import { SourceSlots } from './internal/store-sources.ts'
 import type { Holder, Holders } from './internal/store-sources.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from './record.ts'
 import type { SignedRevocation } from '@fara/identity'
-import type { PublicKey } from '@libp2p/interface'
+import type { AbortOptions, PublicKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Source } from '@fara/transport'
 import type { Chunk, Placement } from './internal/store-slab.ts'
@@ -42,9 +42,15 @@ export interface RecordStoreInit {
 }
 
 /** Options of a write: where it came from, for the per-source limits (spec/rendezvous.md#rate-limits). */
-export interface WriteOptions {
+export interface WriteOptions extends AbortOptions {
   /** The writer's source address and prefix (`sourceOf(connection.remoteAddr)` of @fara/transport); none: not counted. */
   source?: Source
+  /**
+   * Abort the write: it rejects with the signal's reason and the store is
+   * left as it was, until the write reaches the datastore; from there on it
+   * completes (a half-applied write would be worse than a late one).
+   */
+  signal?: AbortSignal
 }
 
 type Kind = 'public' | 'private'
@@ -185,19 +191,46 @@ export class RecordStore {
   /**
    * Load what the datastore holds, verifying every entry again: anything that
    * no longer verifies or has expired is dropped (and deleted).
+   *
+   * @param options - `signal` aborts the load: it rejects with the signal's
+   * reason, and what this load had added to the store is taken out again.
    */
-  async load (): Promise<void> {
+  async load (options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
     if (this.#datastore == null) return
+    const revocations = new Map(this.#revocations)
+    const loaded: Array<Slot | Withdrawal> = []
+    try {
+      await this.#load(this.#datastore, loaded, options.signal)
+    } catch (err) {
+      if (options.signal?.aborted !== true) throw err
+      for (const m of loaded) {
+        if (m instanceof Slot) {
+          if (this.#slots(m.kind).get(m.id) === m) this.#forget(m.kind, m.id)
+        } else if (this.#withdrawn.get(m.key) === m) {
+          this.#withdrawn.delete(m.key)
+        }
+      }
+      this.#revocations.clear()
+      for (const [id, r] of revocations) this.#revocations.set(id, r)
+      throw options.signal.reason
+    }
+  }
+
+  async #load (datastore: Datastore, loaded: Array<Slot | Withdrawal>, signal: AbortSignal | undefined): Promise<void> {
     const now = this.#now()
+    const query = signal == null ? {} : { signal }
     // revocations first: they decide which certified records still load
-    for await (const { key, value } of this.#datastore.query({ prefix: `${PREFIX}/revocation/` })) {
+    for await (const { key, value } of datastore.query({ prefix: `${PREFIX}/revocation/` }, query)) {
+      signal?.throwIfAborted()
       try {
         await this.#addRevocation(decodeSignedRevocation(value), false)
       } catch {
-        await this.#datastore.delete(key)
+        await datastore.delete(key)
       }
     }
-    for await (const { key, value } of this.#datastore.query({ prefix: PREFIX })) {
+    for await (const { key, value } of datastore.query({ prefix: PREFIX }, query)) {
+      signal?.throwIfAborted()
       const [kind, what, id] = key.toString().slice(PREFIX.length + 1).split('/')
       if (kind === 'revocation') continue
       try {
@@ -206,20 +239,28 @@ export class RecordStore {
           const v = await this.#verify(kind, decode(value), now)
           if (v.id !== id) throw new Error('slot id mismatch')
           this.#remember(kind, v)
+          loaded.push(this.#slots(kind).get(v.id)!)
         } else if (what === 'withdrawn' && (kind === 'public' || kind === 'private') && id != null) {
           // a withdrawal only ever refuses records: one whose certificate was revoked since still counts
           const w = await this.#verify(kind, decode(value), now, true, [])
           if (w.id !== id) throw new Error('withdrawal id mismatch')
           const remembered = withdrawalKey(kind, id, w.owner)
-          if (w.seq + MAX_TTL_MS > now) this.#withdrawn.set(remembered, new Withdrawal(remembered, w.seq))
-          else await this.#datastore.delete(key)
+          if (w.seq + MAX_TTL_MS > now) {
+            const withdrawal = new Withdrawal(remembered, w.seq)
+            this.#withdrawn.set(remembered, withdrawal)
+            loaded.push(withdrawal)
+          } else {
+            await datastore.delete(key)
+          }
         } else {
           throw new Error('unknown entry')
         }
       } catch {
-        await this.#datastore.delete(key)
+        await datastore.delete(key)
       }
     }
+    // an abort during the last entry's check still counts
+    signal?.throwIfAborted()
   }
 
   async #verify (kind: Kind, signed: SignedRecord, now: number, tombstone = false, revocations: Iterable<SignedRevocation> = signedOf(this.#revocations)): Promise<Verified> {
@@ -327,9 +368,12 @@ export class RecordStore {
     return slot.cert == null ? undefined : this.#revocations.get(`${slot.owner.key}/${slot.cert.app}`)?.below
   }
 
-  async #put (kind: Kind, signed: SignedRecord, source: Source | undefined): Promise<Verified> {
+  async #put (kind: Kind, signed: SignedRecord, options: WriteOptions): Promise<Verified> {
+    options.signal?.throwIfAborted()
+    const source = options.source
     const now = this.#now()
     const v = await this.#verify(kind, signed, now)
+    options.signal?.throwIfAborted()
     const current = this.#live(kind, v.id, now)
     const owner = ownerKeyOf(v.owner)
     const withdrawn = this.#withdrawn.get(withdrawalKey(kind, v.id, v.owner))?.seq
@@ -376,9 +420,11 @@ export class RecordStore {
     if (limit === 'prefix') throw new TooManyRegistrationsError(`registrations from ${source.prefix} already hold ${this.#maxPerPrefix} records here`, 'prefix')
   }
 
-  async #remove (kind: Kind, tombstone: SignedRecord): Promise<void> {
+  async #remove (kind: Kind, tombstone: SignedRecord, options: AbortOptions): Promise<void> {
+    options.signal?.throwIfAborted()
     const now = this.#now()
     const t = await this.#verify(kind, tombstone, now, true)
+    options.signal?.throwIfAborted()
     const current = this.#live(kind, t.id, now)
     if (current == null) throw new NameNotFoundError(kind === 'public' ? `no record for ${JSON.stringify(t.id)}` : 'no record for this lookup key')
     if (current.owner.key !== ownerKeyOf(t.owner)) throw new NameTakenError('registered by another key')
@@ -401,8 +447,9 @@ export class RecordStore {
     this.#withdrawn.set(withdrawal, w)
   }
 
-  async #addRevocation (signed: SignedRevocation, persist: boolean): Promise<void> {
+  async #addRevocation (signed: SignedRevocation, persist: boolean, signal?: AbortSignal): Promise<void> {
     const r = await verifyRevocation(signed)
+    signal?.throwIfAborted()
     const id = `${ownerKeyOf(r.devicePublicKey)}/${r.app}`
     const current = this.#revocations.get(id)
     if (current != null && current.below >= r.belowGeneration) return
@@ -413,10 +460,14 @@ export class RecordStore {
   /**
    * Apply a device key's revocation: certificates it covers are refused from
    * now on, and live records that carry one are dropped.
+   *
+   * @param options - `signal` aborts the revocation until it reaches the
+   * datastore, as for {@link WriteOptions.signal}.
    */
-  async revoke (signed: SignedRevocation): Promise<void> {
+  async revoke (signed: SignedRevocation, options: AbortOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted()
     try {
-      await this.#addRevocation(signed, true)
+      await this.#addRevocation(signed, true, options.signal)
     } catch (err) {
       // a revocation that does not verify is refused like any bad record, with a wire code
       if ((err as Error).name === 'InvalidRevocationError') throw new InvalidRecordError((err as Error).message)
@@ -433,7 +484,7 @@ export class RecordStore {
 
   /** Verify and store a public record; `source` counts it toward its writer's address and prefix. */
   async put (signed: SignedRecord, options: WriteOptions = {}): Promise<ServiceRecord> {
-    const v = await this.#put('public', signed, options.source)
+    const v = await this.#put('public', signed, options)
     return v.record!
   }
 
@@ -452,14 +503,19 @@ export class RecordStore {
     return storedRecord(this.#signed(slot), slot.cert, slot.owner.key)
   }
 
-  /** Withdraw a name with a tombstone signed by the key that holds it. */
-  async remove (tombstone: SignedRecord): Promise<void> {
-    await this.#remove('public', tombstone)
+  /**
+   * Withdraw a name with a tombstone signed by the key that holds it.
+   *
+   * @param options - `signal` aborts the withdrawal until it reaches the
+   * datastore, as for {@link WriteOptions.signal}.
+   */
+  async remove (tombstone: SignedRecord, options: AbortOptions = {}): Promise<void> {
+    await this.#remove('public', tombstone, options)
   }
 
   /** Verify (writer signature, bounds, expiry) and store a private record; `source` as for {@link put}. */
   async putPrivate (signed: SignedPrivateRecord, options: WriteOptions = {}): Promise<void> {
-    await this.#put('private', signed, options.source)
+    await this.#put('private', signed, options)
   }
 
   /**
@@ -478,9 +534,13 @@ export class RecordStore {
     return this.#signed(slot)
   }
 
-  /** Withdraw a private record with a private tombstone signed by its writer key. */
-  async removePrivate (tombstone: SignedPrivateRecord): Promise<void> {
-    await this.#remove('private', tombstone)
+  /**
+   * Withdraw a private record with a private tombstone signed by its writer key.
+   *
+   * @param options - `signal` as for {@link RecordStore.remove}.
+   */
+  async removePrivate (tombstone: SignedPrivateRecord, options: AbortOptions = {}): Promise<void> {
+    await this.#remove('private', tombstone, options)
   }
 
   /** Delete a dead entry from the datastore in the background; a failure only leaves it for the next load to drop. */

@@ -841,15 +841,16 @@ class FaraService implements Service {
   }
 }
 
-async function identityFor (app: string, keystore: EntityInit['keystore']): Promise<Identity> {
+async function identityFor (app: string, keystore: EntityInit['keystore'], options: AbortOptions): Promise<Identity> {
   if (keystore == null) return createIdentity({ app })
-  if (typeof keystore === 'string') return loadOrCreateIdentity(keystore, app)
+  const signal = options.signal == null ? {} : { signal: options.signal }
+  if (typeof keystore === 'string') return loadOrCreateIdentity(keystore, app, signal)
   let store
   try {
-    store = await openKeystore(keystore.dir, { passphrase: keystore.passphrase })
+    store = await openKeystore(keystore.dir, { passphrase: keystore.passphrase, ...signal })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    store = await createKeystore(keystore.dir, { passphrase: keystore.passphrase })
+    store = await createKeystore(keystore.dir, { passphrase: keystore.passphrase, ...signal })
   }
   return store.app(app)
 }
@@ -910,7 +911,7 @@ function reportingHops (factory: ReturnType<typeof hoppingTcp>, onHop: (event: H
 export async function createEntity (init: EntityInit): Promise<Entity> {
   if (init == null || typeof init !== 'object') throw new TypeError('createEntity needs an init object with at least { app }')
   init.signal?.throwIfAborted()
-  const identity = init.identity ?? await identityFor(init.app, init.keystore)
+  const identity = init.identity ?? await identityFor(init.app, init.keystore, init.signal == null ? {} : { signal: init.signal })
   init.signal?.throwIfAborted()
   if (identity.app !== init.app && !identity.ephemeral) {
     throw new RangeError(`identity belongs to app ${JSON.stringify(identity.app)}, not ${JSON.stringify(init.app)}`)
@@ -934,7 +935,8 @@ export async function createEntity (init: EntityInit): Promise<Entity> {
     dialRelayed: true,
     ...(direct == null ? {} : { direct }),
     ...(init.liveness == null ? {} : { liveness: init.liveness }),
-    ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices })
+    ...(rendezvous.nodeServices == null ? {} : { services: rendezvous.nodeServices }),
+    ...(init.signal == null ? {} : { signal: init.signal })
   })
   const entity: FaraEntity = new FaraEntity(identity, node, rendezvous, createDemux<Served>(init.demux), {
     ...(init.guessLimits == null ? {} : { guessLimits: init.guessLimits }),

@@ -11,7 +11,7 @@ import { directPaths } from './webrtc.ts'
 import { birthdayPunch } from './punch.ts'
 import type { BirthdayPunch } from './punch.ts'
 import type { DirectPathsInit } from './webrtc.ts'
-import { relayKeeper } from './internal/relay-keeper.ts'
+import { relayKeeper, within } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
 import { pendingPerHostGate } from './internal/pending-gate.ts'
 import { unobservable } from './unobservable.ts'
@@ -66,6 +66,12 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
    * can be changed (defaults in {@link UNOBSERVABLE}).
    */
   unobservable?: UnobservableInit
+  /**
+   * Abort the creation: `createNode` rejects with the signal's reason, and the
+   * node it started is stopped (its listeners and connections closed, its
+   * first relay reservations given up).
+   */
+  signal?: AbortSignal
 }
 
 /** Liveness check settings, in ms (defaults in {@link LIVENESS}). */
@@ -129,6 +135,7 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
   if (init?.privateKey == null) {
     throw new TypeError('privateKey is required: every entity has its own key')
   }
+  init.signal?.throwIfAborted()
   const listen = init.listen ?? DEFAULT_LISTEN
   if (!Array.isArray(listen)) {
     throw new TypeError('listen must be an array of multiaddr strings')
@@ -202,8 +209,14 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     if (keep.has(peer.toString()) || node.getConnections(peer).length > 0) return
     node.peerStore.delete(peer).catch(() => {})
   })
-  if (relays.length > 0) {
-    await (node.services.relays as (RelayReservations & { settled?: () => Promise<void> }) | undefined)?.settled?.()
+  const settled = relays.length > 0 ? (node.services.relays as (RelayReservations & { settled?: () => Promise<void> }) | undefined)?.settled?.() : undefined
+  try {
+    // libp2p starts the node in one step: an abort during it is honoured here, by stopping the node
+    init.signal?.throwIfAborted()
+    if (settled != null) await (init.signal == null ? settled : within(settled, init.signal))
+  } catch (err) {
+    await node.stop()
+    throw err
   }
   return node
 }

@@ -9,6 +9,8 @@ export interface WriteFileAtomicOptions {
   mode: number
   /** Fail with EEXIST instead of replacing an existing file. */
   exclusive?: boolean
+  /** Abort before the rename (or link) that makes the file appear: the temporary file is removed, and the reason thrown. */
+  signal?: AbortSignal
 }
 
 /**
@@ -19,6 +21,7 @@ export interface WriteFileAtomicOptions {
  * step fails, so a crash leaves the old file or the new one, never half a file.
  */
 export async function writeFileAtomic (path: string, data: Uint8Array | string, options: WriteFileAtomicOptions): Promise<void> {
+  options.signal?.throwIfAborted()
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   const fh = await open(tmp, 'wx', options.mode)
   try {
@@ -29,6 +32,8 @@ export async function writeFileAtomic (path: string, data: Uint8Array | string, 
       await fh.close()
     }
     await chmod(tmp, options.mode)
+    // the last moment to give up: after the rename (or link) the new file is in place
+    options.signal?.throwIfAborted()
     if (options.exclusive === true) {
       await link(tmp, path)
       await unlink(tmp)

@@ -57,11 +57,18 @@ export function newSalt (): Uint8Array {
 /**
  * The file encryption key: HKDF-SHA256(ikm = scrypt(passphrase, salt, N, r, p, 32),
  * salt = none, info = utf8(NS_KEYSTORE_KEY), L = 32). The scrypt output is wiped.
+ * An abort of `signal` rejects at once with its reason; scrypt cannot be
+ * stopped in its thread, so its output is wiped when it arrives.
  */
-export async function deriveFileKey (passphrase: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
+export async function deriveFileKey (passphrase: Uint8Array, salt: Uint8Array, params: ScryptParams, signal?: AbortSignal): Promise<Uint8Array> {
+  signal?.throwIfAborted()
   const stretched = await new Promise<Buffer>((resolve, reject) => {
+    const onAbort = (): void => { reject(signal?.reason) }
+    signal?.addEventListener('abort', onAbort, { once: true })
     scrypt(passphrase, salt, KEY_BYTES, { ...params, maxmem: 2 * MAX_SCRYPT_MEMORY }, (err, key) => {
-      if (err != null) reject(err)
+      signal?.removeEventListener('abort', onAbort)
+      if (signal?.aborted === true) key?.fill(0)
+      else if (err != null) reject(err)
       else resolve(key)
     })
   })

@@ -83,9 +83,11 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   let datastore = init.datastore
   let level: Awaited<ReturnType<typeof openRecords>> | undefined
   let privateKey = init.privateKey
+  const signal = init.signal == null ? {} : { signal: init.signal }
   if (init.dataDir != null) {
     await makeDir(init.dataDir, DATA_DIR_MODE)
-    privateKey ??= (await loadOrCreateIdentity(init.dataDir, 'rendezvous-point')).privateKey
+    privateKey ??= (await loadOrCreateIdentity(init.dataDir, 'rendezvous-point', signal)).privateKey
+    init.signal?.throwIfAborted()
     if (datastore == null) {
       level = await openRecords(init.dataDir)
       datastore = level.datastore
@@ -93,6 +95,7 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
   }
   let node
   try {
+    init.signal?.throwIfAborted()
     // checked before the node starts, so a bad option leaves nothing running
     const relay = init.relay == null || init.relay === false ? undefined : relayServer(init.relay === true ? {} : init.relay)
     const observer = init.observe == null || init.observe.length === 0 ? undefined : natObserver({ listen: init.observe })
@@ -105,16 +108,13 @@ export async function createRendezvousPoint (init: RendezvousPointServerInit = {
         rendezvous: rendezvousServer({ ...init, ...(datastore == null ? {} : { datastore }) }),
         ...(relay == null ? {} : { relay }),
         ...(observer == null ? {} : { observer })
-      }
+      },
+      // an abort while the node starts stops it
+      ...signal
     })
   } catch (err) {
     await level?.close()
     throw err
-  }
-  if (init.signal?.aborted === true) {
-    await node.stop()
-    await level?.close()
-    init.signal.throwIfAborted()
   }
   return {
     node,

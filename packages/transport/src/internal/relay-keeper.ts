@@ -73,7 +73,8 @@ function reservationError (id: string, err: unknown): Error {
   return new ReservationFailedError(`Could not reserve a slot on relay ${id}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
 }
 
-async function within<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `work`, or the reason of `signal` if it aborts first. */
+export async function within<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
   signal.throwIfAborted()
   let onAbort = (): void => {}
   const aborted = new Promise<never>((_resolve, reject) => {
