@@ -84,18 +84,45 @@ describe('fara rendezvous --dht, and serve / connect / resolve with --rendezvous
     expect(await second.stop('SIGINT')).toBe(130)
   })
 
-  it('a DHT node restarted from its data directory keeps its key and its port: the bootstrap address given out stays good', async () => {
+  it('a DHT node restarted from its data directory keeps its key, its port and its records: the bootstrap address given out stays good', async () => {
     const before = (await node.event('ready'))
+    // a service the node stores a record for, killed so that it neither withdraws nor refreshes it
+    const serve = startFara('fara serve (killed)', ['serve', 'kept', '--forward', `127.0.0.1:${echo.port}`, '--listen', '/ip4/127.0.0.1/tcp/0',
+      '--rendezvous', 'dht', '--bootstrap', bootstrap, '--json'], env)
+    const registered = await serve.event('registered')
+    expect(await serve.stop('SIGKILL')).toBe(null)
     expect(await node.stop('SIGTERM')).toBe(0)
     node = startFara('fara rendezvous --dht (restarted)', ['rendezvous', '--dht', '--data-dir', join(dir, 'dht'), '--json'], env)
-    expect(await node.event('ready')).toMatchObject({ peerId: before.peerId, port: before.port, invite: bootstrap })
+    const ready = await node.event('ready')
+    expect(ready).toMatchObject({ peerId: before.peerId, port: before.port, invite: bootstrap })
+    expect(ready.records).toBeGreaterThan(0)
+    // the restarted node is the only DHT node left: the record came from its data directory
+    const resolved = await fara(['resolve', 'kept', '--rendezvous', 'dht', '--bootstrap', bootstrap, '--json'], env)
+    expect(resolved.code, resolved.stderr).toBe(0)
+    expect(jsonLines(resolved.stdout)[0]).toMatchObject({ event: 'resolved', name: 'kept', peerId: registered.peerId })
   })
 
-  it('bad values: --rendezvous dht without --bootstrap, a --bootstrap that is not a peer address, --private: one line, exit 2', async () => {
+  it('a private name through the DHT: served and reached with its secret; without it, or with another, it is not found', async () => {
+    const dht = ['--rendezvous', 'dht', '--bootstrap', bootstrap]
+    const secret = randomBytes(16).toString('hex')
+    const serve = startFara('fara serve --private (dht)', ['serve', 'vault', '--forward', `127.0.0.1:${echo.port}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--private', '--secret', secret, ...dht, '--json'], env)
+    await serve.event('registered')
+    const connect = startFara('fara connect --private (dht)', ['connect', 'vault', '--private', '--secret', secret, '--listen', '127.0.0.1:0', ...dht, '--json'], env)
+    const { port } = await connect.event('listening')
+    expect((await roundTrip(port as number, Buffer.from('a private name on the DHT'), 60_000)).toString()).toBe('a private name on the DHT')
+    for (const wrong of [['--private'], ['--private', '--secret', randomBytes(16).toString('hex')]]) {
+      const r = await fara(['resolve', 'vault', ...wrong, ...dht, '--json'], env)
+      expect(r.code, r.stderr).toBe(3)
+      expect(jsonLines(r.stdout)).toEqual([expect.objectContaining({ event: 'error', name: 'NameNotFoundError', exit: 3 })])
+    }
+    expect(await connect.stop()).toBe(0)
+    expect(await serve.stop('SIGTERM')).toBe(0)
+  })
+
+  it('bad values: --rendezvous dht without --bootstrap, a --bootstrap that is not a peer address: one line, exit 2', async () => {
     for (const args of [
       ['resolve', 'web', '--rendezvous', 'dht'],
       ['connect', 'web', '--rendezvous', 'dht', '--bootstrap', '/ip4/127.0.0.1/tcp/4001'],
-      ['serve', 'web', '--forward', `127.0.0.1:${echo.port}`, '--rendezvous', 'dht', '--bootstrap', bootstrap, '--private'],
       ['rendezvous', '--bootstrap', bootstrap]
     ]) {
       const r = await fara([...args, '--json'], env)

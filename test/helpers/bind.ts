@@ -79,8 +79,11 @@ async function freePort (): Promise<number> {
   throw new Error('no port free for both TCP and UDP')
 }
 
-/** Start named for `zone` (default `fara.test`) with a fresh key; resolves once it answers the zone's SOA. */
-export async function startBind (init: { zone?: string, keyName?: string } = {}): Promise<Bind> {
+/**
+ * Start named for `zone` (default `fara.test`) with a fresh key; resolves once it answers the zone's SOA.
+ * `allowTransfer`: answer AXFR from 127.0.0.1 (the whole zone, as its operator or a secondary sees it); otherwise BIND's default.
+ */
+export async function startBind (init: { zone?: string, keyName?: string, allowTransfer?: boolean } = {}): Promise<Bind> {
   const zone = init.zone ?? 'fara.test'
   const key = tsigKeygen(init.keyName ?? 'fara-test-key')
   const dir = await mkdtemp(join(tmpdir(), 'fara-bind-'))
@@ -106,7 +109,7 @@ options {
   notify no;
 };
 controls { };
-zone "${zone}" { type primary; file "${dir}/${zone}.db"; allow-update { key "${key.name}"; }; };
+zone "${zone}" { type primary; file "${dir}/${zone}.db"; allow-update { key "${key.name}"; };${init.allowTransfer === true ? ' allow-transfer { 127.0.0.1; };' : ''} };
 `)
   // -g: foreground, log to stderr; no -u: stay root (the directory is root's); -n 1: one worker is plenty
   const child: ChildProcess = spawn('named', ['-g', '-n', '1', '-c', join(dir, 'named.conf')], { stdio: ['ignore', 'ignore', 'pipe'] })

@@ -61,4 +61,7 @@ export type { DhtRendezvousInit } from './dht/rendezvous.ts'
 export { dhtService, dhtServiceOf } from './dht/service.ts'
 export type { DhtService, DhtServiceInit, DhtServiceComponents } from './dht/service.ts'
 export { dhtKey } from './dht/records.ts'
-export { DHT_PROTOCOL, DHT_NAMESPACE, DHT_SERVICE_NAME, DEFAULT_DHT_TIMEOUT_MS, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_K } from './dht/constants.ts'
+export { privateDhtKey } from './dht/private.ts'
+export {
+  DHT_PROTOCOL, DHT_NAMESPACE, DHT_PRIVATE_NAMESPACE, DHT_SERVICE_NAME, DEFAULT_DHT_TIMEOUT_MS, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_K, DHT_RECORDS_DIR
+} from './dht/constants.ts'

@@ -1,10 +1,8 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
-import { Libp2pRecord } from '@libp2p/record'
-import { lpStream } from '@libp2p/utils'
-import protobuf from 'protobufjs'
 import { createNode } from '@fara/transport'
 import { signDomain } from '@fara/identity'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rawPut } from './raw-dht.ts'
 import {
   DHT_PROTOCOL, RECORD_DOMAIN, createRecord, createTombstone, dhtKey, dhtRendezvous, dhtServiceOf, encodeSignedRecord
 } from '../src/index.ts'
@@ -16,27 +14,6 @@ const N = 20
 /** Each node dials the nodes 1, 3 and 7 places after it (mod N): sparse, and every node is dialled by three others. */
 const OFFSETS = [1, 3, 7]
 const AID = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])
-
-// the DHT wire message (libp2p kad-dht dht.proto), for what an attacker sends by hand
-const Message = new protobuf.Type('Message')
-  .add(new protobuf.Field('type', 1, 'int32'))
-  .add(new protobuf.Field('key', 2, 'bytes'))
-  .add(new protobuf.Field('record', 3, 'bytes'))
-
-/** Send one raw PUT_VALUE to `target` and report whether it echoed the value (= stored it). */
-async function rawPut (from: Libp2p, target: Libp2p, key: Uint8Array, value: Uint8Array): Promise<boolean> {
-  const stream = await from.dialProtocol(target.getMultiaddrs(), DHT_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
-  const lp = lpStream(stream, { maxDataLength: 16_384 })
-  const record = new Libp2pRecord(key, value, new Date()).serialize()
-  await lp.write(Message.encode({ type: 0, key, record }).finish())
-  try {
-    const reply = Message.decode((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()) as unknown as { record?: Uint8Array }
-    await stream.close().catch(() => {})
-    return reply.record != null && Buffer.from(Libp2pRecord.deserialize(reply.record).value).equals(Buffer.from(value))
-  } catch {
-    return false // a DHT node refuses a put by resetting the stream
-  }
-}
 
 /** Sign arbitrary record fields, claiming `claimed`'s key: for forging. */
 async function forge (signer: Ed25519PrivateKey, claimed: Ed25519PrivateKey, fields: Record<string, unknown>): Promise<SignedRecord> {

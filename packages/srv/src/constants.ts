@@ -128,3 +128,15 @@ export const TXT_TAG_WITHDRAWN = 'fara1 withdrawn'
 
 /** Longest base64 piece in one TXT character-string. */
 export const TXT_CHUNK_CHARS = 255
+
+/**
+ * Parent label of the owner names of private records: `<base32 lookup key>._fara-p.<zone>`
+ * (spec/adapters.md#srv-private-records). A host name cannot start with `_`, so it never meets {@link FARA_HOST_LABEL}s.
+ */
+export const FARA_PRIVATE_LABEL = '_fara-p'
+
+/** First character-string of a TXT record that holds a sealed private record (spec/adapters.md#srv-private-records). */
+export const TXT_TAG_SEALED = 'fara1 sealed'
+
+/** Octets of a SignedPrivateRecord in each character-string after the tag: every string but the last is exactly this long (RFC 1035 §3.3.14 maximum). */
+export const SEALED_CHUNK_BYTES = 255

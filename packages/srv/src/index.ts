@@ -10,10 +10,12 @@
  *   answers are verified.
  * - {@link srvRendezvous} is a `Rendezvous` backend: each name's signed record
  *   in a TXT record at `<name>._fara._tcp.<zone>`, with SRV and A/AAAA records
- *   for its first TCP address (spec/adapters.md#dns-srv-adapter-version-1).
+ *   for its first TCP address (spec/adapters.md#dns-srv-adapter-version-1),
+ *   and private names: each slot's sealed record in a TXT record at
+ *   `<base32 lookup key>._fara-p.<zone>` ({@link privateOwnerName}).
  *
  * A public SRV record tells everyone the host and the port of a service.
- * Where that matters, use a private name (spec/private-names.md) instead.
+ * Where that matters, serve a private name (spec/private-names.md) instead.
  *
  * @example
  * ```ts
@@ -38,7 +40,7 @@ export type { TsigKey } from './key.ts'
 export type { DnsRecord, ARecord, AaaaRecord, SrvRecord, TxtRecord, OtherRecord, RecordTypeName, SrvTarget } from './records.ts'
 export { srvRendezvous, createSrvRendezvous, srvAddress } from './rendezvous.ts'
 export type { SrvRendezvousInit } from './rendezvous.ts'
-export { ownerName, hostName } from './names.ts'
+export { ownerName, hostName, privateOwnerName } from './names.ts'
 export {
   MalformedMessageError, ServiceNotFoundError, ServiceNotAvailableError, DnsUnavailableError, DnsRcodeError, UpdateRefusedError,
   NotAuthoritativeError, PrerequisiteFailedError, UpdateFailedError, TsigBadKeyError, TsigBadSignatureError, TsigBadTimeError,
@@ -47,5 +49,6 @@ export {
 export {
   RecordType, RecordClass, Opcode, Rcode, TsigErrorCode, TSIG_ALGORITHM, TSIG_MAC_BYTES, TSIG_FUDGE_SECONDS, MAX_MESSAGE_BYTES, MAX_UDP_BYTES,
   MAX_RECORDS, MAX_NAME_BYTES, MAX_LABEL_BYTES, MAX_POINTER_HOPS, MAX_TXT_STRING_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_UDP_TRIES,
-  DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS, FARA_HOST_LABEL, FARA_SERVICE_LABEL, FARA_PROTO_LABEL, ENCODED_NAME_LABEL, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN, TXT_CHUNK_CHARS
+  DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS, FARA_HOST_LABEL, FARA_SERVICE_LABEL, FARA_PROTO_LABEL, ENCODED_NAME_LABEL, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN, TXT_CHUNK_CHARS,
+  FARA_PRIVATE_LABEL, TXT_TAG_SEALED, SEALED_CHUNK_BYTES
 } from './constants.ts'

@@ -1,5 +1,5 @@
-import { assertServiceName } from '@fara/rendezvous'
-import { ENCODED_NAME_LABEL, FARA_HOST_LABEL, FARA_PROTO_LABEL, FARA_SERVICE_LABEL, MAX_LABEL_BYTES } from './constants.ts'
+import { PRIVATE_KEY_BYTES, assertServiceName } from '@fara/rendezvous'
+import { ENCODED_NAME_LABEL, FARA_HOST_LABEL, FARA_PRIVATE_LABEL, FARA_PROTO_LABEL, FARA_SERVICE_LABEL, MAX_LABEL_BYTES } from './constants.ts'
 import { ipv4Bytes, ipv6Bytes } from './records.ts'
 import { labelsToName, nameToLabels } from './internal/wire.ts'
 
@@ -79,4 +79,52 @@ export function hostName (family: 4 | 6, address: string, zone: string): string 
     ? Array.from(ipv4Bytes(address)).join('-')
     : Buffer.from(ipv6Bytes(address)).toString('hex')
   return `${label}.${FARA_HOST_LABEL[family]}.${labelsToName(nameToLabels(zone))}`
+}
+
+/** RFC 4648 §6 base32, lower case, no padding: DNS compares labels without case, and this alphabet has one case only. */
+function base32 (bytes: Uint8Array): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
+  let out = ''
+  let buffer = 0
+  let bits = 0
+  for (const byte of bytes) {
+    buffer = ((buffer << 8) | byte) & 0xfff
+    bits += 8
+    while (bits >= 5) {
+      bits -= 5
+      out += alphabet[(buffer >>> bits) & 31]
+    }
+  }
+  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31]
+  return out
+}
+
+/**
+ * The DNS owner name of a private record's slot (spec/adapters.md#srv-private-records):
+ * `<base32 of the 32-byte lookup key, lower case, no padding: 52 characters>._fara-p.<zone>`.
+ * The lookup key is blinded and rotates every period (spec/private-names.md), so
+ * the name says nothing about the service; base32 is injective, and its single
+ * case survives DNS's case-insensitive comparison.
+ *
+ * @example
+ * ```ts
+ * import { privateLookupKeys } from '@fara/rendezvous'
+ * import { privateOwnerName } from '@fara/srv'
+ *
+ * for (const { period, lookupKey } of privateLookupKeys('chat', { secret: 'invite-123' })) {
+ *   console.log(period, privateOwnerName(lookupKey, 'fara.example.com')) // <52 base32 characters>._fara-p.fara.example.com
+ * }
+ * ```
+ *
+ * @throws `TypeError` when `lookupKey` is not a Uint8Array or `zone` not a string.
+ * @throws `RangeError` when `lookupKey` is not 32 bytes, or `zone` cannot hold every Fara name.
+ */
+export function privateOwnerName (lookupKey: Uint8Array, zone: string): string {
+  if (!(lookupKey instanceof Uint8Array)) throw new TypeError(`lookupKey must be a Uint8Array, got ${typeof lookupKey}`)
+  if (lookupKey.byteLength !== PRIVATE_KEY_BYTES) throw new RangeError(`lookupKey must be ${PRIVATE_KEY_BYTES} bytes, got ${lookupKey.byteLength}`)
+  assertZone(zone)
+  const label = base32(lookupKey)
+  // 32 bytes are 52 characters: within RFC 1035's 63-octet label
+  if (label.length > MAX_LABEL_BYTES) throw new RangeError(`a lookup key label is ${label.length} octets; at most ${MAX_LABEL_BYTES}`)
+  return `${label}.${FARA_PRIVATE_LABEL}.${labelsToName(nameToLabels(zone))}`
 }

@@ -7,11 +7,12 @@ import { DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS } from './constants.ts'
 import { dnsClient } from './client.ts'
 import { assertZone, hostName, ownerName } from './names.ts'
 import { decodeTxt, encodeTxt } from './internal/txt.ts'
+import { PrivateSlots } from './internal/private.ts'
 import type { Change, DnsClient, Prerequisite } from './client.ts'
 import type { TsigKey } from './key.ts'
 import type { DnsRecord, TxtRecord } from './records.ts'
 import type { TxtEntry } from './internal/txt.ts'
-import type { Rendezvous, RendezvousFactory, ServiceRecord, SignedRecord } from '@fara/rendezvous'
+import type { Rendezvous, RendezvousFactory, ServiceRecord, SignedPrivateRecord, SignedRecord } from '@fara/rendezvous'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -82,6 +83,7 @@ class SrvRendezvous implements Rendezvous {
   readonly #writable: boolean
   readonly #now: () => number
   readonly #ttl: number
+  readonly #private: PrivateSlots
 
   constructor (init: SrvRendezvousInit) {
     if (init == null || typeof init !== 'object') throw new TypeError('init must be an object')
@@ -92,6 +94,7 @@ class SrvRendezvous implements Rendezvous {
     this.#now = init.now ?? Date.now
     this.#writable = init.key != null
     this.#dns = dnsClient({ server: init.server, zone: init.zone, ...(init.key == null ? {} : { key: init.key }), ...(init.timeout == null ? {} : { timeout: init.timeout }), now: this.#now })
+    this.#private = new PrivateSlots({ zone: init.zone, dns: this.#dns, now: this.#now, ttl: this.#ttl, writable: this.#writable, unavailable: (err, options) => this.#unavailable(err, options) })
   }
 
   async resolve (name: string, options?: AbortOptions): Promise<ServiceRecord> {
@@ -113,6 +116,21 @@ class SrvRendezvous implements Rendezvous {
     options?.signal?.throwIfAborted()
     const verified = await verifyRecord(tombstone, { now: this.#now(), tombstone: true })
     await this.#write(verified.name, async (store) => { await store.remove(tombstone); return undefined }, options)
+  }
+
+  /** Store a sealed record as a TXT RRset at `<base32 lookup key>._fara-p.<zone>` (spec/adapters.md#srv-private-records). */
+  async registerPrivate (record: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    await this.#private.register(record, options)
+  }
+
+  /** The newest sealed record under a lookup key that verifies for it; `NameNotFoundError` if none. */
+  async resolvePrivate (lookupKey: Uint8Array, options?: AbortOptions): Promise<SignedPrivateRecord> {
+    return this.#private.resolve(lookupKey, options)
+  }
+
+  /** Withdraw a private record with its writer's tombstone: the slot's RRset is deleted. */
+  async unregisterPrivate (tombstone: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    await this.#private.unregister(tombstone, options)
   }
 
   /** The TXT RRset at the name's owner, read from the primary. */
@@ -210,10 +228,13 @@ class SrvRendezvous implements Rendezvous {
  * record (or tombstone) in a TXT record at `<name>._fara._tcp.<zone>`, with an
  * SRV record and an A/AAAA record for its first TCP address beside it, written
  * by RFC 2136 updates signed with TSIG. Every read is verified; the store
- * rules are those of every backend. Private names are not supported.
+ * rules are those of every backend. Private names (spec/private-names.md)
+ * are kept too: each slot's sealed record in a TXT record at
+ * `<base32 lookup key>._fara-p.<zone>` (spec/adapters.md#srv-private-records),
+ * which tells the zone's readers neither the name, nor the key, nor the address.
  *
- * A public SRV record tells everyone the host and port of the service: use
- * the private rendezvous (spec/private-names.md) where that matters.
+ * A public SRV record tells everyone the host and port of the service: serve
+ * the name privately where that matters.
  *
  * @example
  * ```ts
@@ -241,6 +262,7 @@ class SrvRendezvous implements Rendezvous {
  * @throws {@link @fara/rendezvous!RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
  * @throws {@link @fara/rendezvous!RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
  * @throws `TypeError` when `init` is not an object or `zone` not a string.
+ * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} also when `resolvePrivate` finds no sealed record that verifies for the lookup key (none, junk, forged, expired or copied from another slot all look alike).
  * @throws `RangeError` when `zone` cannot hold every Fara name, `server` is not an IP address with an optional port, or `ttl` is not an integer of seconds.
  */
 export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {

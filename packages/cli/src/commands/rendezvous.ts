@@ -111,8 +111,9 @@ export const rendezvous: Command = {
     'write and read, and (unless --no-relay) relays connections to services behind NAT, with no data or time cap.',
     'Its key, its records and its port live in --data-dir, so a restart keeps its address: clients are given it',
     'once (FARA_RENDEZVOUS). An explicit --listen …/tcp/0 takes a fresh port instead.',
-    'With --dht it runs a node of Fara\'s DHT instead (no relay, records in memory): services and clients join',
-    'it with --rendezvous dht --bootstrap <its address>. Its key (dht-node.key) and port are kept in --data-dir.'
+    'With --dht it runs a node of Fara\'s DHT instead (no relay): services and clients join it with',
+    '--rendezvous dht --bootstrap <its address>. Its key (dht-node.key), its port and the records it stores for',
+    'others (dht-records/, public and private) are kept in --data-dir: a restart serves them again.'
   ],
   options: {
     'data-dir': { type: 'string', short: 'd', value: '<dir>', help: 'state directory (env FARA_DATA_DIR; default $XDG_DATA_HOME/fara/rendezvous)' },

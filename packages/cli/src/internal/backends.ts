@@ -8,7 +8,7 @@ import { homedir } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { ENV } from '../constants.ts'
 import { ConfigError, MissingSettingError, UsageError, ZoneNotServedError } from '../errors.ts'
-import { checkMultiaddrs, flagOf, listOf, parseHostPort, stringOf } from './args.ts'
+import { checkMultiaddrs, listOf, parseHostPort, stringOf } from './args.ts'
 import { readSmallFile } from './config.ts'
 import { sdk } from './lazy.ts'
 import type { OptionSpec, ParsedArgs } from './args.ts'
@@ -261,10 +261,8 @@ export async function backendOf (command: string, settings: Settings, ctx: Backe
     const { rendezvousPoint } = await sdk()
     return rendezvousPoint(spec.addrs)
   }
-  // a hopping service's record is private too (fara serve --hop)
-  if (flagOf(ctx.args, 'private') || settings.secret.value != null || ctx.args.values.hop != null) {
-    throw new UsageError(`private names need a rendezvous point: the ${spec.kind === 'dns' ? 'DNS' : 'DHT'} backend stores public records only (spec/adapters.md, spec/dht.md)`, command)
-  }
+  // private names (and a hopping service's record, which is private too) work on every backend:
+  // sealed records under blinded lookup keys on the DHT and in the zone (spec/dht.md, spec/adapters.md)
   if (spec.kind === 'dht') {
     const { dhtRendezvous } = await import('@fara/rendezvous')
     // bootstrapped from a private or loopback address: a LAN (or one host), whose peers' private addresses are kept

@@ -1,6 +1,7 @@
 // `fara rendezvous --dht`: a node of Fara's own Kademlia DHT (spec/dht.md) that others join with
 // `--rendezvous dht --bootstrap <its address>`. It stores and serves the records of the names
 // registered through it (each verified on every write and read), and nothing else: no relay.
+// With a data directory its records (public and private) live on disk too (spec/dht.md#persistence).
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
@@ -49,7 +50,7 @@ export async function runDhtNode (command: string, ctx: Context): Promise<ExitCo
     throw new UsageError(`--listen: ${(err as Error).message}`, command)
   }
   const previous = explicit == null && dataDir != null ? await remembered(dataDir, LISTEN_FILE) : undefined
-  ctx.out.status('starting', { dht: true, dataDir: dataDir ?? null }, `starting a DHT node${dataDir == null ? ' (memory only)' : ` with its key in ${dataDir}`}…`)
+  ctx.out.status('starting', { dht: true, dataDir: dataDir ?? null }, `starting a DHT node${dataDir == null ? ' (memory only)' : ` with its key and records in ${dataDir}`}…`)
   if (dataDir != null) await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const identity = dataDir == null ? await createIdentity({ app: KEY_APP }) : await loadOrCreateIdentity(dataDir, KEY_APP)
   const start = async (listen: string[]): ReturnType<typeof createNode> => {
@@ -60,7 +61,7 @@ export async function runDhtNode (command: string, ctx: Context): Promise<ExitCo
       listen,
       allowPinnedPort: true,
       connectionManager: { ...RENDEZVOUS_CONNECTION_LIMITS },
-      services: { [DHT_SERVICE_NAME]: dhtService({ bootstrap, allowPrivateAddresses: lan }) }
+      services: { [DHT_SERVICE_NAME]: dhtService({ bootstrap, allowPrivateAddresses: lan, ...(dataDir == null ? {} : { dataDir }) }) }
     })
   }
   let listen = explicit ?? [previous ?? DEFAULT_LISTEN]
@@ -81,10 +82,12 @@ export async function runDhtNode (command: string, ctx: Context): Promise<ExitCo
     const invite = (addrs.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a.toString())) ?? addrs[0])?.toString() ?? ''
     const s = ctx.out.out
     ctx.out.result('ready', {
-      peerId: node.peerId.toString(), port, multiaddrs: addrs.map(String), dht: true, lan, bootstrap, dataDir: dataDir ?? null, invite
+      peerId: node.peerId.toString(), port, multiaddrs: addrs.map(String), dht: true, lan, bootstrap, dataDir: dataDir ?? null, invite,
+      records: dhtServiceOf(node).loaded
     }, [
       `${s.green('DHT node ready')}${lan ? ' (a LAN: peers\' private addresses are kept)' : ''}`,
       `  key        ${node.peerId.toString()}`,
+      ...(dataDir == null ? [] : [`  records    ${dhtServiceOf(node).loaded} kept from the last run`]),
       ...addrs.map((a, i) => `  ${i === 0 ? 'addresses ' : '          '} ${a.toString()}`),
       '',
       `  services:  fara serve <name> --forward <host:port> --rendezvous dht --bootstrap ${invite}`,

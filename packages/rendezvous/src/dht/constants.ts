@@ -9,6 +9,31 @@ export const DHT_PROTOCOL = '/fara/kad/1.0.0'
 /** Key namespace: a record for `name` is stored under `utf8('/fara/' + name)` (spec/dht.md#keys). */
 export const DHT_NAMESPACE = 'fara'
 
+/**
+ * Key namespace of private records: a sealed record is stored under
+ * `utf8('/fara-private/' + hex(lookupKey))`, the 32-byte blinded lookup key of
+ * its slot in lower-case hex (spec/dht.md#private-records).
+ */
+export const DHT_PRIVATE_NAMESPACE = 'fara-private'
+
+/** Length of a private record's DHT key: `/fara-private/` and 64 hex digits. */
+export const DHT_PRIVATE_KEY_BYTES = 14 + 64
+
+/** Subdirectory of a DHT node's `dataDir` that holds its record datastore (LevelDB). */
+export const DHT_RECORDS_DIR = 'dht-records'
+
+/** Most stored records republished at once by a node restarted from its data directory. */
+export const DHT_REPUBLISH_CONCURRENCY = 4
+
+/**
+ * Most rounds of a walk to the closest peers (spec/dht.md#private-records): each round asks the
+ * closest peers heard of that were not asked yet; a lookup normally ends after two or three.
+ */
+export const MAX_WALK_ROUNDS = 8
+
+/** Longest answer a DHT server gives to a republished PUT_VALUE (its echo of the record). */
+export const MAX_PUT_REPLY_BYTES = 32 * 1024
+
 /** Name of the DHT service in a node's `services` map (`node.services.faraDht`). */
 export const DHT_SERVICE_NAME = 'faraDht'
 

@@ -123,17 +123,20 @@ export function compareEntries (a: Ranked, b: Ranked): number {
   return compareBytes(a.value, b.value)
 }
 
-/** The best of `values` that verify for `key` at `now`, or undefined if none does. */
-export async function selectBest (key: Uint8Array, values: Uint8Array[], now: number): Promise<{ index: number, entry: DhtEntry } | undefined> {
-  let best: { index: number, entry: DhtEntry } | undefined
+/** Verifies one DHT value for its key at a time: {@link verifyDhtValue}, or its private counterpart. */
+export type ValueVerifier<E extends Ranked> = (key: Uint8Array, value: Uint8Array, now: number) => Promise<E>
+
+/** The best of `values` that verify for `key` at `now` (by `verify`, default {@link verifyDhtValue}), or undefined if none does. */
+export async function selectBest<E extends Ranked = DhtEntry> (key: Uint8Array, values: Uint8Array[], now: number, verify: ValueVerifier<E> = verifyDhtValue as unknown as ValueVerifier<E>): Promise<{ index: number, entry: E } | undefined> {
+  let best: { index: number, entry: E } | undefined
   const seen = new Set<string>()
   for (const [index, value] of values.entries()) {
     const id = Buffer.from(value).toString('base64')
     if (seen.has(id)) continue
     seen.add(id)
-    let entry: DhtEntry
+    let entry: E
     try {
-      entry = await verifyDhtValue(key, value, now)
+      entry = await verify(key, value, now)
     } catch {
       continue
     }

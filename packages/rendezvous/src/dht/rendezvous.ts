@@ -1,12 +1,14 @@
-import { InvalidRecordError, NameNotFoundError, RendezvousError, RendezvousUnavailableError, StaleRecordError } from '../errors.ts'
-import { assertServiceName } from '../record.ts'
+import { InvalidRecordError, NameNotFoundError, NameTakenError, RendezvousError, RendezvousUnavailableError, StaleRecordError } from '../errors.ts'
+import { assertLookupKey, assertServiceName } from '../record.ts'
 import { DEFAULT_DHT_TIMEOUT_MS, DHT_SERVICE_NAME } from './constants.ts'
-import { bytesEqual, compareEntries, dhtKey, selectBest, verifyEntry } from './records.ts'
+import { privateDhtKey, verifyPrivateDhtValue, verifyPrivateEntry } from './private.ts'
+import { bytesEqual, compareEntries, dhtKey, selectBest, verifyDhtValue, verifyEntry } from './records.ts'
 import { kad } from './kad.ts'
 import { dhtService, dhtServiceOf } from './service.ts'
-import type { DhtEntry } from './records.ts'
+import type { PrivateDhtEntry } from './private.ts'
+import type { DhtEntry, Ranked, ValueVerifier } from './records.ts'
 import type { DhtService, DhtServiceInit } from './service.ts'
-import type { ServiceRecord, SignedRecord } from '../record.ts'
+import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from '../record.ts'
 import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
@@ -18,6 +20,24 @@ export interface DhtRendezvousInit extends DhtServiceInit {
 
 /** One operation's signals: the caller's, and the deadline combined with it. */
 interface Deadline { caller?: AbortSignal, timeout: AbortSignal, signal: AbortSignal }
+
+/** Where the values of one public name or one private slot live in the DHT, and how to check them. */
+interface Slot<E extends Ranked> {
+  key: Uint8Array
+  /** How messages name it: the quoted name, or "this private slot" (never a private slot's lookup key). */
+  label: string
+  /** The value this node itself stores under `key`, if current. */
+  local: () => Uint8Array | undefined
+  verify: ValueVerifier<E>
+  /**
+   * Keep a value in the own store only once a peer stored it (`putToPeers`), not before (`dht.put`),
+   * and look values up with `findValues` rather than `dht.get`.
+   */
+  peersFirst: boolean
+}
+
+/** A private entry's writer key; undefined for a public one. */
+const writerOf = (entry: Ranked): string | undefined => (entry as Partial<PrivateDhtEntry>).writer
 
 function isTyped (err: unknown): boolean {
   return err instanceof RendezvousError || (err as Error)?.name === 'StoreFullError'
@@ -37,23 +57,76 @@ class DhtRendezvous implements Rendezvous {
     // every record rule, the size bound first: nothing invalid or oversized is ever sent
     const entry = await verifyEntry(record, this.#service.now())
     if (entry.tombstone) throw new InvalidRecordError('register takes a live record; withdraw a name with unregister')
-    await this.#publish(entry, options)
+    await this.#publish(this.#publicSlot(entry.record.name), entry, options)
   }
 
   async unregister (tombstone: SignedRecord, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
     const entry = await verifyEntry(tombstone, this.#service.now())
     if (!entry.tombstone) throw new InvalidRecordError('unregister takes a tombstone (createTombstone), not a live record')
-    await this.#publish(entry, options)
+    await this.#publish(this.#publicSlot(entry.record.name), entry, options)
   }
 
   async resolve (name: string, options?: AbortOptions): Promise<ServiceRecord> {
     assertServiceName(name)
     options?.signal?.throwIfAborted()
     const deadline = this.#deadline(options)
-    const best = await this.#lookup(name, deadline)
+    const best = await this.#lookup(this.#publicSlot(name), deadline)
     if (best == null || best.tombstone) throw new NameNotFoundError(`no live record for ${JSON.stringify(name)} in the DHT`)
     return best.record
+  }
+
+  /**
+   * Store a sealed record under its slot's DHT key (spec/dht.md#private-records).
+   * The envelope is verified first, as every DHT node that stores it will;
+   * nodes that hold a live record of another writer key for the slot refuse
+   * it (`NameTakenError`), as a rendezvous point does.
+   */
+  async registerPrivate (record: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    const entry = await verifyPrivateEntry(record, this.#service.now(), false)
+    await this.#publish(this.#privateSlot(entry.envelope.lookupKey), entry, options)
+  }
+
+  /** The newest valid sealed record under a 32-byte lookup key; `NameNotFoundError` if none, or if it was withdrawn. */
+  async resolvePrivate (lookupKey: Uint8Array, options?: AbortOptions): Promise<SignedPrivateRecord> {
+    assertLookupKey(lookupKey)
+    options?.signal?.throwIfAborted()
+    const best = await this.#lookup(this.#privateSlot(lookupKey), this.#deadline(options))
+    if (best == null || best.tombstone) throw new NameNotFoundError('no private record for this lookup key in the DHT')
+    return best.envelope.signed
+  }
+
+  /**
+   * Withdraw a private slot with a tombstone of its writer key. As at a
+   * rendezvous point: `NameNotFoundError` if the DHT holds no live record
+   * for the slot, `NameTakenError` if another writer key holds it; otherwise
+   * the tombstone is stored as a newer value (a DHT cannot delete).
+   */
+  async unregisterPrivate (tombstone: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    options?.signal?.throwIfAborted()
+    const entry = await verifyPrivateEntry(tombstone, this.#service.now(), true)
+    const slot = this.#privateSlot(entry.envelope.lookupKey)
+    // one deadline for the lookup and the put
+    const deadline = this.#deadline(options)
+    const best = await this.#lookup(slot, deadline)
+    if (best == null || best.tombstone) throw new NameNotFoundError('no private record for this lookup key in the DHT')
+    if (best.writer !== entry.writer) throw new NameTakenError('this private slot is registered by another writer key')
+    await this.#publish(slot, entry, options, deadline)
+  }
+
+  #publicSlot (name: string): Slot<DhtEntry> {
+    return { key: dhtKey(name), label: JSON.stringify(name), local: () => this.#service.localValue(name), verify: verifyDhtValue, peersFirst: false }
+  }
+
+  #privateSlot (lookupKey: Uint8Array): Slot<PrivateDhtEntry> {
+    return {
+      key: privateDhtKey(lookupKey),
+      label: 'this private slot',
+      local: () => this.#service.localPrivateValue(lookupKey),
+      verify: verifyPrivateDhtValue,
+      peersFirst: true
+    }
   }
 
   #deadline (options?: AbortOptions): Deadline {
@@ -74,20 +147,21 @@ class DhtRendezvous implements Rendezvous {
   }
 
   /**
-   * Put `entry` under its key and count the peers that stored it
+   * Put `entry` under its slot's key and count the peers that stored it
    * (spec/dht.md#put). The local store takes it first: a record that is not
    * newer than the local one is refused there with `StaleRecordError`.
    */
-  async #publish (entry: DhtEntry, options?: AbortOptions): Promise<void> {
-    const deadline = this.#deadline(options)
+  async #publish<E extends Ranked> (slot: Slot<E>, entry: E, options?: AbortOptions, deadline = this.#deadline(options)): Promise<void> {
     await this.#ready(deadline)
-    const name = entry.record.name
-    const key = dhtKey(name)
+    const key = slot.key
     const asked = new Set<string>()
     const stored = new Set<string>()
+    let counted: { asked: number, stored: number } | undefined
     const { MessageType } = kad()
     try {
-      for await (const event of this.#service.dht.put(key, entry.value, { signal: deadline.signal })) {
+      // spec/dht.md#private-records: a value the peers refuse (a slot another writer holds) must not stay in the own store
+      if (slot.peersFirst) counted = await this.#service.putToPeers(key, entry.value, { signal: deadline.signal })
+      for await (const event of slot.peersFirst ? [] : this.#service.dht.put(key, entry.value, { signal: deadline.signal })) {
         if (event.name === 'SEND_QUERY' && event.messageType === MessageType.PUT_VALUE) asked.add(event.to.toString())
         // @libp2p/kad-dht's put does not report a refusal: a peer stored the value only if it echoed it back
         if (event.name === 'PEER_RESPONSE' && event.messageType === MessageType.PUT_VALUE &&
@@ -98,42 +172,49 @@ class DhtRendezvous implements Rendezvous {
     } catch (err) {
       deadline.caller?.throwIfAborted()
       if (isTyped(err)) throw err
-      if (!deadline.timeout.aborted) throw new RendezvousUnavailableError(`DHT put for ${JSON.stringify(name)} failed: ${(err as Error)?.message}`, { cause: err })
+      if (!deadline.timeout.aborted) throw new RendezvousUnavailableError(`DHT put for ${slot.label} failed: ${(err as Error)?.message}`, { cause: err })
       // past the deadline: keep what was stored so far
     }
     deadline.caller?.throwIfAborted()
-    if (stored.size > 0) return
-    if (asked.size === 0 && this.#service.routingTableSize === 0 && !this.#service.bootstraps && this.#service.mode() === 'server') {
+    const peersAsked = counted?.asked ?? asked.size
+    if ((counted?.stored ?? stored.size) > 0) return
+    if (peersAsked === 0 && this.#service.routingTableSize === 0 && !this.#service.bootstraps && this.#service.mode() === 'server') {
       return // a lone DHT server: the record lives in its own store, where peers that join will find it
     }
-    // nobody stored it: a peer refuses a value that is not newer than its own, so tell a replay from an outage
+    // nobody stored it: a peer refuses a value that is not newer than its own (or, for a private
+    // slot, one while another writer key holds the slot), so tell a replay or a taken slot from an outage
     if (!deadline.signal.aborted) {
-      const best = await this.#lookup(name, deadline, { remoteOnly: true }).catch(() => undefined)
+      const best = await this.#lookup(slot, deadline, { remoteOnly: true }).catch(() => undefined)
+      if (best != null && !best.tombstone && writerOf(best) !== writerOf(entry)) {
+        throw new NameTakenError(`${slot.label} is registered by another writer key`)
+      }
       if (best != null && compareEntries(best, entry) >= 0) {
-        throw new StaleRecordError(`the DHT holds a record for ${JSON.stringify(name)} that is not older (seq ${best.record.seq}) than this one`)
+        throw new StaleRecordError(`the DHT holds a record for ${slot.label} that is not older (seq ${best.seq}) than this one`)
       }
     }
     throw new RendezvousUnavailableError(
-      `no DHT peer stored the record for ${JSON.stringify(name)} (${asked.size} asked, ${this.#service.routingTableSize} in the routing table)`)
+      `no DHT peer stored the record for ${slot.label} (${peersAsked} asked, ${this.#service.routingTableSize} in the routing table)`)
   }
 
   /**
-   * The best value for `name`: this node's own, and every value peers
+   * The best value for a slot: this node's own, and every value peers
    * returned during the lookup, each verified at the clock (spec/dht.md#get).
    * Values are taken from the lookup's events rather than from its final
    * answer, which @libp2p/kad-dht withholds when a read-repair fails.
    * `remoteOnly` leaves out this node's own copy (to learn what peers hold).
    */
-  async #lookup (name: string, deadline: Deadline, options: { remoteOnly?: boolean } = {}): Promise<DhtEntry | undefined> {
+  async #lookup<E extends Ranked> (slot: Slot<E>, deadline: Deadline, options: { remoteOnly?: boolean } = {}): Promise<E | undefined> {
     await this.#ready(deadline)
-    const key = dhtKey(name)
+    const key = slot.key
     const remoteOnly = options.remoteOnly === true
     const values: Uint8Array[] = []
-    const local = remoteOnly ? undefined : this.#service.localValue(name)
+    const local = remoteOnly ? undefined : slot.local()
     if (local != null) values.push(local)
     let complete = true
     try {
-      for await (const event of this.#service.dht.get(key, { signal: deadline.signal })) {
+      // a private slot: the walk that goes on where @libp2p/kad-dht's lookup stops (spec/dht.md#private-records)
+      if (slot.peersFirst) values.push(...await this.#service.findValues(key, { signal: deadline.signal }))
+      for await (const event of slot.peersFirst ? [] : this.#service.dht.get(key, { signal: deadline.signal })) {
         if (event.name === 'PEER_RESPONSE' && event.record != null && bytesEqual(event.record.key, key)) values.push(event.record.value)
         if (event.name === 'VALUE' && !remoteOnly) values.push(event.value)
       }
@@ -142,8 +223,8 @@ class DhtRendezvous implements Rendezvous {
       complete = !deadline.timeout.aborted // a failed read-repair ends the lookup with an error, but the values stand
     }
     deadline.caller?.throwIfAborted()
-    const best = await selectBest(key, values, this.#service.now())
-    if (best == null && !complete) throw new RendezvousUnavailableError(`DHT lookup of ${JSON.stringify(name)} got no answer within ${this.#timeout} ms`)
+    const best = await selectBest(key, values, this.#service.now(), slot.verify)
+    if (best == null && !complete) throw new RendezvousUnavailableError(`DHT lookup of ${slot.label} got no answer within ${this.#timeout} ms`)
     return best?.entry
   }
 }
@@ -156,6 +237,12 @@ class DhtRendezvous implements Rendezvous {
  * A DHT pins no name to a key: any key can publish a newer record for a name.
  * Clients that know the key they expect must check `record.publicKey`.
  *
+ * Private names (`registerPrivate`, `resolvePrivate`, `unregisterPrivate`;
+ * the SDK's `serve(name, handler, { private })`) are stored sealed under
+ * `/fara-private/<hex lookup key>`: DHT nodes verify the envelope and learn
+ * neither the name, nor the key, nor the addresses (spec/dht.md#private-records).
+ * With `dataDir`, a DHT server keeps its records on disk across restarts.
+ *
  * @example
  * ```ts
  * import { dhtRendezvous } from '@fara/rendezvous'
@@ -167,15 +254,17 @@ class DhtRendezvous implements Rendezvous {
  * ```
  *
  * @throws {@link RendezvousUnavailableError} when no DHT peer is reachable within `timeout`, or no peer stored the record.
- * @throws {@link NameNotFoundError} when `resolve` finds no live record for the name (or only a tombstone).
- * @throws {@link StaleRecordError} when the DHT already holds a record for the name that is not older than this one.
+ * @throws {@link NameNotFoundError} when `resolve` finds no live record for the name (or only a tombstone); `resolvePrivate` and `unregisterPrivate` none for the lookup key.
+ * @throws {@link NameTakenError} when a private slot is held by a live record of another writer key.
+ * @throws {@link StaleRecordError} when the DHT already holds a record for the name (or private slot) that is not older than this one.
  * @throws {@link InvalidSignatureError} when a record is not signed by the key it names.
  * @throws {@link InvalidRecordError} when a record breaks a field rule, `register` is given a tombstone or `unregister` a live record.
  * @throws {@link ExpiredRecordError} when a record has expired, or a tombstone is too old to withdraw anything.
  * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
  * @throws {@link StoreFullError} when this node's own DHT store holds `maxRecords` records.
  * @throws `RangeError` when `timeout` or a DHT bound is not a positive integer.
- * @throws `TypeError` when `bootstrap` is not an array or `protocol` is not a protocol id.
+ * @throws `TypeError` when `bootstrap` is not an array, `protocol` is not a protocol id or `dataDir` not a path.
+ * @throws {@link @fara/transport!MissingDependencyError | MissingDependencyError} (when a DHT server's node starts) if `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
  */
 export function dhtRendezvous (init: DhtRendezvousInit = {}): RendezvousFactory {
   const timeout = init.timeout ?? DEFAULT_DHT_TIMEOUT_MS

@@ -1,13 +1,21 @@
 import { peerDiscoverySymbol, peerRoutingSymbol, serviceCapabilities, start, stop } from '@libp2p/interface'
+import { Libp2pRecord } from '@libp2p/record'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DATA_DIR_MODE } from '../constants.ts'
 import { InvalidRecordError } from '../errors.ts'
+import { makeDir, openRecords } from '../point/data-dir.ts'
 import {
-  DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PROTOCOL, DHT_REQUEST_TIMEOUT_MS, DHT_SERVICE_NAME
+  DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PRIVATE_NAMESPACE, DHT_PROTOCOL, DHT_RECORDS_DIR,
+  DHT_REQUEST_TIMEOUT_MS, DHT_SERVICE_NAME
 } from './constants.ts'
 import { askListenAddrs, verifiedListenAddr } from './addresses.ts'
 import { kad } from './kad.ts'
 import { dhtPinger } from './ping.ts'
+import { privateDhtKey, verifyPrivateDhtValue } from './private.ts'
 import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
+import { putTo, republish } from './republish.ts'
+import { walk } from './walk.ts'
+import type { WalkContext } from './walk.ts'
 import { DhtStore } from './store.ts'
 import type { KadDHT, KadDHTComponents, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import type { AbortOptions, Libp2p, PeerId, PeerInfo, Startable } from '@libp2p/interface'
@@ -29,6 +37,16 @@ export interface DhtServiceInit {
   maxRecords?: number
   /** Clock in ms since the epoch, for validators, selector and store (default `Date.now`). */
   now?: () => number
+  /**
+   * Keep the records this node stores in a LevelDB datastore in
+   * `<dataDir>/dht-records` (the optional peer dependency `datastore-level`;
+   * modes as a rendezvous point's: 0700, files 0600), so that a restart
+   * serves them again and republishes them (spec/dht.md#persistence). Only a
+   * DHT server uses it; a client node stores nothing for others. The node's
+   * key, which decides which records it holds, is the caller's to keep.
+   * Default: memory only.
+   */
+  dataDir?: string
 }
 
 /** What libp2p injects into the DHT service (its DHT keeps records in a store of its own, and pings on the DHT protocol). */
@@ -52,6 +70,37 @@ export interface DhtService {
   waitForPeers (min?: number, options?: AbortOptions): Promise<void>
   /** The current value this node itself stores for `name` (a SignedRecord encoding), if any. */
   localValue (name: string): Uint8Array | undefined
+  /** The current value this node itself stores for a private slot's 32-byte lookup key (a SignedPrivateRecord encoding), if any. */
+  localPrivateValue (lookupKey: Uint8Array): Uint8Array | undefined
+  /**
+   * Put a value to the peers closest to its key, as `dht.put` does, but keep
+   * it in this node's own store only once a peer has stored it (or, on a
+   * server, if there was no peer to ask): a value the DHT refuses leaves
+   * nothing behind here that this node would then serve. The own store's
+   * refusal (`StaleRecordError`, `NameTakenError`, …) is thrown before
+   * anything is sent. Resolves with how many peers were asked and how many
+   * echoed (stored) it.
+   */
+  putToPeers (key: Uint8Array, value: Uint8Array, options?: AbortOptions): Promise<{ asked: number, stored: number }>
+  /**
+   * The values peers return for `key` (unverified: check each), from a
+   * lookup that asks each of the `k` peers closest to the key, where
+   * `dht.get` may stop at the first peer that knows no closer one.
+   */
+  findValues (key: Uint8Array, options?: AbortOptions): Promise<Uint8Array[]>
+  /**
+   * Everything this node's DHT store holds, exactly as held (datastore key,
+   * stored `Libp2pRecord` bytes): what its operator sees (spec/dht.md#what-a-dht-node-learns).
+   */
+  entries (): Iterable<{ key: string, value: Uint8Array }>
+  /** Records loaded from `dataDir` when the node last started (0 without one). */
+  readonly loaded: number
+  /**
+   * Resolves once the records loaded at start have been republished to the
+   * peers closest to their keys, with the number of stores peers echoed (0 if
+   * none were loaded, or the node stopped before it had a peer). Never rejects.
+   */
+  republished (): Promise<number>
 }
 
 /** The parts of the @libp2p/kad-dht class used here beyond its public interface. */
@@ -81,8 +130,13 @@ class FaraDhtService implements DhtService, Startable {
   readonly #bootstrap: Multiaddr[]
   readonly #allowPrivate: boolean
   readonly #joining = new Set<string>()
+  readonly #dataDir: string | undefined
+  readonly #walkContext: WalkContext & { dht: KadDHT }
+  #level: { close: () => Promise<void> } | undefined
   #shutdown = new AbortController()
   #dialing: Promise<void> | undefined
+  #republishing: Promise<number> = Promise.resolve(0)
+  #loaded = 0
 
   constructor (components: DhtServiceComponents, init: DhtServiceInit) {
     this.#components = components
@@ -95,16 +149,20 @@ class FaraDhtService implements DhtService, Startable {
     const now = this.now
     const validate: ValidateFn = async (key, value) => { await verifyDhtValue(key, value, now()) }
     const select: SelectFn = async (key, values) => (await selectBest(key, values, now()))?.index ?? 0
-    const refuse: ValidateFn = () => { throw new InvalidRecordError(`a Fara DHT stores only /${DHT_NAMESPACE}/ records`) }
+    const validatePrivate: ValidateFn = async (key, value) => { await verifyPrivateDhtValue(key, value, now()) }
+    const selectPrivate: SelectFn = async (key, values) => (await selectBest(key, values, now(), verifyPrivateDhtValue))?.index ?? 0
+    const refuse: ValidateFn = () => { throw new InvalidRecordError(`a Fara DHT stores only /${DHT_NAMESPACE}/ and /${DHT_PRIVATE_NAMESPACE}/ records`) }
     const clientMode = init.clientMode ?? components.addressManager.getListenAddrs().length === 0
+    // a client stores nothing for others: nothing to keep
+    this.#dataDir = clientMode ? undefined : init.dataDir
     const { kadDHT, passthroughMapper, removePrivateAddressesMapper } = kad()
     this.dht = kadDHT({
       protocol: this.protocol,
       clientMode,
       kBucketSize: init.kBucketSize ?? DEFAULT_DHT_K,
-      // 'pk' is @libp2p/kad-dht's built-in namespace: overridden so that nothing but /fara/ records is accepted
-      validators: { [DHT_NAMESPACE]: validate, pk: refuse },
-      selectors: { [DHT_NAMESPACE]: select, pk: () => 0 },
+      // 'pk' is @libp2p/kad-dht's built-in namespace: overridden so that nothing but Fara records is accepted
+      validators: { [DHT_NAMESPACE]: validate, [DHT_PRIVATE_NAMESPACE]: validatePrivate, pk: refuse },
+      selectors: { [DHT_NAMESPACE]: select, [DHT_PRIVATE_NAMESPACE]: selectPrivate, pk: () => 0 },
       // never block a query on an empty routing table: a lone node works alone, and
       // operations wait for peers themselves when bootstrap peers are configured
       allowQueryWithZeroPeers: true,
@@ -130,6 +188,15 @@ class FaraDhtService implements DhtService, Startable {
       ping: dhtPinger(components.connectionManager, this.protocol)
     })
     this.#internals = internalsOf(this.dht)
+    this.#walkContext = {
+      dht: this.dht,
+      connectionManager: components.connectionManager,
+      peerStore: components.peerStore,
+      protocol: this.protocol,
+      self: components.peerId,
+      k: init.kBucketSize ?? DEFAULT_DHT_K,
+      allowPrivate: this.#allowPrivate
+    }
   }
 
   get [peerDiscoverySymbol] (): unknown {
@@ -150,18 +217,70 @@ class FaraDhtService implements DhtService, Startable {
 
   async start (): Promise<void> {
     this.#shutdown = new AbortController()
-    await start(this.dht)
+    this.#loaded = 0
+    if (this.#dataDir != null) await this.#openDataDir(this.#dataDir)
+    try {
+      await start(this.dht)
+    } catch (err) {
+      await this.#closeDataDir()
+      throw err
+    }
     this.#components.events.addEventListener('peer:connect', this.#onConnect)
   }
 
   afterStart (): void {
     if (this.bootstraps) void this.#dialBootstrap()
+    this.#republishing = this.#loaded === 0 ? Promise.resolve(0) : this.#republishLoaded(this.#shutdown.signal)
   }
 
   async stop (): Promise<void> {
     this.#components.events.removeEventListener('peer:connect', this.#onConnect)
     this.#shutdown.abort()
     await stop(this.dht)
+    await this.#republishing
+    await this.#closeDataDir()
+  }
+
+  /** Load the records kept in the data directory (verified again), and keep every record there from now on. */
+  async #openDataDir (dataDir: string): Promise<void> {
+    await makeDir(dataDir, DATA_DIR_MODE)
+    const level = await openRecords(dataDir, DHT_RECORDS_DIR, 'A DHT node with a data directory')
+    try {
+      this.#loaded = await this.#store.open(level.datastore, { signal: this.#shutdown.signal })
+    } catch (err) {
+      await level.close()
+      throw err
+    }
+    this.#level = level
+  }
+
+  async #closeDataDir (): Promise<void> {
+    this.#store.detach()
+    const level = this.#level
+    this.#level = undefined
+    await level?.close()
+  }
+
+  /** Once a peer is in the routing table, put what was loaded from disk to the peers now closest to each key. */
+  async #republishLoaded (signal: AbortSignal): Promise<number> {
+    try {
+      await this.waitForPeers(1, { signal })
+      return await republish(this.#walkContext, this.#store.currentRecords(), { signal })
+    } catch {
+      return 0 // stopped first
+    }
+  }
+
+  get loaded (): number {
+    return this.#loaded
+  }
+
+  republished (): Promise<number> {
+    return this.#republishing
+  }
+
+  entries (): Iterable<{ key: string, value: Uint8Array }> {
+    return this.#store.entries()
   }
 
   async waitForPeers (min = 1, options: AbortOptions = {}): Promise<void> {
@@ -184,6 +303,33 @@ class FaraDhtService implements DhtService, Startable {
 
   localValue (name: string): Uint8Array | undefined {
     return this.#store.storedValue(dhtKey(name))
+  }
+
+  localPrivateValue (lookupKey: Uint8Array): Uint8Array | undefined {
+    return this.#store.storedValue(privateDhtKey(lookupKey))
+  }
+
+  async putToPeers (key: Uint8Array, value: Uint8Array, options: AbortOptions = {}): Promise<{ asked: number, stored: number }> {
+    const id = this.#store.keyFor(key)
+    const record = new Libp2pRecord(key, value, new Date()).serialize()
+    await this.#store.check(id, record)
+    const peers = (await walk(this.#walkContext, key, this.dht.getClosestPeers(key, options), options)).closest
+    const echoed = await Promise.all(peers.map(async peer => putTo(this.#components.connectionManager, this.protocol, peer, key, record, options).catch(() => false)))
+    options.signal?.throwIfAborted()
+    const stored = echoed.filter(Boolean).length
+    if (this.mode() === 'server' && (stored > 0 || peers.length === 0)) {
+      try {
+        await this.#store.put(id, record, options)
+      } catch (err) {
+        if (stored === 0) throw err // the only copy
+        // a newer value arrived meanwhile: the peers hold this one
+      }
+    }
+    return { asked: peers.length, stored }
+  }
+
+  async findValues (key: Uint8Array, options: AbortOptions = {}): Promise<Uint8Array[]> {
+    return (await walk(this.#walkContext, key, this.dht.get(key, options), options)).values
   }
 
   /**
@@ -238,6 +384,7 @@ function checkInit (init: DhtServiceInit): void {
     if (value != null && (!Number.isSafeInteger(value) || value < 1)) throw new RangeError(`${name} must be a positive integer, got ${value}`)
   }
   if (init.bootstrap != null && !Array.isArray(init.bootstrap)) throw new TypeError('bootstrap must be an array of multiaddrs')
+  if (init.dataDir != null && (typeof init.dataDir !== 'string' || init.dataDir === '')) throw new TypeError(`dataDir must be a directory path, got ${JSON.stringify(init.dataDir)}`)
 }
 
 /** The DHT service factory, for a node's `services` map under {@link DHT_SERVICE_NAME}. */

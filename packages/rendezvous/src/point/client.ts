@@ -4,7 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { STREAMS_PER_CONNECTION, StreamOpenError, dialEntity, openStream } from '@fara/transport'
 import { encodeSignedRevocation } from '@fara/identity'
 import type { SignedRevocation } from '@fara/identity'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_PRIVATE_RECORD_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
 import { RateLimitedError, RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
 import { deferred } from '../internal/deferred.ts'
@@ -94,10 +94,14 @@ async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise
   }
 }
 
-/** Refuse before sending what the point would refuse for its size. */
-function checkSize (signed: { record: Uint8Array, signature: Uint8Array }): void {
-  if (signed?.record?.byteLength > MAX_RECORD_BYTES) {
-    throw new RecordTooLargeError(`record is ${signed.record.byteLength} bytes; at most ${MAX_RECORD_BYTES}`)
+/**
+ * Refuse before sending what the point would refuse for its size (a request
+ * past the point's message limit would only reset the session, and read as
+ * the point being unavailable).
+ */
+function checkSize (signed: { record: Uint8Array, signature: Uint8Array }, max = MAX_RECORD_BYTES, what = 'record'): void {
+  if (signed?.record?.byteLength > max) {
+    throw new RecordTooLargeError(`${what} is ${signed.record.byteLength} bytes; at most ${max}`)
   }
 }
 
@@ -256,6 +260,7 @@ class RendezvousPointClient implements Rendezvous {
   }
 
   async registerPrivate (record: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    checkSize(record, MAX_PRIVATE_RECORD_BYTES, 'private record')
     await this.#request({ type: RequestKind.REGISTER_PRIVATE, privateRecord: record, name: '' }, options)
   }
 
@@ -271,6 +276,7 @@ class RendezvousPointClient implements Rendezvous {
   }
 
   async unregisterPrivate (tombstone: SignedPrivateRecord, options?: AbortOptions): Promise<void> {
+    checkSize(tombstone, MAX_PRIVATE_RECORD_BYTES, 'private record')
     await this.#request({ type: RequestKind.UNREGISTER_PRIVATE, privateRecord: tombstone, name: '' }, options)
   }
 }

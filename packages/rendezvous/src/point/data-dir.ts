@@ -22,7 +22,7 @@ async function chmodIfThere (path: string, mode: number): Promise<void> {
 }
 
 /**
- * Open the point's record datastore in `<dataDir>/records` with the modes
+ * Open the point's record datastore in `<dataDir>/records` (a DHT node's: `subdir` `dht-records`) with the modes
  * spec/rendezvous.md#persistence promises: the directory 0700 (also one a
  * previous version left 0755), every file in it 0600. LevelDB creates its
  * files with mode 0644 less the umask, at open and later (logs, tables,
@@ -30,13 +30,13 @@ async function chmodIfThere (path: string, mode: number): Promise<void> {
  * it appears (inotify); none is ever readable by others meanwhile, as the
  * directory is not.
  */
-export async function openRecords (dataDir: string): Promise<{ datastore: Datastore, close: () => Promise<void> }> {
-  const dir = join(dataDir, RECORDS_DIR)
+export async function openRecords (dataDir: string, subdir: string = RECORDS_DIR, user = 'A rendezvous point with a data directory'): Promise<{ datastore: Datastore, close: () => Promise<void> }> {
+  const dir = join(dataDir, subdir)
   await mkdir(dir, { recursive: true, mode: DATA_DIR_MODE })
   await chmod(dir, DATA_DIR_MODE)
   // loaded only by a point with a data directory: LevelDB is a native addon a client never
   // needs, and datastore-level an optional peer dependency (the root README.md, "Install")
-  const { LevelDatastore } = await import('datastore-level').catch((err: unknown) => { throw MissingDependencyError.wrap(err, 'datastore-level', 'A rendezvous point with a data directory') })
+  const { LevelDatastore } = await import('datastore-level').catch((err: unknown) => { throw MissingDependencyError.wrap(err, 'datastore-level', user) })
   const level = new LevelDatastore(dir)
   await level.open()
   let watcher: FSWatcher | undefined
