@@ -320,7 +320,8 @@ async function fit (kad: Kad, o: Options): Promise<{ rows: string[], data: unkno
     const fill = others <= o.k ? 1 : Math.max(0.01, Math.min(1, (table - o.k) / (others - o.k)))
     const x = await simulate(kad, o, { n: m.nodes, churn: 0, fill, requestTime: resample(m.samples.requestMs, o.seed), deadMs: o.deadMs, names: o.names, lookups: m.lookups })
     rows.push(`| ${m.nodes} | ${r3(fill)} | ${r3(100 * m.succeeded / m.lookups)} % / ${r3(100 * x.succeeded / x.lookups)} % | ${r3(m.requests.mean)} / ${r3(mean(x.requests))} | ${m.requests.p99} / ${q(x.requests, 0.99)} | ${r3(m.withRecord.mean)} / ${r3(mean(x.withRecord))} | ${r3(m.resolveMs.median)} / ${r3(q(x.ms, 0.5))} | ${r3(m.resolveMs.p99)} / ${r3(q(x.ms, 0.99))} |`)
-    data.push({ nodes: m.nodes, fill, measured: m, model: summary(x) })
+    const { samples: _, ...figures } = m
+    data.push({ nodes: m.nodes, fill, measured: figures, model: summary(x) })
     console.error(`  fit ${m.nodes}: ${rows.at(-1)}`)
   }
   return { rows, data }

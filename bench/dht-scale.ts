@@ -21,11 +21,13 @@ if (major < 24) {
   process.exit(1)
 }
 
-const USAGE = `usage: npx node bench/dht-scale.ts [--sizes 10,50,100] [--names 20] [--lookups 200] [--k 20] [--spawn 4] [--idle 20] [--out file.json]
+const USAGE = `usage: npx node bench/dht-scale.ts [--sizes 10,50,100] [--names 20] [--lookups 200] [--k 20] [--spawn 4] [--idle 20] [--no-liveness] [--out file.json]
   --sizes    DHT sizes (nodes, each its own process)        --names    names registered per size, from random nodes
   --lookups  resolves per size, random name, random node    --k        kBucketSize (default: the backend's, 20)
   --spawn    node processes started (and warmed) at once    --idle     seconds at rest measured per size
-  --out      also write the figures as JSON`
+  --out      also write the figures as JSON
+  --no-liveness   turn off the connection liveness checks in the nodes (bench/README.md § DHT at scale)
+environment: DHT_SCALE_DEBUG=1 prints every lookup that had a request over a second or a failed one`
 
 interface Options { sizes: number[], names: number, lookups: number, k?: number, spawn: number, idleS: number, liveness: boolean, out?: string }
 
@@ -117,6 +119,8 @@ function availableBytes (): number {
   const line = readFileSync('/proc/meminfo', 'utf8').split('\n').find(l => l.startsWith('MemAvailable:'))
   return line == null ? Number.POSITIVE_INFINITY : Number(line.split(/\s+/)[1]) * 1024
 }
+
+/** What a worker counted for one operation (bench/workers/dht-scale-node.ts). */
 interface Tally { sent: Record<string, number>, responses: number, withRecord: number, errors: number, peers: number, dials: number, requestMs: number[], cpuMs: number, slow: Array<{ ms: number, dialled: boolean, error?: string }> }
 
 async function stats (nodes: Worker[]): Promise<Stats[]> {
@@ -130,7 +134,7 @@ async function startNodes (n: number, options: Options): Promise<Worker[]> {
   const start = async (i: number): Promise<void> => {
     const available = availableBytes()
     if (available < MIN_AVAILABLE_BYTES) throw new Error(`only ${round(available / MiB, 3)} MiB of memory available after ${i} nodes: not starting more`)
-    const bootstrap = i === 0 ? [] : [...new Set([...addrs[0]!, ...pick(addrs.slice(0, Math.max(1, addrs.length)))])]
+    const bootstrap = i === 0 ? [] : [...new Set([...addrs[0]!, ...pick(addrs)])]
     const worker = startWorker('dht-scale-node', { bootstrap, liveness: options.liveness, ...(options.k == null ? {} : { kBucketSize: options.k }) })
     nodes[i] = worker
     const ready = await worker.next(l => l.event === 'ready', 120_000)
@@ -234,9 +238,9 @@ async function measureSize (n: number, options: Options): Promise<SizeResult> {
   }
   const upkeepTo = await stats(nodes)
   const minutes = (performance.now() - tUpkeep) / 60_000
-  // requests nodes sent meanwhile, minus the lookups' own
   // CPU of all nodes during the lookups, less what they would have used at rest meanwhile
   const cpuPerLookup = (sum(upkeepTo.map(s => s.cpuMs)) - sum(upkeepFrom.map(s => s.cpuMs)) - idle.cpuPercent / 100 * n * minutes * 60_000) / ms.length
+  // kad-dht requests the nodes sent meanwhile, less the lookups' own
   const upkeep = (sum(upkeepTo.map(s => totalOf(s.requests))) - sum(upkeepFrom.map(s => totalOf(s.requests))) - sum(requests)) / n / minutes
 
   await Promise.all(nodes.map(async w => w.stop()))

@@ -2,10 +2,10 @@
 // made by `createNode` with the DHT backend's service (dhtRendezvous, the
 // defaults an operator gets), listening on 127.0.0.1. argv[2]: JSON
 // { bootstrap: string[], kBucketSize?: number, liveness?: boolean } (`liveness: false` turns off the
-// connection liveness checks, spec/transport.md#liveness: see bench/dht-scale.ts). Prints 'ready' with its
+// connection liveness checks, spec/transport.md#liveness: see bench/README.md § DHT at scale). Prints 'ready' with its
 // addresses, then answers commands (JSON lines on stdin):
 //   { cmd: 'stats' }             routing-table size, connections, RSS (and its private part), heap, CPU time, DHT requests sent so far
-//   { cmd: 'warm', refresh? }    a self-query; with `refresh`, then a forced routing-table refresh (runs on in the background)
+//   { cmd: 'warm' }              a self-query
 //   { cmd: 'register', name }    a record for `name` under a fresh key: ms, the key, messages (`failure`: the error's name)
 //   { cmd: 'resolve', name }     rendezvous.resolve(name): ms, the key found (or `failure`), messages
 // The messages of one operation are the @libp2p/kad-dht query events of its
@@ -21,7 +21,6 @@ import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
 import type { KadDHT, QueryEvent } from '@libp2p/kad-dht'
 
 const args = workerArgs<{ bootstrap: string[], kBucketSize?: number, liveness?: boolean }>()
-
 
 /** What one operation's query events add up to. */
 interface Tally {
@@ -172,7 +171,6 @@ onCommand(async (command) => {
       const t = performance.now()
       let found = 0
       for await (const _ of dht.getClosestPeers(node.peerId.toMultihash().bytes, { signal: AbortSignal.timeout(60_000) })) found++
-      if (command.refresh === true) await dht.refreshRoutingTable()
       return { ms: performance.now() - t, found, routingTable: service.routingTableSize }
     }
     if (command.cmd === 'register') {
