@@ -54,6 +54,9 @@ interface Path { stream: Stream, reader: StreamReader }
  */
 const WRITE_BATCH_BYTES = 1 << 20
 
+/** How long closing a path may take to send what is queued on it (ms) before it is reset instead. */
+const PATH_CLOSE_TIMEOUT_MS = 5_000
+
 /**
  * An association that outlives its path (spec/resumption.md). Data travels in
  * DATA frames; the receiver acknowledges what it holds; the sender keeps every
@@ -177,8 +180,16 @@ export class ResumableAssociation implements Association {
 
   abort (err: Error): void {
     if (this.#state !== 'open') return
-    try { this.#path?.stream.send(abortFrame(err.message)) } catch { /* the path is going anyway */ }
-    this.#fail(err)
+    const path = this.#path
+    try {
+      path?.stream.send(abortFrame(err.message))
+    } catch {
+      this.#fail(err) // the path is going anyway
+      return
+    }
+    // the frame must reach the peer, or it would wait for a resumption that cannot come: the path is
+    // closed (what is queued is sent, then FIN), not reset, which would drop a frame still queued
+    this.#fail(err, true)
   }
 
   repath (): void {
@@ -373,7 +384,8 @@ export class ResumableAssociation implements Association {
   #detach (path: Path, err?: Error): void {
     path.reader.detach()
     if (path.stream.status === 'open') {
-      if (err == null) path.stream.close().catch(() => { path.stream.abort(new AssociationClosedError('path closed')) })
+      // bounded: a peer that reads nothing cannot hold the path open
+      if (err == null) path.stream.close({ signal: AbortSignal.timeout(PATH_CLOSE_TIMEOUT_MS) }).catch(() => { path.stream.abort(new AssociationClosedError('path closed')) })
       else path.stream.abort(err)
     }
   }
@@ -549,13 +561,13 @@ export class ResumableAssociation implements Association {
     this.#hooks.releaseAid(this.#localAid)
   }
 
-  #fail (err: Error): void {
+  #fail (err: Error, flush = false): void {
     if (this.#state !== 'open') return
     this.#state = 'failed'
     this.#failure = err
     const path = this.#path
     this.#path = undefined
-    if (path != null) this.#detach(path, err)
+    if (path != null) this.#detach(path, flush ? undefined : err)
     this.#release()
     this.#finish.reject(err)
     this.#wake()
