@@ -2,9 +2,7 @@
 // aborted while it starts stops what it started; RecordStore's loads and writes
 // (and so the in-memory backend's) reject with the signal's reason and leave the
 // store, in memory and on disk, as it was.
-import { once } from 'node:events'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -12,6 +10,7 @@ import { createKeystore } from '@fara/identity'
 import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { connectError, freePort } from '../../../test/helpers/ports.ts'
 import { RecordStore, createRecord, createRendezvousPoint, createTombstone, memoryRendezvous } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Datastore, Query } from 'interface-datastore'
@@ -38,30 +37,6 @@ function abortedAfterStart<T> (start: (signal: AbortSignal) => Promise<T>, reaso
   const pending = start(controller.signal)
   controller.abort(reason)
   return pending
-}
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-/** The error code of a TCP connection attempt to 127.0.0.1:`port` (undefined if it connected). */
-async function connectError (port: number): Promise<string | undefined> {
-  const socket = connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return undefined
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code
-  } finally {
-    socket.destroy()
-  }
 }
 
 /** A LevelDB datastore on disk in the test directory, closed after the test. */

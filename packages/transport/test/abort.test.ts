@@ -2,10 +2,11 @@
 // with the signal's reason and leaves no node running, even while the node
 // waits for its first relay reservations.
 import { once } from 'node:events'
-import { connect, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
+import { connectError, freePort } from '../../../test/helpers/ports.ts'
 import { createNode } from '../src/index.ts'
 import type { Server, Socket } from 'node:net'
 
@@ -16,30 +17,6 @@ afterEach(async () => {
   for (const s of sockets.splice(0)) s.destroy()
   await Promise.all(servers.splice(0).map(async s => new Promise<void>(resolve => { s.close(() => { resolve() }) })))
 })
-
-/** A port on 127.0.0.1 that was free a moment ago. */
-async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
-
-/** The error of a TCP connection attempt to 127.0.0.1:`port` (undefined if it connected). */
-async function connectError (port: number): Promise<string | undefined> {
-  const socket = connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return undefined
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code
-  } finally {
-    socket.destroy()
-  }
-}
 
 /** A relay address that accepts TCP connections and never answers: a reservation on it waits for its timeout. */
 async function silentRelay (onConnection: (socket: Socket) => void): Promise<string> {
