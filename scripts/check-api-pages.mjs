@@ -10,14 +10,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const api = join(root, 'docs', 'api')
 
 /**
- * The entry points: `[package, name]` for a function page, `[package,
+ * The entry points: `[package, name]` for a function page (`package/module`
+ * for a subpath entry such as `rendezvous/dht`; the main entry is `index`), `[package,
  * 'Interface#member']` for a method of an interface. `examplesOnly` holds
  * those that raise no error at all: their pages need an Example only.
  */
 const entryPoints = [
   ['sdk', 'createEntity'], ['sdk', 'Entity#serve'], ['sdk', 'Entity#connect'],
   // the rendezvous backends, and the point; the SDK re-exports three of them
-  ['rendezvous', 'createRendezvousPoint'], ['rendezvous', 'memoryRendezvous'], ['rendezvous', 'rendezvousPoint'], ['rendezvous', 'dhtRendezvous'],
+  ['rendezvous', 'createRendezvousPoint'], ['rendezvous', 'memoryRendezvous'], ['rendezvous', 'rendezvousPoint'], ['rendezvous/dht', 'dhtRendezvous'],
   ['sdk', 'createRendezvousPoint'], ['sdk', 'memoryRendezvous'], ['sdk', 'rendezvousPoint'],
   // the adapters: DNS SRV
   ['srv', 'srvRendezvous'], ['srv', 'createSrvRendezvous'], ['srv', 'resolveSrv'], ['srv', 'orderSrv'], ['srv', 'dnsClient'],
@@ -38,7 +39,8 @@ if (!existsSync(join(api, 'index.html'))) {
 /** The HTML of one entry point: its function page, or its member's section of the interface page. */
 function htmlOf (pkg, name) {
   const [owner, member] = name.split('#')
-  const page = member == null ? `functions/_fara_${pkg}.${owner}.html` : `interfaces/_fara_${pkg}.${owner}.html`
+  const [dir, module = 'index'] = pkg.split('/')
+  const page = member == null ? `functions/_fara_${dir}.${module}.${owner}.html` : `interfaces/_fara_${dir}.${module}.${owner}.html`
   const path = join(api, page)
   const label = member == null ? `docs/api/${page}` : `docs/api/${page}#${member}`
   if (!existsSync(path)) return { label, html: undefined }

@@ -2,15 +2,14 @@
 // and run examples/src/share.ts inside it: a rendezvous point + relay on the
 // "public internet", a receiver behind a port-restricted NAT, a sender behind
 // a symmetric NAT sending an 8 MiB file by name, and a short chat.
-import { spawn } from 'node:child_process'
 import { randomBytes, createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { createLab, labPrerequisites } from '../test/lab/index.ts'
-import type { Lab } from '../test/lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
+import { watch } from '@fara/testkit'
+import type { Lab } from '@fara/nat-lab'
 
 const share = fileURLToPath(new URL('../examples/dist/share.js', import.meta.url))
 const missing = labPrerequisites()
@@ -19,17 +18,12 @@ if (missing.length > 0) {
   process.exit(2)
 }
 
-/** Run share.js in a namespace, echoing its output with a prefix; resolves on the first line matching `until`. */
+/** Run share.js in a namespace (the lab kills it on destroy), echoing its output with a prefix; `first` resolves with the first line matching. */
 function run (lab: Lab, ns: string, who: string, args: string[], input?: string): { first: (match: (line: string) => boolean) => Promise<string>, done: Promise<number | null> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, share, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const waiters: Array<{ match: (line: string) => boolean, resolve: (line: string) => void }> = []
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    console.log(`${who.padEnd(10)} ${line}`)
-    for (const w of waiters.splice(0)) { if (w.match(line)) w.resolve(line); else waiters.push(w) }
-  })
-  if (input != null) child.stdin.end(input)
-  const done = new Promise<number | null>(resolve => child.on('exit', resolve))
-  return { first: async (match) => new Promise(resolve => waiters.push({ match, resolve })), done }
+  const child = lab.spawn(ns, [process.execPath, share, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const watched = watch(who, child, { onLine: (line) => { console.log(`${who.padEnd(10)} ${line.text}`) } })
+  if (input != null) child.stdin!.end(input)
+  return { first: async (match) => (await watched.line(l => match(l.text), 120_000)).text, done: watched.exited }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'fara-lab-demo-'))

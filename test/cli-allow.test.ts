@@ -3,13 +3,12 @@
 // clients, each in its own process. The keys come from `fara id create|show`, the invites from what
 // `fara serve` and `fara rendezvous` print.
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasCommand, jsonEvents, runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { hasCommand, tcpRoundTrip } from '@fara/testkit'
+import { jsonEvents, runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { FaraRun, Program } from './fixtures/cli-process.ts'
 
 const missing = hasCommand('socat') ? '' : 'socat'
@@ -22,17 +21,6 @@ if (missing !== '') {
 const fara = async (args: string[], env: Record<string, string>, input?: Buffer): Promise<FaraRun> => runFara(args, env, input == null ? {} : { input })
 const events = jsonEvents
 
-/** Send `payload` through a TCP connection to `port` and read until the other end closes. */
-async function echoThrough (port: number, payload: Buffer): Promise<Buffer> {
-  const socket = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true })
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  await once(socket, 'connect')
-  socket.end(payload)
-  await once(socket, 'end')
-  socket.destroy()
-  return Buffer.concat(chunks)
-}
 
 describe.skipIf(missing !== '')(`fara serve --allow, fara connect --identity, invites${missing === '' ? '' : ' — skipped: needs socat'}`, () => {
   let dir: string
@@ -127,7 +115,7 @@ describe.skipIf(missing !== '')(`fara serve --allow, fara connect --identity, in
     const listening = await client.event('listening')
     expect(listening.name).toBe('db')
     const payload = randomBytes(64 * 1024)
-    expect((await echoThrough(listening.port as number, payload)).equals(payload)).toBe(true)
+    expect((await tcpRoundTrip(listening.port as number, payload)).equals(payload)).toBe(true)
     expect(await client.stop()).toBe(0)
 
     // without the invite, the same bare client finds nothing to ask: a missing setting, exit 2

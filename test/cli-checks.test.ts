@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '@fara/testkit'
 import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { AddressInfo } from 'node:net'
 
@@ -17,16 +18,6 @@ const run = promisify(execFile)
 type Failed = { code: number, stdout: string, stderr: string }
 const fails = async (args: string[], env: Record<string, string>): Promise<Failed> =>
   run(process.execPath, [FARA_BIN, ...args], { env }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: Failed) => e)
-
-/** A port nothing listens on (it was free a moment ago). */
-async function closedPort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 describe('fara start-up checks and refusals', () => {
   let dir: string
@@ -54,7 +45,7 @@ describe('fara start-up checks and refusals', () => {
   })
 
   it('fara serve in front of a port nobody listens on: a forward-down event, and the name is registered anyway', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const serve = startFara('fara serve down', ['serve', 'down', '--forward', `127.0.0.1:${port}`, '--listen', '/ip4/127.0.0.1/tcp/0', '--json'], env)
     const down = await serve.event('forward-down')
     expect(down.target).toBe(`127.0.0.1:${port}`)

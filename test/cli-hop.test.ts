@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { hasCommand } from '@fara/testkit'
+import { FARA_BIN, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 
 const run = promisify(execFile)
 const missing = ['python3', 'curl'].filter(t => !hasCommand(t)).join(', ')

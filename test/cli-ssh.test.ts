@@ -5,13 +5,12 @@ import { execFile, spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
-import type { AddressInfo } from 'node:net'
+import { freePort, hasCommand } from '@fara/testkit'
+import { FARA_BIN, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 
 const run = promisify(execFile)
 const SSHD = process.env.FARA_SSHD ?? '/usr/sbin/sshd'
@@ -25,16 +24,6 @@ if (missing !== '') {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-
-/** A port that was free a moment ago (sshd cannot be told to take port 0 and say which it got). */
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** Run ssh with `stdin` as its input; resolves with its exit code and output. */
 async function ssh (args: string[], stdin: Uint8Array, env: Record<string, string>): Promise<{ code: number | null, stdout: Buffer, stderr: string }> {

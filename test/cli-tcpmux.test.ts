@@ -13,15 +13,15 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { freePort, hasCommand } from '@fara/testkit'
+import { FARA_BIN, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { XINETD, startDaemon, xinetdConfig } from './helpers/daemons.ts'
 import type { Program } from './fixtures/cli-process.ts'
 import type { AddressInfo } from 'node:net'
 
 const ID = '12D3KooWPo5KrxYfF9ngRsbnax3Vc8DxbiP6V9YvWLtPfxUSSfKa'
 const MiB = 1024 * 1024
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-const which = (names: string[]): string | undefined => names.find(p => hasCommand(p) || spawnSync('test', ['-x', p]).status === 0)
-const xinetd = which(['xinetd', '/usr/local/sbin/xinetd', '/usr/sbin/xinetd'])
 const isRoot = process.getuid?.() === 0
 
 /** What is missing for a part of this file, or `''`; under FARA_REQUIRE_DAEMONS=1 a missing piece is a failure, not a skip. */
@@ -34,23 +34,13 @@ function needs (what: string, missing: Array<string | false>): string {
 }
 const frontDoorMissing = needs('fara tcpmux end to end', [!hasCommand('socat') && 'socat', !hasCommand('nc') && 'nc (netcat-openbsd)'])
 const xinetdMissing = needs('fara connect tcpmux:// against xinetd', [
-  !isRoot && 'root (xinetd switches its services to user nobody)', xinetd == null && 'xinetd', !hasCommand('nc') && 'nc (netcat-openbsd)'
+  !isRoot && 'root (xinetd switches its services to user nobody)', XINETD == null && 'xinetd', !hasCommand('nc') && 'nc (netcat-openbsd)'
 ])
 const portOneMissing = needs('TCPMUX port 1 in private network namespaces', [
-  !isRoot && 'root (network namespaces)', xinetd == null && 'xinetd', !hasCommand('unshare') && 'unshare (util-linux)',
+  !isRoot && 'root (network namespaces)', XINETD == null && 'xinetd', !hasCommand('unshare') && 'unshare (util-linux)',
   !hasCommand('nsenter') && 'nsenter (util-linux)', !hasCommand('setpriv') && 'setpriv (util-linux)', !hasCommand('ip') && 'ip (iproute2)',
   !hasCommand('ss') && 'ss (iproute2)', spawnSync('unshare', ['-n', 'true']).status !== 0 && 'permission to create a network namespace'
 ])
-
-/** A port that was free a moment ago: nothing listens there. */
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** Run `command` with `input` on its stdin (then EOF); its exit code and everything it wrote. */
 async function exchange (command: string, args: string[], input: Uint8Array, env?: Record<string, string>): Promise<{ code: number | null, stdout: Buffer, stderr: string }> {
@@ -205,64 +195,12 @@ describe.skipIf(frontDoorMissing !== '')(`fara tcpmux: legacy TCPMUX clients rea
   })
 })
 
-/** A foreground xinetd with the config `conf` (a file in `dir`); resolves once `port` listens (polling `ss` in `netns`, with a deadline). */
+/** A foreground xinetd with the config `conf` (a file in `dir`); resolves once `port` listens (in its own network namespace with `unshare`). */
 async function startXinetd (dir: string, conf: string, port: number, unshare: boolean): Promise<Program> {
-  const argv = [xinetd!, '-dontfork', '-f', join(dir, conf), '-pidfile', join(dir, `${conf}.pid`)]
-  const daemon = unshare
-    ? startProgram('xinetd (own netns)', 'unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...argv])
-    : startProgram('xinetd', argv[0]!, argv.slice(1))
-  const ss = (): string => {
-    const cmd = ['ss', '-Hltn', `sport = :${port}`]
-    const full = unshare ? ['nsenter', `--net=/proc/${daemon.child.pid}/ns/net`, ...cmd] : cmd
-    return spawnSync(full[0]!, full.slice(1), { encoding: 'utf8' }).stdout.trim()
-  }
-  const deadline = Date.now() + 10_000
-  while (ss() === '') {
-    if (daemon.child.exitCode != null) throw new Error(`xinetd exited (${daemon.child.exitCode}) before listening on ${port}:\n${daemon.transcript()}`)
-    if (Date.now() > deadline) throw new Error(`xinetd did not listen on ${port} within 10 s:\n${daemon.transcript()}`)
-    await new Promise(resolve => setTimeout(resolve, 25)) // poll interval, not synchronisation: the loop waits for the bound socket
-  }
-  return daemon
-}
-
-/** An xinetd config: the internal tcpmux service on `port`, `fara-echo` (xinetd answers `+Go`) and `fara-self` (the program answers). */
-function xinetdConfig (dir: string, port: number, backend: string): string {
-  // as in tcpmux-daemons.test.ts: TCPMUX services must be UNLISTED, and the internal tcpmux takes `port =` only when UNLISTED
-  return `defaults
-{
-  log_type = FILE ${join(dir, 'xinetd.log')}
-  cps = 1000 1
-}
-service tcpmux
-{
-  type = INTERNAL UNLISTED
-  id = tcpmux
-  socket_type = stream
-  protocol = tcp
-  user = root
-  wait = no
-  port = ${port}
-  bind = 127.0.0.1
-}
-service fara-echo
-{
-  type = UNLISTED TCPMUXPLUS
-  socket_type = stream
-  protocol = tcp
-  wait = no
-  user = nobody
-  server = /bin/cat
-}
-service fara-self
-{
-  type = UNLISTED TCPMUX
-  socket_type = stream
-  protocol = tcp
-  wait = no
-  user = nobody
-  server = ${backend}
-}
-`
+  const argv = [XINETD!, '-dontfork', '-f', join(dir, conf), '-pidfile', join(dir, `${conf}.pid`)]
+  return unshare
+    ? startDaemon('xinetd (own netns)', ['unshare', '-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...argv], port, { ownNetns: true })
+    : startDaemon('xinetd', argv, port)
 }
 
 // a service program of type TCPMUX: it sends the positive reply itself
@@ -280,7 +218,7 @@ describe.skipIf(xinetdMissing !== '')(`fara connect tcpmux:// against xinetd${xi
     const backend = join(dir, 'backend.sh')
     await writeFile(backend, BACKEND, { mode: 0o755 })
     port = await freePort()
-    await writeFile(join(dir, 'xinetd.conf'), xinetdConfig(dir, port, backend))
+    await writeFile(join(dir, 'xinetd.conf'), xinetdConfig({ dir, port, plus: 'fara-echo', backend }))
     await startXinetd(dir, 'xinetd.conf', port, false)
   })
 
@@ -353,7 +291,7 @@ describe.skipIf(portOneMissing !== '')(`TCPMUX's port 1, in private network name
   it('`fara connect tcpmux://127.0.0.1/<service>` without a port asks port 1 (xinetd there)', async () => {
     const backend = join(dir, 'backend.sh')
     await writeFile(backend, BACKEND, { mode: 0o755 })
-    await writeFile(join(dir, 'port1.conf'), xinetdConfig(dir, 1, backend))
+    await writeFile(join(dir, 'port1.conf'), xinetdConfig({ dir, port: 1, plus: 'fara-echo', backend }))
     const daemon = await startXinetd(dir, 'port1.conf', 1, true)
     const data = randomBytes(64 * 1024)
     const r = await exchange('nsenter', [`--net=/proc/${daemon.child.pid}/ns/net`, process.execPath, FARA_BIN, 'connect', 'tcpmux://127.0.0.1/fara-echo'], data, env)

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hasCommand, runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { freePort, hasCommand } from '@fara/testkit'
+import { runFara, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 import { bindAvailable, startBind } from './helpers/bind.ts'
 import type { Program } from './fixtures/cli-process.ts'
 import type { Bind } from './helpers/bind.ts'
@@ -27,16 +28,6 @@ const missing = !haveBind || !haveSocat
 
 /** The largest datagram Fara carries (spec/udp.md). */
 const MAX_DATAGRAM_BYTES = 65_507
-
-/** A UDP port on 127.0.0.1 that was free a moment ago. */
-async function freeUdpPort (): Promise<number> {
-  const socket = createSocket('udp4')
-  socket.bind(0, '127.0.0.1')
-  await once(socket, 'listening')
-  const { port } = socket.address()
-  socket.close()
-  return port
-}
 
 /** A UDP client on its own source port (so its own flow), keeping every datagram it receives. */
 interface UdpClient {
@@ -105,7 +96,7 @@ describe.skipIf(missing)(`UDP through fara serve --forward-udp and fara connect 
     expect(added.status, added.stderr).toBe(0)
 
     // a UDP echo: socat answers each datagram (a child per datagram) to the address it came from
-    echoPort = await freeUdpPort()
+    echoPort = await freePort({ protocol: 'udp' })
     const echo = startProgram('socat echo', 'socat', ['-d', '-d', '-b', '65536', '-T', '5', `UDP4-RECVFROM:${echoPort},bind=127.0.0.1,fork`, 'PIPE'])
     await echo.line(l => l.text.includes(`receiving on AF=2 127.0.0.1:${echoPort}`))
 

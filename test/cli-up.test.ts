@@ -5,10 +5,11 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createConnection, createServer } from 'node:net'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tcpRoundTrip } from '@fara/testkit'
 import { FARA_BIN, jsonEvents, runFara, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { FaraRun, Program } from './fixtures/cli-process.ts'
 import type { Server } from 'node:net'
@@ -30,17 +31,6 @@ async function echoServer (tag: string): Promise<{ server: Server, port: number 
   return { server, port: (server.address() as { port: number }).port }
 }
 
-/** Send `payload` through a TCP connection to `port` and read until the other end closes. */
-async function through (port: number, payload: Buffer): Promise<Buffer> {
-  const socket = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true })
-  const chunks: Buffer[] = []
-  socket.on('data', (c: Buffer) => chunks.push(c))
-  await once(socket, 'connect')
-  socket.end(payload)
-  await once(socket, 'end')
-  socket.destroy()
-  return Buffer.concat(chunks)
-}
 
 describe('fara up: many services and tunnels in one process, reloaded by SIGHUP', () => {
   let dir: string
@@ -97,7 +87,7 @@ describe('fara up: many services and tunnels in one process, reloaded by SIGHUP'
   it('opens the tunnel from the same process: its local port reaches the service', async () => {
     const started = await up.event('started', j => j.kind === 'tunnel' && j.name === 'web')
     const payload = randomBytes(16 * 1024)
-    expect((await through(started.port as number, payload)).equals(Buffer.concat([Buffer.from('web:'), payload]))).toBe(true)
+    expect((await tcpRoundTrip(started.port as number, payload)).equals(Buffer.concat([Buffer.from('web:'), payload]))).toBe(true)
   })
 
   it('resolves a config-listed private name privately without flags, and not without the config', async () => {
@@ -143,7 +133,7 @@ describe('fara up: many services and tunnels in one process, reloaded by SIGHUP'
       expect(r.stdout.toString()).toBe(`${name}:still`)
     }
     const tunnel = await up.event('started', j => j.kind === 'tunnel')
-    expect((await through(tunnel.port as number, Buffer.from('x'))).toString()).toBe('web:x')
+    expect((await tcpRoundTrip(tunnel.port as number, Buffer.from('x'))).toString()).toBe('web:x')
   })
 
   it('SIGHUP with a service removed: it is stopped and withdrawn (connect exits 3)', async () => {

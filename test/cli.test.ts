@@ -3,16 +3,14 @@
 // `fara connect` giving a local port, and a real client (curl; socat for the stdin/stdout mode).
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FARA_BIN, hasCommand, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
+import { freePort, hasCommand } from '@fara/testkit'
+import { FARA_BIN, startFara, startProgram, stopAllPrograms } from './fixtures/cli-process.ts'
 import type { Program } from './fixtures/cli-process.ts'
-import type { AddressInfo } from 'node:net'
 
 const run = promisify(execFile)
 const tools = ['python3', 'curl', 'socat']
@@ -23,16 +21,6 @@ if (missing !== '') {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
-
-/** A port that was free a moment ago: nothing listens there. */
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 /** GET `url` with curl (a fresh TCP connection each time); its stdout as bytes. */
 async function curl (url: string): Promise<Buffer> {

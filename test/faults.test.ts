@@ -15,9 +15,9 @@ import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createEntity, rendezvousPoint } from '@fara/sdk'
-import { createLab, labPrerequisites } from './lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
 import { startFixture, stopAll } from './helpers/process.ts'
-import type { Lab, LabHost, LabNat } from './lab/index.ts'
+import type { Lab, LabHost, LabNat } from '@fara/nat-lab'
 import type { Fixture } from './helpers/process.ts'
 
 type Line = Record<string, unknown>

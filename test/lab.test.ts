@@ -1,16 +1,17 @@
-// The NAT lab (test/lab, spec/nat-lab.md): real network namespaces, veths, bridges and
+// The NAT lab (@fara/nat-lab, spec/nat-lab.md): real network namespaces, veths, bridges and
 // iptables/ipset NAT routers, each behaviour proven with real UDP and TCP packets from
-// test/fixtures/lab-probe.ts running inside the namespaces.
-import { spawn, spawnSync } from 'node:child_process'
+// the lab's probe program running inside the namespaces.
+import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  MARKER_DIR, createLab, labNamespaces, labPrerequisites, startProbe, sweepStaleLabs, withLab
-} from './lab/index.ts'
-import type { Endpoint, Lab, LabNat, NatSpec, Probe } from './lab/index.ts'
+  createLab, labNamespaces, labPrerequisites, startProbe, sweepStaleLabs, withLab
+} from '@fara/nat-lab'
+import { MARKER_DIR } from '@fara/nat-lab/constants'
+import { startFixture } from './helpers/process.ts'
+import type { Endpoint, Lab, LabNat, NatSpec, Probe } from '@fara/nat-lab'
+import type { ChildProcess } from 'node:child_process'
 
 const missing = labPrerequisites()
 const canRun = missing.length === 0
@@ -324,18 +325,11 @@ function ipLinkNames (): string {
   return out.split('\n').map(l => l.split(':')[1]?.trim().split('@')[0]).filter(Boolean).sort().join(' ')
 }
 
-interface Owner { child: ReturnType<typeof spawn>, ready: Promise<{ prefix: string, namespaces: string[] }>, exited: Promise<number | null> }
+interface Owner { child: ChildProcess, ready: Promise<{ prefix: string, namespaces: string[] }>, exited: Promise<number | null> }
 
-/** Run test/lab/orphan.ts: a process that builds a lab and never destroys it. */
+/** Run test/fixtures/lab-orphan.ts: a process that builds a lab and never destroys it. */
 function startOwner (then: 'exit' | 'wait'): Owner {
-  const script = fileURLToPath(new URL('./lab/orphan.ts', import.meta.url))
-  const child = spawn(process.execPath, [script, JSON.stringify({ then })], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
-  const ready = new Promise<{ prefix: string, namespaces: string[] }>((resolve, reject) => {
-    createInterface({ input: child.stdout }).on('line', (line) => { resolve(JSON.parse(line) as { prefix: string, namespaces: string[] }) })
-    void exited.then(code => { reject(new Error(`orphan.ts exited (${code}) before it was ready: ${stderr}`)) })
-  })
-  return { child, ready, exited }
+  const owner = startFixture('lab-orphan', { then }, { stdin: true })
+  const ready = owner.next(l => l.event === 'ready') as Promise<{ prefix: string, namespaces: string[] }>
+  return { child: owner.child, ready, exited: owner.exited }
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { until } from '@fara/testkit'
 import { createRecord, rendezvousPoint } from '@fara/rendezvous'
 import { tcpmuxConnect } from '@fara/tcpmux'
 import { createNode } from '@fara/transport'
@@ -106,7 +107,7 @@ describe(`a rendezvous point under ${SIZES.clientProcs * SIZES.clientsPerProc} c
     // gone clients are forgotten: nothing per client stays behind (libp2p's peer store kept every one)
     await Promise.all(procs.map(async p => p.stop()))
     await probe.stop()
-    await until(async () => (await statsOf(point)).connections === 0, 'the clients\' connections closed at the point', 30_000)
+    await until(async () => (await statsOf(point)).connections === 0, 'the clients\' connections closed at the point', { timeoutMs: 30_000, intervalMs: 200 })
     expect((await statsOf(point)).peers).toBe(0)
   }, LONG)
 })
@@ -207,7 +208,7 @@ describe('slow clients (slowloris)', () => {
     const many = startFixture('load-slow', { mode: 'tcpmux', port, connections: SIZES.slowConnections, deadlineMs: DEADLINE_MS })
     await many.next(l => l.event === 'holding', LONG)
     // the dropped ones come back (after 100 ms): echo once they have, while they keep coming
-    await until(async () => ((await statsOf(many)).opened as number) > 2 * SIZES.slowConnections, 'the slow clients back after being dropped', 30_000)
+    await until(async () => ((await statsOf(many)).opened as number) > 2 * SIZES.slowConnections, 'the slow clients back after being dropped', { timeoutMs: 30_000, intervalMs: 200 })
     const pressed = await statsOf(server)
     const servedUnderMany = await echoes()
     many.child.kill('SIGUSR1')
@@ -216,7 +217,7 @@ describe('slow clients (slowloris)', () => {
     const few = startFixture('load-slow', { mode: 'tcpmux', port, connections: 40, deadlineMs: DEADLINE_MS })
     await few.next(l => l.event === 'holding', 60_000)
     const servedUnderFew = await echoes()
-    await until(async () => ((await statsOf(few)).droppedAtDeadline as number) > 0, 'a slow client dropped at the read deadline', DEADLINE_MS * 4)
+    await until(async () => ((await statsOf(few)).droppedAtDeadline as number) > 0, 'a slow client dropped at the read deadline', { timeoutMs: DEADLINE_MS * 4, intervalMs: 200 })
     const after = await statsOf(server)
     few.child.kill('SIGUSR1')
     const fewDone = await few.next(l => l.event === 'done')
@@ -257,7 +258,7 @@ describe('slow clients (slowloris)', () => {
     } finally {
       await node.stop()
     }
-    await until(async () => ((await statsOf(slow)).droppedAtDeadline as number) > 0, 'a slow stream dropped at the request deadline', DEADLINE_MS * 4)
+    await until(async () => ((await statsOf(slow)).droppedAtDeadline as number) > 0, 'a slow stream dropped at the request deadline', { timeoutMs: DEADLINE_MS * 4, intervalMs: 200 })
     const stats = await statsOf(point)
     slow.child.kill('SIGUSR1')
     const done = await slow.next(l => l.event === 'done')
@@ -272,12 +273,3 @@ describe('slow clients (slowloris)', () => {
     await point.stop()
   }, LONG)
 })
-
-/** Poll `check` until it holds, failing after `timeoutMs`. */
-async function until (check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-}

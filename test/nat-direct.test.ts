@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLab, labPrerequisites } from './lab/index.ts'
-import { PUBLIC_ADDRESSES } from './lab/constants.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
+import { PUBLIC_ADDRESSES } from '@fara/nat-lab/constants'
 import { startFixture, stopAll } from './helpers/process.ts'
 import { startStun } from './helpers/tools.ts'
 import type { Stun } from './helpers/tools.ts'
-import type { Lab, NatType } from './lab/index.ts'
+import type { Lab, NatType } from '@fara/nat-lab'
 
 const missing = [...labPrerequisites(), ...(spawnSync('turnserver', ['--help']).error == null ? [] : ['turnserver (apt-get install coturn)'])]
 const canRun = missing.length === 0

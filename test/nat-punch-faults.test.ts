@@ -4,9 +4,9 @@
 // stop answering. In each case nothing is lost and the relay keeps serving.
 import { spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLab, labPrerequisites } from './lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
 import { startFixture, stopAll } from './helpers/process.ts'
-import type { Lab } from './lab/index.ts'
+import type { Lab } from '@fara/nat-lab'
 
 const missing = [...labPrerequisites(), ...(spawnSync('conntrack', ['--version']).error == null ? [] : ['conntrack (apt-get install conntrack)'])]
 const canRun = missing.length === 0

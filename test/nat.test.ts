@@ -1,4 +1,4 @@
-// Reach by name across real NATs (network namespaces + iptables, test/lab): the
+// Reach by name across real NATs (network namespaces + iptables, @fara/nat-lab): the
 // rendezvous point (also the relay) on the public segment, one service behind
 // each NAT holding a relay slot, and a client behind every NAT connecting by
 // name to every service. Each pair moves 8 MiB with equal SHA-256 at both ends.
@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { captureContains, readPcap } from './helpers/pcap.ts'
-import { createLab, labPrerequisites } from './lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
 import { startFixture, stopAll } from './helpers/process.ts'
 import { startTcpdump } from './helpers/tools.ts'
-import type { Lab, NatSpec } from './lab/index.ts'
+import type { Lab, NatSpec } from '@fara/nat-lab'
 import type { Fixture } from './helpers/process.ts'
 
 const missing = [...labPrerequisites(), ...(spawnSync('tcpdump', ['--version']).status === 0 ? [] : ['tcpdump'])]

@@ -2,14 +2,14 @@
 // the service holds a slot on it and listens nowhere else.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '@fara/testkit'
 import { createEntity, createRendezvousPoint, rendezvousPoint } from '@fara/sdk'
-import { RELAY_SERVER_LIMITS } from '@fara/transport'
+import { RELAY_SERVER_LIMITS } from '@fara/transport/constants'
 import { startFixture, stopAll } from './helpers/process.ts'
 import type { Association, Entity, Rendezvous, RendezvousFactory } from '@fara/sdk'
 import type { RendezvousPointHandle } from '@fara/rendezvous'
@@ -190,12 +190,7 @@ describe('relayed entities in one process', () => {
 
   it('re-registers at once when a slot appears after the service started', async () => {
     // a relay that is not up yet, at an address known in advance
-    const port = await new Promise<number>(resolve => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number }
-        probe.close(() => { resolve(port) })
-      })
-    })
+    const port = await freePort()
     const privateKey = await generateKeyPair('Ed25519')
     const relayAddr = `/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdFromPrivateKey(privateKey).toString()}`
     const directory = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'] })

@@ -5,9 +5,9 @@
 // application sees no reconnect, and the association reports its resumptions.
 import { spawnSync } from 'node:child_process'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { createLab, labPrerequisites } from './lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
 import { startFixture, stopAll } from './helpers/process.ts'
-import type { Lab } from './lab/index.ts'
+import type { Lab } from '@fara/nat-lab'
 
 const MiB = 1024 * 1024
 const isRoot = process.getuid?.() === 0

@@ -8,14 +8,16 @@ import { createSocket } from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRecord, verifyRecord } from '@fara/rendezvous'
 import {
-  createPrivateTombstone, createRecord, encodeSignedPrivateRecord, openPrivateRecord, periodOf, privateLookupKeys, sealPrivateRecord, verifyPrivateEnvelope, verifyRecord
-} from '@fara/rendezvous'
+  createPrivateTombstone, encodeSignedPrivateRecord, openPrivateRecord, periodOf, privateLookupKeys, sealPrivateRecord, verifyPrivateEnvelope
+} from '@fara/rendezvous/private'
 import { createEntity } from '@fara/sdk'
-import { TXT_TAG_SEALED, createSrvRendezvous, dnsClient, ownerName, parseTsigKey, privateOwnerName, srvRendezvous } from '@fara/srv'
+import { createSrvRendezvous, dnsClient, ownerName, parseTsigKey, privateOwnerName, srvRendezvous } from '@fara/srv'
+import { TXT_TAG_SEALED } from '@fara/srv/constants'
 import { bindAvailable, startBind } from './helpers/bind.ts'
 import type { Bind } from './helpers/bind.ts'
-import type { Rendezvous, SignedPrivateRecord } from '@fara/rendezvous'
+import type { PrivateRendezvous, SignedPrivateRecord } from '@fara/rendezvous'
 import type { Association } from '@fara/sdk'
 import type { DnsClient, TsigKey } from '@fara/srv'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
@@ -69,7 +71,7 @@ async function ask (port: number, query: Buffer): Promise<Buffer> {
 describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
   let bind: Bind
   let key: TsigKey
-  let rv: Rendezvous
+  let rv: PrivateRendezvous
   let dns: DnsClient
   let alice: Ed25519PrivateKey
   let mallory: Ed25519PrivateKey
@@ -90,7 +92,7 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
   it('stores one TXT record at <base32 lookup key>._fara-p.<zone>, cached no longer than it lives, and reads it back over TCP', async () => {
     const name = fresh()
     const sealed = await seal(alice, name, { secret: 'invite', ttl: 20_000 })
-    await rv.registerPrivate!(sealed)
+    await rv.registerPrivate(sealed)
     const owner = privateOwnerName(lookupKeyOf(name, 'invite'), bind.zone)
     expect(owner).toMatch(new RegExp(`^[a-z2-7]{52}\\._fara-p\\.${bind.zone.replace('.', '\\.')}$`))
     const txt = bind.dig('+noall', '+answer', owner, 'TXT').trim().split('\n')
@@ -99,7 +101,7 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
     expect(Number(txt[0]!.split(/\s+/)[1])).toBeLessThanOrEqual(20) // the sealed record lives at most 20 s
     // too large for a 512-octet UDP answer: the server sets TC, and the client asks again over TCP
     expect(bind.dig('+noedns', '+ignore', owner, 'TXT')).toMatch(/flags:[^;]*\btc\b/)
-    const back = await rv.resolvePrivate!(lookupKeyOf(name, 'invite'))
+    const back = await rv.resolvePrivate(lookupKeyOf(name, 'invite'))
     expect(Buffer.from(back.record).equals(sealed.record)).toBe(true)
     expect(Buffer.from(back.signature).equals(sealed.signature)).toBe(true)
     expect(await openPrivateRecord(back, { name, secret: 'invite' })).toMatchObject({ name })
@@ -107,35 +109,35 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
 
   it('applies the rules of every backend: updates by the slot\'s writer only, newer seq only', async () => {
     const name = fresh()
-    await rv.registerPrivate!(await seal(alice, name, { seq: Date.now() - 10_000 }))
+    await rv.registerPrivate(await seal(alice, name, { seq: Date.now() - 10_000 }))
     const newer = await seal(alice, name)
-    await rv.registerPrivate!(newer)
-    expect(Buffer.from((await rv.resolvePrivate!(lookupKeyOf(name))).record).equals(newer.record)).toBe(true)
-    await expect(rv.registerPrivate!(await seal(alice, name, { seq: Date.now() - 5_000 }))).rejects.toMatchObject({ name: 'StaleRecordError' })
+    await rv.registerPrivate(newer)
+    expect(Buffer.from((await rv.resolvePrivate(lookupKeyOf(name))).record).equals(newer.record)).toBe(true)
+    await expect(rv.registerPrivate(await seal(alice, name, { seq: Date.now() - 5_000 }))).rejects.toMatchObject({ name: 'StaleRecordError' })
     // another entity that knows the name derives another writer key: the slot is taken
-    await expect(rv.registerPrivate!(await seal(mallory, name))).rejects.toMatchObject({ name: 'NameTakenError' })
-    await expect(rv.unregisterPrivate!(await createPrivateTombstone({ entityKey: mallory, name, period: periodOf(Date.now()) }))).rejects.toMatchObject({ name: 'NameTakenError' })
-    expect(Buffer.from((await rv.resolvePrivate!(lookupKeyOf(name))).record).equals(newer.record)).toBe(true)
+    await expect(rv.registerPrivate(await seal(mallory, name))).rejects.toMatchObject({ name: 'NameTakenError' })
+    await expect(rv.unregisterPrivate(await createPrivateTombstone({ entityKey: mallory, name, period: periodOf(Date.now()) }))).rejects.toMatchObject({ name: 'NameTakenError' })
+    expect(Buffer.from((await rv.resolvePrivate(lookupKeyOf(name))).record).equals(newer.record)).toBe(true)
   })
 
   it('withdraws with the writer\'s tombstone by deleting the RRset: the label no longer exists', async () => {
     const name = fresh()
     const owner = privateOwnerName(lookupKeyOf(name), bind.zone)
-    await rv.registerPrivate!(await seal(alice, name))
+    await rv.registerPrivate(await seal(alice, name))
     expect(bind.dig(owner, 'TXT')).toContain('status: NOERROR')
-    await rv.unregisterPrivate!(await createPrivateTombstone({ entityKey: alice, name, period: periodOf(Date.now()) }))
+    await rv.unregisterPrivate(await createPrivateTombstone({ entityKey: alice, name, period: periodOf(Date.now()) }))
     expect(bind.dig(owner, 'TXT')).toContain('status: NXDOMAIN')
-    await expect(rv.resolvePrivate!(lookupKeyOf(name))).rejects.toMatchObject({ name: 'NameNotFoundError' })
-    await expect(rv.unregisterPrivate!(await createPrivateTombstone({ entityKey: alice, name, period: periodOf(Date.now()) }))).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    await expect(rv.resolvePrivate(lookupKeyOf(name))).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    await expect(rv.unregisterPrivate(await createPrivateTombstone({ entityKey: alice, name, period: periodOf(Date.now()) }))).rejects.toMatchObject({ name: 'NameNotFoundError' })
     // the slot is free again, for anyone
-    await rv.registerPrivate!(await seal(mallory, name))
-    await expect(rv.resolvePrivate!(lookupKeyOf(name))).resolves.toBeDefined()
+    await rv.registerPrivate(await seal(mallory, name))
+    await expect(rv.resolvePrivate(lookupKeyOf(name))).resolves.toBeDefined()
   })
 
   it('lets exactly one of several concurrent writers take a slot', async () => {
     const name = fresh()
     const keys = await Promise.all(Array.from({ length: 4 }, async () => generateKeyPair('Ed25519')))
-    const results = await Promise.allSettled(keys.map(async k => rv.registerPrivate!(await seal(k, name))))
+    const results = await Promise.allSettled(keys.map(async k => rv.registerPrivate(await seal(k, name))))
     expect(results.filter(r => r.status === 'fulfilled')).toHaveLength(1)
     expect(results.filter(r => r.status === 'rejected').map(r => (r as PromiseRejectedResult).reason.name)).toEqual(new Array(3).fill('NameTakenError'))
     expect(bind.dig('+short', privateOwnerName(lookupKeyOf(name), bind.zone), 'TXT').trim().split('\n')).toHaveLength(1)
@@ -146,7 +148,7 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
     const lookupKey = lookupKeyOf(name)
     const owner = privateOwnerName(lookupKey, bind.zone)
     const notFound = async (what: string, r = rv): Promise<void> => {
-      await expect(r.resolvePrivate!(lookupKey), what).rejects.toMatchObject({ name: 'NameNotFoundError' })
+      await expect(r.resolvePrivate(lookupKey), what).rejects.toMatchObject({ name: 'NameNotFoundError' })
     }
     await notFound('nothing there')
     expect(bind.nsupdate(`update add ${owner} 60 TXT "v=spf1 -all"\nupdate add ${owner} 60 TXT "${TXT_TAG_SEALED}" "junk"`).status).toBe(0)
@@ -162,8 +164,8 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
     await dns.replace(owner, 'TXT', [{ type: 'TXT', name: owner, ttl: 60, strings: sealedStrings(forged) }])
     await notFound('a forged record')
     // the writer replaces whatever is there; a reader whose clock is past the expiry finds nothing
-    await rv.registerPrivate!(sealed)
-    await expect(rv.resolvePrivate!(lookupKey)).resolves.toBeDefined()
+    await rv.registerPrivate(sealed)
+    await expect(rv.resolvePrivate(lookupKey)).resolves.toBeDefined()
     await notFound('an expired record', createSrvRendezvous({ zone: bind.zone, server: bind.server, now: () => Date.now() + 3 * 86_400_000 }))
   })
 
@@ -171,30 +173,30 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
     const name = fresh()
     const owner = privateOwnerName(lookupKeyOf(name), bind.zone)
     const first = await seal(alice, name)
-    await rv.registerPrivate!(first)
+    await rv.registerPrivate(first)
     // written around the rendezvous by other holders of the zone key
     const second = await seal(alice, name, { seq: Date.now() + 1_000 })
     const third = await seal(mallory, name, { seq: Date.now() + 2_000 })
     await dns.add([second, third].map(s => ({ type: 'TXT' as const, name: owner, ttl: 60, strings: sealedStrings(s) })))
     expect(bind.dig('+short', owner, 'TXT').trim().split('\n')).toHaveLength(3)
-    expect(Buffer.from((await rv.resolvePrivate!(lookupKeyOf(name))).record).equals(third.record)).toBe(true)
+    expect(Buffer.from((await rv.resolvePrivate(lookupKeyOf(name))).record).equals(third.record)).toBe(true)
     // the newest decides the writer's round too: it belongs to another key
-    await expect(rv.registerPrivate!(await seal(alice, name, { seq: Date.now() + 3_000 }))).rejects.toMatchObject({ name: 'NameTakenError' })
+    await expect(rv.registerPrivate(await seal(alice, name, { seq: Date.now() + 3_000 }))).rejects.toMatchObject({ name: 'NameTakenError' })
   })
 
   it('refuses bad input before the server sees it, and writes nothing without a key', async () => {
     const name = fresh()
     const sealed = await seal(alice, name)
-    await expect(rv.registerPrivate!({ record: sealed.record, signature: new Uint8Array(64) })).rejects.toMatchObject({ name: 'InvalidSignatureError' })
-    await expect(rv.registerPrivate!({ record: new Uint8Array(13_000), signature: sealed.signature })).rejects.toMatchObject({ name: 'RecordTooLargeError' })
-    await expect(rv.unregisterPrivate!(sealed)).rejects.toMatchObject({ name: 'InvalidRecordError' }) // a live record is no tombstone
-    await expect(rv.resolvePrivate!(new Uint8Array(31))).rejects.toThrow(RangeError)
-    await expect(rv.resolvePrivate!('x' as unknown as Uint8Array)).rejects.toThrow(TypeError)
+    await expect(rv.registerPrivate({ record: sealed.record, signature: new Uint8Array(64) })).rejects.toMatchObject({ name: 'InvalidSignatureError' })
+    await expect(rv.registerPrivate({ record: new Uint8Array(13_000), signature: sealed.signature })).rejects.toMatchObject({ name: 'RecordTooLargeError' })
+    await expect(rv.unregisterPrivate(sealed)).rejects.toMatchObject({ name: 'InvalidRecordError' }) // a live record is no tombstone
+    await expect(rv.resolvePrivate(new Uint8Array(31))).rejects.toThrow(RangeError)
+    await expect(rv.resolvePrivate('x' as unknown as Uint8Array)).rejects.toThrow(TypeError)
     const readOnly = createSrvRendezvous({ zone: bind.zone, server: bind.server })
-    await expect(readOnly.registerPrivate!(sealed)).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
+    await expect(readOnly.registerPrivate(sealed)).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
     expect(bind.dig(privateOwnerName(lookupKeyOf(name), bind.zone), 'TXT')).toContain('status: NXDOMAIN')
-    await rv.registerPrivate!(sealed)
-    await expect(readOnly.resolvePrivate!(lookupKeyOf(name))).resolves.toBeDefined()
+    await rv.registerPrivate(sealed)
+    await expect(readOnly.resolvePrivate(lookupKeyOf(name))).resolves.toBeDefined()
   })
 
   describe('the SDK end to end, and what the zone operator sees', () => {
@@ -215,7 +217,7 @@ describe.skipIf(!run)('SRV rendezvous: private names against BIND 9', () => {
       client = await createEntity({ app: 'srv-friend', rendezvous: srvRendezvous({ zone: bind.zone, server: bind.server }), listen: [] })
       // and the same service's entity key sealing distinctive addresses directly, for the search below
       direct = await seal(server.identity.privateKey as Ed25519PrivateKey, `${name}-direct`, { secret })
-      await rv.registerPrivate!(direct)
+      await rv.registerPrivate(direct)
     })
 
     afterAll(async () => {

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEFAULT_ADDRESS_BURST, DEFAULT_ADDRESS_RATE, DEFAULT_MAX_RECORDS_PER_ADDRESS } from '@fara/rendezvous'
+import { DEFAULT_ADDRESS_BURST, DEFAULT_ADDRESS_RATE, DEFAULT_MAX_RECORDS_PER_ADDRESS } from '@fara/rendezvous/constants'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import { startFixture, stopAll } from './helpers/process.ts'

@@ -4,24 +4,23 @@
 // free unprivileged port, with its configuration in a temporary directory.
 // The raw-socket tests pin down the quirks the client copes with
 // (spec/adapters.md#tcpmux-quirks-of-real-implementations): if a daemon changes, they say so.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '@fara/testkit'
 import { tcpmuxConnect, tcpmuxHelp } from '@fara/tcpmux'
-import type { ChildProcess } from 'node:child_process'
-
-const which = (names: string[]): string | undefined => names.find(p => spawnSync('sh', ['-c', `command -v "${p}"`]).status === 0 || spawnSync('test', ['-x', p]).status === 0)
-const xinetd = which(['xinetd', '/usr/local/sbin/xinetd', '/usr/sbin/xinetd'])
+import { stopAllPrograms } from './fixtures/cli-process.ts'
+import { XINETD, startDaemon, which, xinetdConfig } from './helpers/daemons.ts'
 const inetd = which(['inetutils-inetd', '/usr/sbin/inetutils-inetd'])
 const isRoot = process.getuid?.() === 0
 const hasUnshare = spawnSync('unshare', ['--version']).status === 0
 const missing = [
   isRoot ? '' : 'root (the daemons switch to user nobody; inetd needs a private mount of /etc/services)',
-  xinetd == null ? 'xinetd' : '',
+  XINETD == null ? 'xinetd' : '',
   inetd == null ? 'inetutils-inetd' : '',
   hasUnshare ? '' : 'unshare (util-linux)'
 ].filter(Boolean).join(', ')
@@ -32,31 +31,6 @@ if (missing !== '') {
 
 const host = '127.0.0.1'
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, host, resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
-/** A daemon in the foreground; resolves once `port` is listening (polling `ss`, with a deadline). */
-async function startDaemon (argv: string[], port: number, log: string): Promise<{ child: ChildProcess, stop: () => Promise<void> }> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000) })
-  child.stderr!.on('data', (d: Buffer) => { output = (output + d.toString()).slice(-4000) })
-  const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
-  const stop = async (): Promise<void> => { if (child.exitCode == null && child.signalCode == null) { child.kill('SIGTERM'); await exited } }
-  const deadline = Date.now() + 10_000
-  while (spawnSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' }).stdout.trim() === '') {
-    if (child.exitCode != null) throw new Error(`${argv[0]} exited (${child.exitCode}) before listening on ${port}: ${output}${await readFile(log, 'utf8').catch(() => '')}`)
-    if (Date.now() > deadline) { await stop(); throw new Error(`${argv[0]} did not listen on ${port} within 10 s: ${output}`) }
-    await new Promise(resolve => setTimeout(resolve, 25)) // poll interval, not synchronisation: the loop waits for the bound socket
-  }
-  return { child, stop }
-}
 
 /** Raw exchange: write `send` in one write, optionally `later` once the first bytes came back, collect to close. */
 async function raw (port: number, send: string, later?: string): Promise<string> {
@@ -92,7 +66,6 @@ describe.skipIf(missing !== '')('TCPMUX against real daemons', () => {
   let dir: string
   let xinetdPort: number
   let inetdPort: number
-  const stops: Array<() => Promise<void>> = []
   const data = randomBytes(1024 * 1024)
 
   beforeAll(async () => {
@@ -103,44 +76,8 @@ describe.skipIf(missing !== '')('TCPMUX against real daemons', () => {
 
     xinetdPort = await freePort()
     const xinetdConf = join(dir, 'xinetd.conf')
-    // the internal tcpmux service takes `port =` (with UNLISTED); TCPMUX services must be UNLISTED too, or xinetd drops them
-    await writeFile(xinetdConf, `defaults
-{
-  log_type = FILE ${join(dir, 'xinetd.log')}
-  cps = 1000 1
-}
-service tcpmux
-{
-  type = INTERNAL UNLISTED
-  id = tcpmux
-  socket_type = stream
-  protocol = tcp
-  user = root
-  wait = no
-  port = ${xinetdPort}
-  bind = ${host}
-}
-service fara-plus
-{
-  type = UNLISTED TCPMUXPLUS
-  socket_type = stream
-  protocol = tcp
-  wait = no
-  user = nobody
-  server = /bin/cat
-}
-service fara-self
-{
-  type = UNLISTED TCPMUX
-  socket_type = stream
-  protocol = tcp
-  wait = no
-  user = nobody
-  server = ${backend}
-}
-`)
-    const x = await startDaemon([xinetd!, '-dontfork', '-f', xinetdConf, '-pidfile', join(dir, 'xinetd.pid')], xinetdPort, join(dir, 'xinetd.log'))
-    stops.push(x.stop)
+    await writeFile(xinetdConf, xinetdConfig({ dir, port: xinetdPort, plus: 'fara-plus', backend }))
+    await startDaemon('xinetd', [XINETD!, '-dontfork', '-f', xinetdConf, '-pidfile', join(dir, 'xinetd.pid')], xinetdPort, { log: join(dir, 'xinetd.log') })
 
     // inetutils-inetd takes the tcpmux port from /etc/services only: give it its own, in a private mount namespace
     inetdPort = await freePort()
@@ -154,13 +91,12 @@ service fara-self
       `tcpmux/fara-self stream tcp nowait nobody ${backend} backend.sh`,
       ''
     ].join('\n'))
-    const i = await startDaemon(['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /etc/services && exec "$2" -d --rate=10000 --pidfile="$3" "$4"',
-      'sh', services, inetd!, join(dir, 'inetd.pid'), inetdConf], inetdPort, join(dir, 'none'))
-    stops.push(i.stop)
+    await startDaemon('inetutils-inetd', ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /etc/services && exec "$2" -d --rate=10000 --pidfile="$3" "$4"',
+      'sh', services, inetd!, join(dir, 'inetd.pid'), inetdConf], inetdPort)
   })
 
   afterAll(async () => {
-    await Promise.all(stops.map(async stop => stop()))
+    await stopAllPrograms()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })
 

@@ -17,8 +17,8 @@ import { startFixture, stopAll } from './helpers/process.ts'
 import { distinct, expectedRuns, printableRuns, uniformity } from './helpers/randomness.ts'
 import { directionsOf, readConnections } from './helpers/tcp-flows.ts'
 import { startTcpdump } from './helpers/tools.ts'
-import { createLab } from './lab/index.ts'
-import type { Lab } from './lab/index.ts'
+import { createLab } from '@fara/nat-lab'
+import type { Lab } from '@fara/nat-lab'
 import type { Connection, Direction } from './helpers/tcp-flows.ts'
 
 const missing = missingFor('unobservable capture test', ['curl'])

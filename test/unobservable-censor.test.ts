@@ -5,8 +5,8 @@
 // anyway, without a single packet matching; plain js-libp2p, which gets through before the rules, does not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startFixture, stopAll } from './helpers/process.ts'
-import { createLab, labPrerequisites } from './lab/index.ts'
-import type { Lab } from './lab/index.ts'
+import { createLab, labPrerequisites } from '@fara/nat-lab'
+import type { Lab } from '@fara/nat-lab'
 
 const missing = labPrerequisites().join(' and ')
 if (missing !== '') {

@@ -18,9 +18,9 @@ import { firstFlight, missingFor, runIn, stopCapture } from './helpers/observer.
 import { startFixture, stopAll } from './helpers/process.ts'
 import { readConnections } from './helpers/tcp-flows.ts'
 import { startTcpdump } from './helpers/tools.ts'
-import { createLab } from './lab/index.ts'
+import { createLab } from '@fara/nat-lab'
 import type { AddressInfo } from 'node:net'
-import type { Lab } from './lab/index.ts'
+import type { Lab } from '@fara/nat-lab'
 import type { Connection } from './helpers/tcp-flows.ts'
 import type { Fixture } from './helpers/process.ts'
 

@@ -7,7 +7,8 @@
 // punch: the two sockets simply know each other's port.
 import { createRequire } from 'node:module'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PUNCH, udxConnection } from '@fara/transport'
+import { udxConnection } from '@fara/transport'
+import { PUNCH } from '@fara/transport/constants'
 import type { Connection, Libp2p, Upgrader } from '@libp2p/interface'
 import type { Duplex } from 'node:stream'
 

@@ -5,7 +5,7 @@
 // clients use a stream per request. Answers { cmd: 'cpu' } with
 // the CPU time used so far, so that a load figure can say whether the point was saturated.
 import { createRendezvousPoint } from '@fara/sdk'
-import { RENDEZVOUS_SESSION_PROTOCOL } from '@fara/rendezvous'
+import { RENDEZVOUS_SESSION_PROTOCOL } from '@fara/rendezvous/constants'
 import { readFileSync } from 'node:fs'
 import { cpuMs, emit, onCommand, onStop, workerArgs } from '../lib/worker.ts'
 
@@ -30,7 +30,7 @@ const point = await createRendezvousPoint({
   prefixBurst: 1_000_000,
   ...(args.relay === true ? { relay: true } : {})
 })
-// RENDEZVOUS_SESSION_PROTOCOL (spec/rendezvous.md#sessions; not exported by @fara/rendezvous)
+// without sessions (RENDEZVOUS_SESSION_PROTOCOL, spec/rendezvous.md#sessions): one stream per request
 if (args.sessions === false) await point.node.unhandle(RENDEZVOUS_SESSION_PROTOCOL)
 onCommand(async (command) => {
   if (command.cmd === 'cpu') return { cpuMs: cpuMs(), waitMs: runQueueWaitMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }

@@ -1,5 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous'
+import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous/dht'
 import { createNode } from '@fara/transport'
 import { rendezvousCompliance } from './index.ts'
 

@@ -7,7 +7,7 @@
 // and exits by itself.
 import { createInterface } from 'node:readline'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous'
+import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous/dht'
 import { createNode } from '@fara/transport'
 
 const args = JSON.parse(process.argv[2] ?? '{}') as { bootstrap?: string[], waitPeers?: number }

@@ -3,7 +3,7 @@
 // node validates at the suite's clock: the processes follow each advance before the test goes on.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
-import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous'
+import { dhtRendezvous, dhtServiceOf } from '@fara/rendezvous/dht'
 import { createNode } from '@fara/transport'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startFixture, stopAll } from '../helpers/process.ts'

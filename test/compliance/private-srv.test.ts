@@ -1,8 +1,9 @@
 // The private compliance suite against the SRV backend on a real BIND 9, started once for the file
 // (every test uses fresh random names and secrets, so fresh slots).
 import { afterAll, beforeAll, describe, it } from 'vitest'
-import { encodeSignedPrivateRecord } from '@fara/rendezvous'
-import { SEALED_CHUNK_BYTES, TXT_TAG_SEALED, createSrvRendezvous, dnsClient, parseTsigKey, privateOwnerName } from '@fara/srv'
+import { encodeSignedPrivateRecord } from '@fara/rendezvous/private'
+import { createSrvRendezvous, dnsClient, parseTsigKey, privateOwnerName } from '@fara/srv'
+import { SEALED_CHUNK_BYTES, TXT_TAG_SEALED } from '@fara/srv/constants'
 import { bindAvailable, startBind } from '../helpers/bind.ts'
 import { privateRendezvousCompliance } from './private.ts'
 import type { Bind } from '../helpers/bind.ts'

@@ -8,19 +8,18 @@
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createRecord, supportsPrivate } from '@fara/rendezvous'
+import { MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_PERIOD_MS, Status } from '@fara/rendezvous/constants'
 import {
-  MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_PERIOD_MS, Status, createPrivateTombstone, createRecord,
-  derivePrivateKeys, deriveWriterKey, openPrivateRecord, periodOf, privateLookupKeys, sealPrivateRecord
-} from '@fara/rendezvous'
+  createPrivateTombstone, derivePrivateKeys, deriveWriterKey, openPrivateRecord, periodOf, privateLookupKeys, sealPrivateRecord
+} from '@fara/rendezvous/private'
 import { bytesOf, createPrivateTestClock, fieldsOf, flip, forge, offsetOf, outcomeOf } from './private-envelopes.ts'
 import type { Outcome, PrivateComplianceBackend, PrivateTestClock } from './private-envelopes.ts'
-import type { Rendezvous, ServiceRecord, SignedPrivateRecord } from '@fara/rendezvous'
+import type { PrivateRendezvous, Rendezvous, ServiceRecord, SignedPrivateRecord } from '@fara/rendezvous'
 import type { Ed25519PrivateKey, PrivateKey } from '@libp2p/interface'
 
 export { createPrivateTestClock } from './private-envelopes.ts'
 export type { PrivateComplianceBackend, PrivateComplianceCapabilities, PrivateTestClock } from './private-envelopes.ts'
-
-type PrivateOps = Required<Pick<Rendezvous, 'registerPrivate' | 'resolvePrivate' | 'unregisterPrivate'>>
 
 const ADDRS = ['/ip4/127.0.0.1/tcp/40001', '/ip6/::1/tcp/40002']
 
@@ -30,11 +29,11 @@ const SHORT_TTL_MS = 10_000
 /** Sixteen DNS addresses of about 250 bytes each: a public record near MAX_RECORD_BYTES, sealed in the largest bucket. */
 const LONG_ADDRS = Array.from({ length: 16 }, (_, i) => `/dns4/${Array.from({ length: 4 }, (_, j) => `${String.fromCharCode(97 + i)}${j}`.padEnd(59, 'x')).join('.')}/tcp/${40_000 + i}`)
 
-function privateOps (rv: Rendezvous, backendName: string): PrivateOps {
-  if (rv.registerPrivate == null || rv.resolvePrivate == null || rv.unregisterPrivate == null) {
+function privateOps (rv: Rendezvous, backendName: string): PrivateRendezvous {
+  if (!supportsPrivate(rv)) {
     throw new Error(`${backendName} has no private operations (registerPrivate, resolvePrivate, unregisterPrivate)`)
   }
-  return { registerPrivate: rv.registerPrivate.bind(rv), resolvePrivate: rv.resolvePrivate.bind(rv), unregisterPrivate: rv.unregisterPrivate.bind(rv) }
+  return rv
 }
 
 /** The backend's `plant`, which a scope with `plants` promises. */
@@ -64,9 +63,9 @@ export function privateRendezvousCompliance (backendName: string, setup: (clock:
     let clock: PrivateTestClock
     let backend: PrivateComplianceBackend
     /** The service's view of the backend. */
-    let rv: PrivateOps
+    let rv: PrivateRendezvous
     /** Another party's view: clients resolve, attackers replay, tamper and squat, through it. */
-    let peer: PrivateOps
+    let peer: PrivateRendezvous
     let pins: boolean
     let alice: Ed25519PrivateKey
     let mallory: Ed25519PrivateKey
@@ -385,7 +384,7 @@ export function privateRendezvousCompliance (backendName: string, setup: (clock:
       })
 
       it('refuses a record far over every bound with RecordTooLargeError, and goes on serving', async () => {
-        // 1 MiB: more than any backend reads in one message (a point's MAX_MESSAGE_BYTES, a DNS message, a DHT value)
+        // 1 MiB: more than any backend reads in one message (a point's MAX_POINT_MESSAGE_BYTES, a DNS message, a DHT value)
         const huge = { record: new Uint8Array(1 << 20).fill(0xff), signature: new Uint8Array(64) }
         await refused(peer.registerPrivate(huge), 'RecordTooLargeError', Status.TOO_LARGE)
         await refused(peer.unregisterPrivate(huge), 'RecordTooLargeError', Status.TOO_LARGE)

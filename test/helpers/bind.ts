@@ -2,21 +2,18 @@
 // free port (UDP and TCP), one dynamic zone that a TSIG key may update, all
 // files in a fresh temporary directory. Readiness is a real SOA answer.
 import { spawn, spawnSync } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { Resolver } from 'node:dns/promises'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort, hasCommand, until } from '@fara/testkit'
 import type { ChildProcess } from 'node:child_process'
 
 /** The programs a BIND test needs (Debian: bind9, bind9-utils, bind9-dnsutils). */
 const TOOLS = ['named', 'tsig-keygen', 'nsupdate', 'dig'] as const
 
-const has = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
-
 /** What is missing to run BIND tests, or `''`. */
-export const bindMissing = TOOLS.filter(t => !has(t)).join(', ')
+export const bindMissing = TOOLS.filter(t => !hasCommand(t)).join(', ')
 
 /**
  * True if BIND tests can run. Under `FARA_REQUIRE_DAEMONS=1` (CI) a missing
@@ -59,26 +56,6 @@ export function tsigKeygen (name: string): BindKey {
   return { name, algorithm: 'hmac-sha256', secret, text: out.stdout }
 }
 
-/** A port free for both TCP and UDP on 127.0.0.1 right now. */
-async function freePort (): Promise<number> {
-  for (let i = 0; i < 20; i++) {
-    const server = createServer()
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(0, '127.0.0.1', () => { resolve((server.address() as { port: number }).port) })
-    })
-    const udp = createSocket('udp4')
-    const ok = await new Promise<boolean>(resolve => {
-      udp.once('error', () => { resolve(false) })
-      udp.bind(port, '127.0.0.1', () => { resolve(true) })
-    })
-    await new Promise<void>(resolve => { udp.close(() => { resolve() }) }).catch(() => {})
-    await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    if (ok) return port
-  }
-  throw new Error('no port free for both TCP and UDP')
-}
-
 /**
  * Start named for `zone` (default `fara.test`) with a fresh key; resolves once it answers the zone's SOA.
  * `allowTransfer`: answer AXFR from 127.0.0.1 (the whole zone, as its operator or a secondary sees it); otherwise BIND's default.
@@ -87,7 +64,7 @@ export async function startBind (init: { zone?: string, keyName?: string, allowT
   const zone = init.zone ?? 'fara.test'
   const key = tsigKeygen(init.keyName ?? 'fara-test-key')
   const dir = await mkdtemp(join(tmpdir(), 'fara-bind-'))
-  const port = await freePort()
+  const port = await freePort({ protocol: 'both' })
   await writeFile(join(dir, 'key.conf'), key.text)
   await writeFile(join(dir, `${zone}.db`), [
     '$TTL 60',
@@ -128,22 +105,14 @@ zone "${zone}" { type primary; file "${dir}/${zone}.db"; allow-update { key "${k
   // ready when it answers the zone's SOA (an independent client: node:dns)
   const resolver = new Resolver({ timeout: 200, tries: 1 })
   resolver.setServers([`127.0.0.1:${port}`])
-  const deadline = Date.now() + 15_000
-  for (;;) {
-    if (child.exitCode != null || child.signalCode != null) {
-      await stop()
-      throw new Error(`named exited (${child.exitCode ?? child.signalCode}) before answering; log:\n${log}`)
-    }
-    try {
-      await resolver.resolveSoa(zone)
-      break
-    } catch {
-      if (Date.now() > deadline) {
-        await stop()
-        throw new Error(`named did not answer SOA ${zone} on port ${port} within 15 s; log:\n${log}`)
-      }
-      await new Promise(resolve => setTimeout(resolve, 50)) // poll interval, not synchronisation: the loop waits for a real answer
-    }
+  try {
+    await until(async () => {
+      if (child.exitCode != null || child.signalCode != null) throw new Error(`named exited (${child.exitCode ?? child.signalCode}) before answering`)
+      return resolver.resolveSoa(zone).then(() => true, () => false)
+    }, `named to answer SOA ${zone} on port ${port}`, { timeoutMs: 15_000, intervalMs: 50 })
+  } catch (err) {
+    await stop()
+    throw new Error(`${(err as Error).message}; log:\n${log}`)
   }
   const dig = (...args: string[]): string => {
     const out = spawnSync('dig', ['@127.0.0.1', '-p', String(port), '+time=2', '+tries=1', ...args], { encoding: 'utf8' })

@@ -5,8 +5,9 @@ import { execFile, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
-import { labPrerequisites } from '../lab/index.ts'
-import { FARA_BIN, hasCommand, startProgram } from '../fixtures/cli-process.ts'
+import { labPrerequisites } from '@fara/nat-lab'
+import { hasCommand, until } from '@fara/testkit'
+import { FARA_BIN, startProgram } from '../fixtures/cli-process.ts'
 import type { Program } from '../fixtures/cli-process.ts'
 import type { Connection, Direction } from './tcp-flows.ts'
 import type { Tcpdump } from './tools.ts'
@@ -91,11 +92,7 @@ export async function stopCapture (tcpdump: Tcpdump, ns: string, timeoutMs = 10_
   const token = Buffer.from(`capture-sentinel-${randomBytes(12).toString('hex')}`)
   try {
     const port = Number((await runIn(ns, [process.execPath, '-e', SENTINEL_SCRIPT, token.toString()])).toString().trim())
-    const deadline = Date.now() + timeoutMs
-    while (!(await readFile(tcpdump.file)).includes(token)) {
-      if (Date.now() > deadline) throw new Error(`tcpdump did not write the sentinel packet to ${tcpdump.file} within ${timeoutMs} ms`)
-      await new Promise(resolve => setTimeout(resolve, 50)) // poll interval, not synchronisation: the loop waits for the packet in the file
-    }
+    await until(async () => (await readFile(tcpdump.file)).includes(token), `tcpdump to write the sentinel packet to ${tcpdump.file}`, { timeoutMs, intervalMs: 50 })
     return port
   } finally {
     await tcpdump.stop()

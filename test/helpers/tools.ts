@@ -1,6 +1,7 @@
 // Real tools the tests run as observers or helpers: tcpdump and a STUN server (coturn).
 import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { until } from '@fara/testkit'
 import type { ChildProcess } from 'node:child_process'
 
 /** `argv` as is, or inside a network namespace. */
@@ -39,12 +40,15 @@ export async function startStun (init: { address: string, port?: number, dir: st
     '--stun-only', '--no-cli', '--no-tls', '--no-dtls', '--log-file', 'stdout', '--simple-log', '--pidfile', join(init.dir, 'turnserver.pid')])
   const child = spawn(cmd, args, { stdio: 'ignore' })
   const exited = new Promise<void>(resolve => child.on('exit', () => { resolve() }))
-  const deadline = Date.now() + 10_000
   const [ssCmd, ssArgs] = inNetns(init.netns, ['ss', '-Hlun', `sport = :${port}`])
-  while (spawnSync(ssCmd, ssArgs, { encoding: 'utf8' }).stdout.trim() === '') {
-    if (child.exitCode != null) throw new Error(`turnserver exited (${child.exitCode}) before binding ${init.address}:${port}`)
-    if (Date.now() > deadline) { child.kill(); throw new Error(`turnserver did not bind ${init.address}:${port} within 10 s`) }
-    await new Promise(resolve => setTimeout(resolve, 50)) // poll interval, not synchronisation: the loop waits for the bound socket
+  try {
+    await until(() => {
+      if (child.exitCode != null) throw new Error(`turnserver exited (${child.exitCode}) before binding ${init.address}:${port}`)
+      return spawnSync(ssCmd, ssArgs, { encoding: 'utf8' }).stdout.trim() !== ''
+    }, `turnserver to bind ${init.address}:${port}`, { timeoutMs: 10_000, intervalMs: 50 })
+  } catch (err) {
+    child.kill()
+    throw err
   }
   return { url: `stun:${init.address}:${port}`, stop: async () => { if (child.exitCode == null) { child.kill(); await exited } } }
 }

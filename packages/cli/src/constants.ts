@@ -77,8 +77,10 @@ export const FORWARD_CONNECT_TIMEOUT_MS = 10_000
 /** Application name of the entity `fara connect` and `fara resolve` run as (its key is fresh unless `--stable-identity`). */
 export const CLIENT_APP = 'fara-connect'
 
-/** `fara serve --hop`: the shortest and longest hop interval accepted (ms); @fara/port-hopping's own bounds (MIN_INTERVAL_MS; one second is for tests). */
+/** `fara serve --hop`: the shortest hop interval accepted (ms); @fara/port-hopping's own bound (MIN_INTERVAL_MS; one second is for tests). */
 export const MIN_HOP_INTERVAL_MS = 1_000
+
+/** `fara serve --hop`: the longest hop interval accepted (ms), one day; @fara/port-hopping's own bound (MAX_INTERVAL_MS). */
 export const MAX_HOP_INTERVAL_MS = 24 * 3_600_000
 
 /** How long a start-up check (resolving the name, reaching the forward target) may take before it is reported as failed (ms). */

@@ -5,6 +5,8 @@
  * well-known port, encrypted, and behind NAT through a relay. This module
  * exposes the same program as a function, for tests and wrappers.
  *
+ * Environment variable names and the command's defaults: `@fara/cli/constants`.
+ *
  * @example
  * ```ts
  * import { mkdtemp } from 'node:fs/promises'
@@ -22,7 +24,6 @@
  */
 export { run, version } from './run.ts'
 export type { RunOptions } from './run.ts'
-export { ExitCode, ENV } from './constants.ts'
-export { UsageError, ConfigError, ForwardFailedError, MissingSettingError } from './errors.ts'
-export { ZoneNotServedError } from './errors.ts'
-export { UdpFrameError } from './errors.ts'
+// what `run` resolves to; the other constants are in '@fara/cli/constants'
+export { ExitCode } from './constants.ts'
+export { UsageError, ConfigError, ForwardFailedError, MissingSettingError, ZoneNotServedError, UdpFrameError } from './errors.ts'

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { ExitCode } from './constants.ts'
+import { UsageError } from './errors.ts'
 import { GLOBAL_OPTIONS, parseCommandLine, stringOf } from './internal/args.ts'
 import { commandHelp, settingsLoader } from './internal/command.ts'
 import { describeFailure } from './internal/failure.ts'
@@ -89,7 +90,7 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<Ex
   if (first === 'help') {
     const about = COMMANDS.find(c => c.name === rest[0])
     if (rest[0] != null && about == null) {
-      out.error('UsageError', `unknown command ${JSON.stringify(rest[0])}`, ExitCode.USAGE, 'see fara --help')
+      out.error(UsageError.name, `unknown command ${JSON.stringify(rest[0])}`, ExitCode.USAGE, 'see fara --help')
       return ExitCode.USAGE
     }
     io.stdout.write(about == null ? topHelp(out.out) : commandHelp(about, out.out))
@@ -100,7 +101,7 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<Ex
     return ExitCode.USAGE
   }
   if (command == null) {
-    out.error('UsageError', first.startsWith('-') ? `expected a command before ${first}` : `unknown command ${JSON.stringify(first)}`, ExitCode.USAGE, 'see fara --help')
+    out.error(UsageError.name, first.startsWith('-') ? `expected a command before ${first}` : `unknown command ${JSON.stringify(first)}`, ExitCode.USAGE, 'see fara --help')
     return ExitCode.USAGE
   }
   let name: string | undefined
@@ -115,12 +116,12 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<Ex
     const ctx: Context = { command: command.name, args, env, cwd, io, out, signal, settings: settingsLoader(stringOf(args, 'config'), env, cwd) }
     return await command.run(ctx) as ExitCode
   } catch (err) {
-    if (signal.aborted && (err as Error)?.name !== 'UsageError') {
+    if (signal.aborted && (err as Error)?.name !== UsageError.name) {
       // a stop requested while starting: not a failure
       return (signal.reason as { signal?: string } | undefined)?.signal === 'SIGINT' ? ExitCode.INTERRUPTED : ExitCode.OK
     }
     const failure = describeFailure(err, name == null ? {} : { name })
-    const hint = (err as Error)?.name === 'UsageError' ? `see fara ${command.name} --help` : failure.hint
+    const hint = (err as Error)?.name === UsageError.name ? `see fara ${command.name} --help` : failure.hint
     out.error(failure.name, failure.message, failure.exit, hint)
     return failure.exit
   }

@@ -1,10 +1,10 @@
 import { createIdentity } from '@fara/identity'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import { KEY_REFUSED_MESSAGE, MAX_ALLOW_ENTRIES, allowListOf, clientIdentityOf, isClientKey, rejectionMessage } from '../src/internal/allow.ts'
 import { parseCommandLine } from '../src/internal/args.ts'
 import { checkConfig, resolveSettings } from '../src/internal/config.ts'
 import { describeFailure } from '../src/internal/failure.ts'
-import { thrownBy } from '../../../test/helpers/props.ts'
 import type { Settings } from '../src/internal/config.ts'
 
 let keys: string[] = []
@@ -41,23 +41,23 @@ describe('allowListOf', () => {
   })
 
   it('refuses a flag value that is not a key with a UsageError naming --allow and the value', () => {
-    const err = thrownBy(() => allowListOf('serve', settingsWith({ value: [keys[0]!, 'alice'], source: 'flag' })))
+    const err = thrownIfAny(() => allowListOf('serve', settingsWith({ value: [keys[0]!, 'alice'], source: 'flag' })))
     expect(err?.name).toBe('UsageError')
     expect(err?.message).toMatch(/^--allow: "alice" is not a client key/)
     expect(describeFailure(err).exit).toBe(2)
   })
 
   it('refuses a bad config value with a ConfigError naming the file', () => {
-    const err = thrownBy(() => allowListOf('serve', settingsWith({ value: ['alice'], source: 'config' })))
+    const err = thrownIfAny(() => allowListOf('serve', settingsWith({ value: ['alice'], source: 'config' })))
     expect(err?.name).toBe('ConfigError')
     expect(err?.message).toMatch(/^config file \/etc\/fara\.json: allow: "alice"/)
     expect(describeFailure(err).exit).toBe(2)
   })
 
   it('refuses an empty list (it would refuse everyone) and an over-long one', () => {
-    expect(thrownBy(() => allowListOf('serve', settingsWith({ value: [], source: 'flag' })))?.message).toMatch(/lists no key/)
+    expect(thrownIfAny(() => allowListOf('serve', settingsWith({ value: [], source: 'flag' })))?.message).toMatch(/lists no key/)
     const many = Array(MAX_ALLOW_ENTRIES + 1).fill(keys[0]!) as string[]
-    expect(thrownBy(() => allowListOf('serve', settingsWith({ value: many, source: 'config' })))?.message).toMatch(/at most/)
+    expect(thrownIfAny(() => allowListOf('serve', settingsWith({ value: many, source: 'config' })))?.message).toMatch(/at most/)
   })
 })
 
@@ -65,7 +65,7 @@ describe('the "allow" setting', () => {
   it('comes from the config file (an array or one comma-separated string), and --allow replaces it', async () => {
     expect(checkConfig({ allow: [keys[0]] }, '/etc/fara.json')).toEqual({ allow: [keys[0]] })
     expect(checkConfig({ allow: `${keys[0]!}, ${keys[1]!}` }, '/etc/fara.json')).toEqual({ allow: [keys[0], keys[1]] })
-    expect(thrownBy(() => checkConfig({ allow: 7 }, '/etc/fara.json'))?.name).toBe('ConfigError')
+    expect(thrownIfAny(() => checkConfig({ allow: 7 }, '/etc/fara.json'))?.name).toBe('ConfigError')
     const loaded = { path: '/etc/fara.json', config: { allow: [keys[0]!] } }
     expect((await resolveSettings({}, {}, loaded, '/')).allow).toEqual({ value: [keys[0]], source: 'config' })
     expect((await resolveSettings({ allow: [keys[2]!] }, {}, loaded, '/')).allow).toEqual({ value: [keys[2]], source: 'flag' })
@@ -93,8 +93,8 @@ describe('clientIdentityOf', () => {
   })
 
   it('refuses --identity and --app that disagree, and a bad app name, as usage errors', () => {
-    expect(thrownBy(() => parse(['--identity', 'a', '--app', 'b']))?.name).toBe('UsageError')
-    expect(thrownBy(() => parse(['--identity', 'Not An App']))?.message).toMatch(/^--identity must match/)
+    expect(thrownIfAny(() => parse(['--identity', 'a', '--app', 'b']))?.name).toBe('UsageError')
+    expect(thrownIfAny(() => parse(['--identity', 'Not An App']))?.message).toMatch(/^--identity must match/)
   })
 })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { thrown } from '@fara/testkit'
 import {
   checkAppName, checkMultiaddrs, checkServiceName, formatHostPort, intOf, listOf, parseCommandLine, parseHostPort, positionalsOf
 } from '../src/internal/args.ts'
@@ -11,14 +12,8 @@ const OPTIONS: Record<string, OptionSpec> = {
   n: { type: 'string', help: '' }
 }
 
-function usage (fn: () => unknown): { name: string, message: string, command: string } {
-  try {
-    fn()
-  } catch (err) {
-    return err as { name: string, message: string, command: string }
-  }
-  throw new Error('expected a UsageError')
-}
+/** The UsageError `fn` throws; fails if it returns. */
+const usage = (fn: () => unknown): Error & { command: string } => thrown(fn) as Error & { command: string }
 
 describe('parseCommandLine', () => {
   it('parses options and positionals', () => {

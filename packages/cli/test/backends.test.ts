@@ -1,21 +1,13 @@
 // How the `rendezvous` setting picks a backend: dns:// URLs, `dht` with its bootstrap nodes, rendezvous
 // point multiaddrs; and what is refused, with which error. Nothing here touches the network.
 import { describe, expect, it } from 'vitest'
+import { thrown } from '@fara/testkit'
 import { backendSpecOf, checkRendezvousValues, isPrivateAddress, isPrivateMultiaddr, parseDnsServer, parseDnsUrl } from '../src/internal/backends.ts'
 import type { BackendContext } from '../src/internal/backends.ts'
 import type { Settings, Source } from '../src/internal/config.ts'
 
 const ID = '12D3KooWPo5KrxYfF9ngRsbnax3Vc8DxbiP6V9YvWLtPfxUSSfKa'
 const POINT = `/ip4/203.0.113.7/tcp/4001/p2p/${ID}`
-
-function thrown (fn: () => unknown): { name: string, message: string } {
-  try {
-    fn()
-  } catch (err) {
-    return err as { name: string, message: string }
-  }
-  throw new Error('expected an error')
-}
 
 function settings (rendezvous: string[], bootstrap: string[] = [], source: Source = 'flag', configPath?: string): Settings {
   const s = <T>(value: T, src: Source = 'default'): { value: T, source: Source } => ({ value, source: src })

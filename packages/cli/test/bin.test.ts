@@ -2,13 +2,12 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AddressInfo } from 'node:net'
+import { freePort } from '@fara/testkit'
 
 const BIN = fileURLToPath(new URL('../bin/fara.js', import.meta.url))
 const ID = '12D3KooWPo5KrxYfF9ngRsbnax3Vc8DxbiP6V9YvWLtPfxUSSfKa'
@@ -164,11 +163,7 @@ describe('fara id', () => {
 describe('runtime failures have their own exit codes', () => {
   it('exits 4 when the rendezvous point is unreachable', async () => {
     // a port that was just free: nothing listens there
-    const server = createServer().listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const port = (server.address() as AddressInfo).port
-    server.close()
-    await once(server, 'close')
+    const port = await freePort()
     const r = fara(['resolve', 'web', '--rendezvous', `/ip4/127.0.0.1/tcp/${port}/p2p/${ID}`])
     expect(r.status).toBe(4)
     expect(r.stderr).toContain('unreachable')

@@ -2,6 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rejection } from '@fara/testkit'
 import { defaultConfigPath, loadConfig, resolveSettings } from '../src/internal/config.ts'
 
 const ID = '12D3KooWPo5KrxYfF9ngRsbnax3Vc8DxbiP6V9YvWLtPfxUSSfKa'
@@ -15,15 +16,6 @@ async function configFile (name: string, body: unknown): Promise<string> {
   const path = join(dir, name)
   await writeFile(path, typeof body === 'string' ? body : JSON.stringify(body))
   return path
-}
-
-async function failure (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('config file', () => {
@@ -42,7 +34,7 @@ describe('config file', () => {
   it('must exist when named by --config or $FARA_CONFIG', async () => {
     const missing = join(dir, 'missing.json')
     for (const [flag, env] of [[missing, {}], [undefined, { FARA_CONFIG: missing }]] as const) {
-      const err = await failure(loadConfig(flag, { ...env, HOME: dir }, dir))
+      const err = await rejection(loadConfig(flag, { ...env, HOME: dir }, dir))
       expect(err.name).toBe('ConfigError')
       expect(err.message).toContain('no such file')
     }
@@ -75,7 +67,7 @@ describe('config file', () => {
   ] as const) {
     it(`refuses ${what} with a ConfigError naming the file`, async () => {
       const path = await configFile(`bad-${what.replace(/\W/g, '')}.json`, body)
-      const err = await failure(loadConfig(path, {}, dir))
+      const err = await rejection(loadConfig(path, {}, dir))
       expect(err.name).toBe('ConfigError')
       expect(err.message).toContain(path)
       expect(err.message).toContain(message)
@@ -84,7 +76,7 @@ describe('config file', () => {
 
   it('refuses a file larger than 64 KiB', async () => {
     const path = await configFile('huge.json', JSON.stringify({ keystore: 'x'.repeat(70_000) }))
-    expect((await failure(loadConfig(path, {}, dir))).message).toContain('larger than')
+    expect((await rejection(loadConfig(path, {}, dir))).message).toContain('larger than')
   })
 })
 
@@ -161,11 +153,11 @@ describe('passphrase', () => {
     const open = join(dir, 'open.pass')
     await writeFile(open, 'pass\n')
     await chmod(open, 0o644)
-    const err = await failure(resolveSettings({ passphraseFile: open }, { HOME: dir }, { path: undefined, config: {} }, dir))
+    const err = await rejection(resolveSettings({ passphraseFile: open }, { HOME: dir }, { path: undefined, config: {} }, dir))
     expect(err.name).toBe('ConfigError')
     expect(err.message).toContain('chmod 600')
     const empty = join(dir, 'empty.pass')
     await writeFile(empty, '\nsecret on line two\n', { mode: 0o600 })
-    expect((await failure(resolveSettings({ passphraseFile: empty }, { HOME: dir }, { path: undefined, config: {} }, dir))).message).toContain('first line is empty')
+    expect((await rejection(resolveSettings({ passphraseFile: empty }, { HOME: dir }, { path: undefined, config: {} }, dir))).message).toContain('first line is empty')
   })
 })

@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { createIdentity, selfCertifyingName } from '@fara/identity'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import {
   INVITE_CHECKSUM_BYTES, INVITE_PREFIX, MAX_INVITE_ADDRS, MAX_INVITE_CHARS, MAX_INVITE_SECRET_BYTES, NS_INVITE_CHECKSUM,
   decodeInvite, encodeInvite, inviteFor, inviteQr
 } from '../src/internal/invite.ts'
-import { mutate, mutations, runs, thrownBy } from '../../../test/helpers/props.ts'
+import { mutate, mutations, runs } from '@fara/testkit/props'
 import type { Invite } from '../src/internal/invite.ts'
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
@@ -42,7 +43,7 @@ function pointField (): number[] {
 }
 
 function invalid (text: string): string {
-  const err = thrownBy(() => decodeInvite(text))
+  const err = thrownIfAny(() => decodeInvite(text))
   expect(err?.name, `expected InvalidInviteError for ${text}`).toBe('InvalidInviteError')
   return err!.message
 }
@@ -125,7 +126,7 @@ describe('invites: bounds', () => {
     ['a secret without a name', { rendezvous: [POINT], secret: 's' }],
     ['private without a name', { rendezvous: [POINT], private: true }]
   ])('encoding refuses %s with a RangeError', (_, invite) => {
-    expect(thrownBy(() => encodeInvite(invite))?.name).toBe('RangeError')
+    expect(thrownIfAny(() => encodeInvite(invite))?.name).toBe('RangeError')
   })
 
   it('refuses a text over MAX_INVITE_CHARS before decoding it', () => {
@@ -204,7 +205,7 @@ describe('invites: garbage is an InvalidInviteError', () => {
       fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), maxLength: 400 }).map(s => INVITE_PREFIX + s)
     )
     fc.assert(fc.property(text, (t) => {
-      const err = thrownBy(() => decodeInvite(t))
+      const err = thrownIfAny(() => decodeInvite(t))
       if (err != null) expect(err.name).toBe('InvalidInviteError')
     }), { numRuns: runs(1000) })
   })
@@ -217,7 +218,7 @@ describe('invites: garbage is an InvalidInviteError', () => {
     fc.assert(fc.property(body, (b) => {
       const text = sealed(b)
       let invite: Invite | undefined
-      const err = thrownBy(() => { invite = decodeInvite(text) })
+      const err = thrownIfAny(() => { invite = decodeInvite(text) })
       if (err != null) expect(err.name).toBe('InvalidInviteError')
       else expect(encodeInvite(invite!)).toBe(text)
     }), { numRuns: runs(1000) })
@@ -229,7 +230,7 @@ describe('invites: garbage is an InvalidInviteError', () => {
       const bytes = Buffer.from(text.slice(INVITE_PREFIX.length), 'base64url')
       const damaged = INVITE_PREFIX + Buffer.from(mutate(bytes, changes)).toString('base64url')
       let decoded: Invite | undefined
-      const err = thrownBy(() => { decoded = decodeInvite(damaged) })
+      const err = thrownIfAny(() => { decoded = decodeInvite(damaged) })
       if (err != null) expect(err.name).toBe('InvalidInviteError')
       else expect(encodeInvite(decoded!)).toBe(damaged)
     }), { numRuns: runs(500) })

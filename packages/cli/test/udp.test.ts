@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { Duplex } from 'node:stream'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import { parseCommandLine } from '../src/internal/args.ts'
 import { UDP_CONNECT_OPTIONS, UDP_SERVE_OPTIONS, udpConnectOf, udpServeOf } from '../src/internal/udp-forward.ts'
 import { DatagramDecoder, Flow, FlowTable, MAX_DATAGRAM_BYTES, UDP_CLOSE_GRACE_MS, UDP_PREAMBLE, UDP_QUEUE_BYTES, encodeDatagram } from '../src/internal/udp.ts'
@@ -10,12 +11,6 @@ afterEach(() => { vi.useRealTimers() })
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
 const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap(p => [...p]))
-
-/** The error `fn` throws (or undefined). */
-function thrown (fn: () => unknown): Error | undefined {
-  try { fn() } catch (err) { return err as Error }
-  return undefined
-}
 
 /** Decode `stream` as one end would: every datagram in order. */
 function decodeAll (stream: Uint8Array, pieces = 1): Uint8Array[] {
@@ -80,8 +75,8 @@ describe('framing', () => {
   })
 
   it('refuses to frame a datagram over 65,507 bytes (RangeError) or a non-byte value (TypeError)', () => {
-    expect(thrown(() => encodeDatagram(new Uint8Array(MAX_DATAGRAM_BYTES + 1)))?.name).toBe('RangeError')
-    expect(thrown(() => encodeDatagram('abc' as unknown as Uint8Array))?.name).toBe('TypeError')
+    expect(thrownIfAny(() => encodeDatagram(new Uint8Array(MAX_DATAGRAM_BYTES + 1)))?.name).toBe('RangeError')
+    expect(thrownIfAny(() => encodeDatagram('abc' as unknown as Uint8Array))?.name).toBe('TypeError')
   })
 
   it('decodes the preamble and datagrams arriving in any split, down to one byte at a time, empty datagrams included', () => {
@@ -97,21 +92,21 @@ describe('framing', () => {
   it('refuses a stream without the preamble (a TCP client) at its first differing byte, with UdpFrameError', () => {
     const decoder = new DatagramDecoder()
     decoder.push(bytes('fara/'), () => {})
-    const err = thrown(() => { decoder.push(bytes('tcp'), () => {}) })
+    const err = thrownIfAny(() => { decoder.push(bytes('tcp'), () => {}) })
     expect(err?.name).toBe('UdpFrameError')
     expect(err?.message).toContain('preamble')
-    expect(thrown(() => { new DatagramDecoder().push(bytes('S'), () => {}) })?.name).toBe('UdpFrameError')
+    expect(thrownIfAny(() => { new DatagramDecoder().push(bytes('S'), () => {}) })?.name).toBe('UdpFrameError')
   })
 
   it('refuses a length over 65,507 as soon as the two length bytes are in, after delivering the datagrams before it', () => {
     const decoder = new DatagramDecoder()
     const got: string[] = []
-    const err = thrown(() => { decoder.push(concat(UDP_PREAMBLE, encodeDatagram(bytes('ok')), Uint8Array.of(0xff, 0xe4)), d => got.push(text(d))) })
+    const err = thrownIfAny(() => { decoder.push(concat(UDP_PREAMBLE, encodeDatagram(bytes('ok')), Uint8Array.of(0xff, 0xe4)), d => got.push(text(d))) })
     expect(err?.name).toBe('UdpFrameError')
     expect(got).toEqual(['ok'])
     expect(decoder.buffered).toBe(0)
     // once failed, it stays failed
-    expect(thrown(() => { decoder.push(encodeDatagram(bytes('more')), () => {}) })?.name).toBe('UdpFrameError')
+    expect(thrownIfAny(() => { decoder.push(encodeDatagram(bytes('more')), () => {}) })?.name).toBe('UdpFrameError')
   })
 
   it('holds at most one partial frame', () => {
@@ -246,7 +241,7 @@ describe('Flow', () => {
   })
 
   it('refuses a non-positive idle timeout', () => {
-    expect(thrown(() => new Flow({ idleMs: 0, deliver: () => true }))?.name).toBe('RangeError')
+    expect(thrownIfAny(() => new Flow({ idleMs: 0, deliver: () => true }))?.name).toBe('RangeError')
   })
 })
 
@@ -279,7 +274,7 @@ describe('FlowTable', () => {
   })
 
   it('refuses a max that is not a positive integer', () => {
-    expect(thrown(() => new FlowTable({ max: 0 }))?.name).toBe('RangeError')
+    expect(thrownIfAny(() => new FlowTable({ max: 0 }))?.name).toBe('RangeError')
   })
 })
 
@@ -306,7 +301,7 @@ describe('UDP options', () => {
   ]
   for (const [what, call, message] of usage) {
     it(`refuses ${what} with a UsageError`, () => {
-      const err = thrown(call)
+      const err = thrownIfAny(call)
       expect(err?.name).toBe('UsageError')
       expect(err?.message).toContain(message)
     })

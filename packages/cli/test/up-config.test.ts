@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { thrown } from '@fara/testkit'
 import { checkConfig, resolveSettings } from '../src/internal/config.ts'
 import { lookupPrivacy } from '../src/internal/privacy.ts'
 import { systemdUnit, unitWord } from '../src/internal/systemd.ts'
@@ -6,14 +7,8 @@ import { systemdUnit, unitWord } from '../src/internal/systemd.ts'
 const KEY = '12D3KooWPo5KrxYfF9ngRsbnax3Vc8DxbiP6V9YvWLtPfxUSSfKa'
 const PATH = '/etc/fara/up.json'
 
-function error (json: unknown): Error {
-  try {
-    checkConfig(json, PATH)
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a ConfigError')
-}
+/** The ConfigError `checkConfig` throws for `json`; fails if it accepts it. */
+const error = (json: unknown): Error => thrown(() => checkConfig(json, PATH))
 
 describe('config file: services and tunnels (fara up)', () => {
   it('reads services and tunnels with their defaults, host:port parsed', () => {

@@ -2,16 +2,16 @@ import { webcrypto } from 'node:crypto'
 import { AID_BYTES } from './constants.ts'
 
 /** A source of random bytes; the default is the platform CSPRNG. Injected only by tests. */
-export type RandomSource = (length: number) => Uint8Array
+export type RandomBytes = (length: number) => Uint8Array
 
 /** The CSPRNG: `crypto.getRandomValues`. */
-export const csprng: RandomSource = (length) => webcrypto.getRandomValues(new Uint8Array(length))
+export const csprng: RandomBytes = (length) => webcrypto.getRandomValues(new Uint8Array(length))
 
 /**
  * A fresh association id: {@link AID_BYTES} bytes from the CSPRNG. AIds are
  * never derived from a name, a key or a counter (spec/wire.md#aids).
  */
-export function randomAid (random: RandomSource = csprng): Uint8Array {
+export function randomAid (random: RandomBytes = csprng): Uint8Array {
   const aid = random(AID_BYTES)
   if (!(aid instanceof Uint8Array) || aid.byteLength !== AID_BYTES) {
     throw new RangeError(`random source must return ${AID_BYTES} bytes, got ${(aid as Uint8Array)?.byteLength}`)

@@ -22,7 +22,7 @@ export const RESUMABLE_FRAMING_VERSION = 2
  */
 export const RESUME_PROTOCOL = '/fara/r/1'
 
-/** Version of the Resume frame (spec/resumption.md#resume). */
+/** Version of the Resume frame (spec/resumption.md#resumption). */
 export const RESUME_VERSION = 1
 
 /** Length of each end's resumption nonce, in bytes (spec/resumption.md#keys). */
@@ -34,10 +34,10 @@ export const RESUME_TOKEN_BYTES = 16
 /** Length of a resumption proof (HMAC-SHA256), in bytes (spec/resumption.md#proofs). */
 export const RESUME_PROOF_BYTES = 32
 
-/** Largest encoded Resume frame accepted (spec/resumption.md#resume). */
+/** Largest encoded Resume frame accepted (spec/resumption.md#resumption). */
 export const MAX_RESUME_FRAME_BYTES = 128
 
-/** Largest encoded ResumeReply frame accepted (spec/resumption.md#resume). */
+/** Largest encoded ResumeReply frame accepted (spec/resumption.md#resumption). */
 export const MAX_RESUME_REPLY_FRAME_BYTES = 256
 
 /**
@@ -51,7 +51,7 @@ export const MAX_DATA_PAYLOAD_BYTES = 256 * 1024
 export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024
 
 /**
- * Largest send window an end may use (spec/resumption.md#flow-control). A
+ * Largest send window an end may use (spec/resumption.md#data-frames). A
  * receiver acknowledges only what its application consumed, so it never
  * buffers more than the sender's window; an end that holds more than this
  * unconsumed aborts the association as a flow-control violation.
@@ -61,7 +61,7 @@ export const MAX_SEND_WINDOW_BYTES = 16 * 1024 * 1024
 /**
  * A receiver acknowledges at once once its application consumed this many
  * new bytes, or a quarter of the receiver's own send window if that is less
- * (spec/resumption.md#flow-control); otherwise after {@link ACK_DELAY_MS}.
+ * (spec/resumption.md#data-frames); otherwise after {@link ACK_DELAY_MS}.
  */
 export const ACK_EVERY_BYTES = 1024 * 1024
 

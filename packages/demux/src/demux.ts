@@ -4,12 +4,13 @@ import {
   AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, MAX_SEND_WINDOW_BYTES, DEFAULT_RESUME_TIMEOUT_MS, DEFAULT_SEND_WINDOW_BYTES, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES,
   MAX_RESUME_FRAME_BYTES, RESUMABLE_FRAMING_VERSION, RESUME_NONCE_BYTES, RESUME_VERSION, ReplyCode, ResumeCode
 } from './constants.ts'
-import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, ResumeRefusedError } from './errors.ts'
+import { AssociationClosedError, AssociationRejectedError, AssociationResetError, AssociationTableFullError, FrameTooLargeError, MalformedFrameError, ResumeRefusedError } from './errors.ts'
 import { decodeOpen, decodeReply, decodeResume, encodeOpen, encodeReply, encodeResumeReply } from './framing.ts'
 import { StreamAssociation } from './association.ts'
 import { ResumableAssociation } from './resumable.ts'
 import { resumeKey } from './internal/resume-keys.ts'
 import { AssociationTable } from './table.ts'
+import { AbortError, TimeoutError } from '@libp2p/interface'
 import type { Association } from './association.ts'
 import type { Reconnect, ResumableHooks } from './resumable.ts'
 import type { AssociationTableInit } from './table.ts'
@@ -233,7 +234,7 @@ class DefaultDemux<S> implements Demux<S> {
       open = decodeOpen(await reader.readFrame(MAX_OPEN_FRAME_BYTES, 'Open', signal))
     } catch (err) {
       const typed = typedReadError(err, 'Open')
-      if (typed.name === 'MalformedFrameError' || typed.name === 'FrameTooLargeError') {
+      if (isFrameError(typed)) {
         await refuse(stream, ReplyCode.MALFORMED, typed.message, this.#openTimeout)
       } else {
         stream.abort(typed)
@@ -302,7 +303,7 @@ class DefaultDemux<S> implements Demux<S> {
       frame = decodeResume(await reader.readFrame(MAX_RESUME_FRAME_BYTES, 'Resume', signal))
     } catch (err) {
       const typed = typedReadError(err, 'Resume')
-      if (typed.name === 'MalformedFrameError' || typed.name === 'FrameTooLargeError') await answer(ResumeCode.MALFORMED, typed.message)
+      if (isFrameError(typed)) await answer(ResumeCode.MALFORMED, typed.message)
       else stream.abort(typed)
       throw typed
     }
@@ -347,17 +348,23 @@ function codeName (code: number): string {
   return Object.entries(ReplyCode).find(([, v]) => v === code)?.[0] ?? `code ${code}`
 }
 
+/** A frame that breaks its rules or its bound: answered MALFORMED where the protocol has an answer. */
+function isFrameError (err: Error): boolean {
+  return err.name === MalformedFrameError.name || err.name === FrameTooLargeError.name
+}
+
 /** Make sure whatever went wrong while reading a frame surfaces as one of this package's typed errors. */
 function typedReadError (err: unknown, what: string): Error {
   const e = err as Error
   switch (e?.name) {
-    case 'MalformedFrameError':
-    case 'FrameTooLargeError':
-    case 'AssociationResetError':
-    case 'AssociationClosedError':
+    case MalformedFrameError.name:
+    case FrameTooLargeError.name:
+    case AssociationResetError.name:
+    case AssociationClosedError.name:
       return e
-    case 'TimeoutError':
-    case 'AbortError':
+    // an AbortSignal's DOMException, or libp2p's error of the same name
+    case TimeoutError.name:
+    case AbortError.name:
       return new AssociationClosedError(`No ${what} frame within the open timeout`)
     default:
       return new AssociationClosedError(`Stream ended before the ${what} frame: ${e?.message ?? String(err)}`)

@@ -27,7 +27,7 @@ export interface ReplyFrame {
   resumeNonce?: Uint8Array
 }
 
-/** The first frame on a resume stream, initiator → responder (spec/resumption.md#resume). */
+/** The first frame on a resume stream, initiator → responder (spec/resumption.md#resumption). */
 export interface ResumeFrame {
   version: number
   /** The association's current 16-byte resumption token. */
@@ -40,7 +40,7 @@ export interface ResumeFrame {
   proof: Uint8Array
 }
 
-/** The responder's answer to a Resume (spec/resumption.md#resume). */
+/** The responder's answer to a Resume (spec/resumption.md#resumption). */
 export interface ResumeReplyFrame {
   code: ResumeCode
   /** The fresh id of the association at the responder on the new path; 8 bytes when accepted. */

@@ -9,6 +9,8 @@
  * opening costs no round trip; a refusal arrives as a typed error on the
  * first read.
  *
+ * Protocol ids, frame bounds and defaults: `@fara/demux/constants`.
+ *
  * @example
  * ```ts
  * import { createDemux, randomAid, aidToHex } from '@fara/demux'
@@ -29,13 +31,9 @@ export type { Association } from './association.ts'
 export { AssociationTable } from './table.ts'
 export type { AssociationTableInit } from './table.ts'
 export { randomAid, isAid, aidToHex, aidFromHex, csprng } from './aid.ts'
-export type { RandomSource } from './aid.ts'
+export type { RandomBytes } from './aid.ts'
 export { encodeOpen, decodeOpen, encodeReply, decodeReply, encodeResume, decodeResume, encodeResumeReply, decodeResumeReply } from './framing.ts'
 export type { OpenFrame, ReplyFrame, ResumeFrame, ResumeReplyFrame } from './framing.ts'
 export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError, ResumeRefusedError, ResumeFailedError } from './errors.ts'
-export {
-  AID_BYTES, ASSOCIATION_PROTOCOL, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_REASON_BYTES,
-  DEFAULT_MAX_ENTRIES, DEFAULT_AID_ATTEMPTS, DEFAULT_OPEN_TIMEOUT_MS, ReplyCode,
-  RESUMABLE_FRAMING_VERSION, RESUME_PROTOCOL, RESUME_VERSION, RESUME_NONCE_BYTES, RESUME_TOKEN_BYTES, RESUME_PROOF_BYTES, MAX_RESUME_FRAME_BYTES,
-  MAX_RESUME_REPLY_FRAME_BYTES, MAX_DATA_PAYLOAD_BYTES, DEFAULT_SEND_WINDOW_BYTES, MAX_SEND_WINDOW_BYTES, ACK_EVERY_BYTES, ACK_DELAY_MS, DEFAULT_RESUME_TIMEOUT_MS, ResumeCode
-} from './constants.ts'
+// the wire code an AssociationRejectedError carries; the other constants are in '@fara/demux/constants'
+export { ReplyCode } from './constants.ts'

@@ -1,5 +1,5 @@
 import { aidToHex, csprng, isAid, randomAid } from './aid.ts'
-import type { RandomSource } from './aid.ts'
+import type { RandomBytes } from './aid.ts'
 import { DEFAULT_AID_ATTEMPTS, DEFAULT_MAX_ENTRIES } from './constants.ts'
 import { AssociationTableFullError } from './errors.ts'
 
@@ -10,7 +10,7 @@ export interface AssociationTableInit {
   /** Fresh AIds drawn on collision before giving up (default {@link DEFAULT_AID_ATTEMPTS}). */
   maxAttempts?: number
   /** Random source; the CSPRNG unless a test injects one. */
-  random?: RandomSource
+  random?: RandomBytes
 }
 
 /**
@@ -21,7 +21,7 @@ export class AssociationTable<T> {
   readonly #entries = new Map<string, T>()
   readonly #maxEntries: number
   readonly #maxAttempts: number
-  readonly #random: RandomSource
+  readonly #random: RandomBytes
 
   constructor (init: AssociationTableInit = {}) {
     this.#maxEntries = positiveInt(init.maxEntries ?? DEFAULT_MAX_ENTRIES, 'maxEntries')

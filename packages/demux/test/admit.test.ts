@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { readAll, rejection } from '@fara/testkit'
 import { ReplyCode, randomAid } from '../src/index.ts'
-import { pair, peers, readAll, rejection, setup, useStreams } from './fixtures.ts'
+import { pair, peers, setup, useStreams } from './fixtures.ts'
 
 useStreams()
 

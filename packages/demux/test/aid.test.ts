@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { AID_BYTES, aidFromHex, aidToHex, csprng, isAid, randomAid } from '../src/index.ts'
+import { aidFromHex, aidToHex, csprng, isAid, randomAid } from '../src/index.ts'
+import { AID_BYTES } from '../src/constants.ts'
 
 describe('randomAid', () => {
   it('returns 8 bytes (64 bits)', () => {

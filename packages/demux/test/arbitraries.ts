@@ -1,17 +1,8 @@
 // fast-check arbitraries for the property tests of @fara/demux; the shared
-// helpers (runs, mutations, protobuf soups, …) live in test/helpers/props.ts.
+// helpers (runs, mutations, protobuf soups, …) live in @fara/testkit/props.
 import fc from 'fast-check'
 
-export * from '../../../test/helpers/props.ts'
-
-/** Poll `ready` until it holds or `ms` pass (then fail naming `what`). */
-export async function eventually (ready: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!ready()) {
-    if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms`)
-    await new Promise(resolve => setTimeout(resolve, 1))
-  }
-}
+export * from '@fara/testkit/props'
 
 /** Cut points (sorted, deduplicated, within 1..length-1) splitting `bytes` into chunks; `single` cuts at every byte. */
 export const cutting = fc.oneof(

@@ -7,15 +7,17 @@
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny, until } from '@fara/testkit'
 import {
-  MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESUME_FRAME_BYTES, ReplyCode, ResumeCode, createDemux,
+  ReplyCode, createDemux,
   decodeOpen, decodeReply, decodeResume, decodeResumeReply, encodeOpen, encodeReply, encodeResume, randomAid
 } from '../src/index.ts'
+import { MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESUME_FRAME_BYTES, ResumeCode } from '../src/constants.ts'
 import { FrameType, MAX_DATA_FRAME_BYTES, decodeDataPhaseFrame } from '../src/internal/data-frames.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import { initiatorProof, resumeKey, resumeToken } from '../src/internal/resume-keys.ts'
 import {
-  budget, chunksOf, cutting, equalBytes, eventually, mutate, mutations, protobufSoup, refFrames, rejectionOf, propsFile, runs, settles, thrownBy, varint
+  budget, chunksOf, cutting, equalBytes, mutate, mutations, protobufSoup, refFrames, propsFile, runs, settles, varint
 } from './arbitraries.ts'
 import { pair, peers, useStreams } from './fixtures.ts'
 import type { Accepted, Association, Demux } from '../src/index.ts'
@@ -82,7 +84,7 @@ async function stillAccepts (responder: Demux<string>, serviceAid: Uint8Array): 
 }
 
 async function tableReturnsTo (demux: Demux<string>, n: number): Promise<void> {
-  await eventually(() => demux.associations === n, HANG_MS, `association count back to ${n} (is ${demux.associations})`)
+  await until(() => demux.associations === n, `association count back to ${n} (is ${demux.associations})`, { timeoutMs: HANG_MS, intervalMs: 1 })
 }
 
 describe('accept() fed arbitrary and mutated Opens (properties)', () => {
@@ -99,7 +101,7 @@ describe('accept() fed arbitrary and mutated Opens (properties)', () => {
     const first = firstFrame(input, MAX_OPEN_FRAME_BYTES)
     if ('error' in first) return { error: first.error, ...(first.error === 'AssociationClosedError' ? {} : { reply: ReplyCode.MALFORMED }) }
     let open
-    const err = thrownBy(() => { open = decodeOpen(first.frame) })
+    const err = thrownIfAny(() => { open = decodeOpen(first.frame) })
     if (err != null || open == null) return { error: err!.name, reply: ReplyCode.MALFORMED }
     const o = open as ReturnType<typeof decodeOpen>
     if (o.version !== 1 && o.version !== 2) return { error: 'AssociationRejectedError', reply: ReplyCode.UNSUPPORTED_VERSION }
@@ -117,7 +119,7 @@ describe('accept() fed arbitrary and mutated Opens (properties)', () => {
       const replies = new StreamReader(out)
       let accepted: Accepted<string> | undefined
       try {
-        const accepting = rejectionOf(responder.accept(inb, peers.alice).then(a => { accepted = a }))
+        const accepting = rejectionIfAny(responder.accept(inb, peers.alice).then(a => { accepted = a }))
         await feed(out, input, cuts)
         const err = await settles(accepting, HANG_MS, 'accept')
         const reply = 'reply' in want || 'accepted' in want
@@ -152,7 +154,7 @@ describe('accept() fed arbitrary and mutated Opens (properties)', () => {
       async (open, cut, cuts) => {
         const partial = open.subarray(0, cut % open.byteLength)
         const [out, inb] = await pair()
-        const accepting = rejectionOf(quick.accept(inb, peers.alice))
+        const accepting = rejectionIfAny(quick.accept(inb, peers.alice))
         for (const chunk of chunksOf(partial, cuts)) out.send(chunk)
         // the stream stays open: only the open timeout can end this
         const err = await settles(accepting, HANG_MS, 'accept of a partial Open')
@@ -189,7 +191,7 @@ describe('resume() fed arbitrary, mutated, forged and replayed Resumes (properti
           if ('error' in first) want = { error: first.error, ...(first.error === 'AssociationClosedError' ? {} : { code: ResumeCode.MALFORMED }) }
           else {
             let frame: ReturnType<typeof decodeResume> | undefined
-            const err = thrownBy(() => { frame = decodeResume(first.frame) })
+            const err = thrownIfAny(() => { frame = decodeResume(first.frame) })
             if (err != null) want = { error: err.name, code: ResumeCode.MALFORMED }
             else if (frame!.version !== 1) want = { error: 'ResumeRefusedError', code: ResumeCode.UNSUPPORTED_VERSION }
             else if (!equalBytes(frame!.token, token) || otherPeer || !equalBytes(frame!.proof, initiatorProof(key, token, frame!.initiatorAid, frame!.received))) {
@@ -199,7 +201,7 @@ describe('resume() fed arbitrary, mutated, forged and replayed Resumes (properti
 
           const [o, i] = await pair()
           const answers = new StreamReader(o)
-          const resuming = rejectionOf(responder.resume(i, peer))
+          const resuming = rejectionIfAny(responder.resume(i, peer))
           await feed(o, input, cuts)
           const err = await settles(resuming, HANG_MS, 'resume')
           const answer = want === 'accepted' || want.code != null
@@ -211,7 +213,7 @@ describe('resume() fed arbitrary, mutated, forged and replayed Resumes (properti
             expect(association.resumptions).toBe(1)
             // the same bytes again: the token was single use
             const [o2, i2] = await pair()
-            const replaying = rejectionOf(responder.resume(i2, peers.alice))
+            const replaying = rejectionIfAny(responder.resume(i2, peers.alice))
             await feed(o2, lengthPrefixed(valid), [])
             expect((await settles(replaying, HANG_MS, 'replayed resume'))?.name).toBe('ResumeRefusedError')
           } else {
@@ -247,7 +249,7 @@ describe('open() fed arbitrary and mutated Replies (properties)', () => {
         if ('error' in first) want = first.error
         else {
           let reply: ReturnType<typeof decodeReply> | undefined
-          const err = thrownBy(() => { reply = decodeReply(first.frame) })
+          const err = thrownIfAny(() => { reply = decodeReply(first.frame) })
           if (err != null) want = err.name
           else if (reply!.code !== ReplyCode.ACCEPTED) want = 'AssociationRejectedError'
           else if ((reply!.resumeNonce != null) !== resumable) want = 'AssociationClosedError'
@@ -257,7 +259,7 @@ describe('open() fed arbitrary and mutated Replies (properties)', () => {
         const [out, inb] = await pair()
         const a = initiator.open(out, randomAid(), peers.bob, resumable ? { resume: { reconnect: async () => { throw new Error('no new path in this test') } } } : {})
         try {
-          const accepted = rejectionOf(a.accepted)
+          const accepted = rejectionIfAny(a.accepted)
           await new StreamReader(inb).readFrame(MAX_OPEN_FRAME_BYTES, 'Open')
           await feed(inb, input, cuts)
           const err = await settles(accepted, HANG_MS, 'accepted')
@@ -341,9 +343,9 @@ describe('the data phase of a resumable association (properties)', () => {
       try {
         if (sent > 0) b.send(new Uint8Array(sent).fill(7))
         const received: Uint8Array[] = []
-        const reading = rejectionOf((async () => { for await (const chunk of b) received.push(chunk) })())
+        const reading = rejectionIfAny((async () => { for await (const chunk of b) received.push(chunk) })())
         await feed(out, input, cuts)
-        const finished = await settles(rejectionOf(b.finished), HANG_MS, 'finished')
+        const finished = await settles(rejectionIfAny(b.finished), HANG_MS, 'finished')
         const read = await settles(reading, HANG_MS, 'read')
         expect(finished?.name).toBe(want.error)
         expect(hex(Buffer.concat(received))).toBe(hex(want.data))

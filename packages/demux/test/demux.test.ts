@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { readAll, rejection } from '@fara/testkit'
 import { ReplyCode, createDemux, randomAid } from '../src/index.ts'
-import { closed, hex, pair, peers, readAll, rejection, setup, useStreams } from './fixtures.ts'
+import { closed, hex, pair, peers, setup, useStreams } from './fixtures.ts'
 import type { Association } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 

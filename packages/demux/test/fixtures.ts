@@ -31,22 +31,6 @@ export async function pair (opts: StreamPairOptions = {}): Promise<[Stream, Stre
   return [out, inb]
 }
 
-/** Resolve to the error a promise rejects with; fail if it resolves. */
-export async function rejection (p: Promise<unknown>): Promise<Error & { code?: number }> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error & { code?: number }
-  }
-  throw new Error('expected a rejection')
-}
-
-/** Every chunk until the end, concatenated. */
-export async function readAll (source: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of source) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
 
 /** Resolves once the stream has fully closed (or at once if it already has). */
 export async function closed (stream: Stream): Promise<void> {

@@ -4,16 +4,17 @@
 // one of the typed errors; nothing else.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
+import { ReplyCode, decodeOpen, decodeReply, decodeResume, decodeResumeReply, encodeOpen, encodeReply, encodeResume, encodeResumeReply } from '../src/index.ts'
 import {
   AID_BYTES, MAX_OPEN_FRAME_BYTES, MAX_REASON_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESUME_FRAME_BYTES, MAX_RESUME_REPLY_FRAME_BYTES,
-  RESUME_NONCE_BYTES, RESUME_PROOF_BYTES, RESUME_TOKEN_BYTES, ReplyCode, ResumeCode,
-  decodeOpen, decodeReply, decodeResume, decodeResumeReply, encodeOpen, encodeReply, encodeResume, encodeResumeReply
-} from '../src/index.ts'
+  RESUME_NONCE_BYTES, RESUME_PROOF_BYTES, RESUME_TOKEN_BYTES, ResumeCode
+} from '../src/constants.ts'
 import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, decodeDataPhaseFrame, finFrame } from '../src/internal/data-frames.ts'
 import { truncateUtf8 } from '../src/framing.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import {
-  budget, chunksOf, cutting, equalBytes, mutate, mutations, protobufSoup, refFrames, rejectionOf, propsFile, runs, settles, thrownBy, varint
+  budget, chunksOf, cutting, equalBytes, mutate, mutations, protobufSoup, refFrames, propsFile, runs, settles, varint
 } from './arbitraries.ts'
 import { pair, useStreams } from './fixtures.ts'
 import type { OpenFrame, ReplyFrame, ResumeFrame, ResumeReplyFrame } from '../src/index.ts'
@@ -87,7 +88,7 @@ const decoders: Decoder[] = [
 /** Decode `bytes`: a frame that passes `check`, or MalformedFrameError, or FrameTooLargeError exactly when over the bound. */
 function decodesOrRefuses (d: Decoder, bytes: Uint8Array): void {
   let frame: unknown
-  const err = thrownBy(() => { frame = d.decode(bytes) })
+  const err = thrownIfAny(() => { frame = d.decode(bytes) })
   if (err == null) {
     expect(bytes.byteLength).toBeLessThanOrEqual(d.max)
     d.check(frame as never)
@@ -175,7 +176,7 @@ describe('decodeDataPhaseFrame (properties)', () => {
     fc.assert(fc.property(dataBody, body => {
       const want = refDataFrame(body)
       let got: ReturnType<typeof decodeDataPhaseFrame> | undefined
-      const err = thrownBy(() => { got = decodeDataPhaseFrame(body) })
+      const err = thrownIfAny(() => { got = decodeDataPhaseFrame(body) })
       if (want === 'malformed') {
         expect(err?.name).toBe('MalformedFrameError')
       } else {
@@ -240,7 +241,7 @@ describe('StreamReader.readFrame (properties, real libp2p stream pairs)', () => 
         const reader = new StreamReader(inb)
         for (const chunk of chunksOf(prefix, single ? 'single' : [])) out.send(chunk)
         // the stream stays open: only the prefix can end this read
-        const err = await settles(rejectionOf(reader.readFrame(m, 'test', AbortSignal.timeout(10_000))), 11_000, 'readFrame')
+        const err = await settles(rejectionIfAny(reader.readFrame(m, 'test', AbortSignal.timeout(10_000))), 11_000, 'readFrame')
         expect(err?.name).toBe('FrameTooLargeError')
       }), { numRuns: runs(100) })
   }, budget(30_000))

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import {
-  FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REASON_BYTES, MAX_REPLY_FRAME_BYTES, ReplyCode,
-  decodeOpen, decodeReply, encodeOpen, encodeReply, randomAid
-} from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { ReplyCode, decodeOpen, decodeReply, encodeOpen, encodeReply, randomAid } from '../src/index.ts'
+import { FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REASON_BYTES, MAX_REPLY_FRAME_BYTES } from '../src/constants.ts'
 import { OpenType, ReplyType } from '../src/internal/codec.ts'
-
-function errorOf (fn: () => unknown): Error {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 describe('Open frame', () => {
   it('round-trips aid, initiatorAid and the current version', () => {
@@ -47,9 +37,9 @@ describe('Open frame', () => {
   })
 
   it('throws FrameTooLargeError for a frame over 64 bytes, before decoding it', () => {
-    expect(errorOf(() => decodeOpen(new Uint8Array(MAX_OPEN_FRAME_BYTES + 1))).name).toBe('FrameTooLargeError')
+    expect(thrown(() => decodeOpen(new Uint8Array(MAX_OPEN_FRAME_BYTES + 1))).name).toBe('FrameTooLargeError')
     const big = OpenType.encode({ version: 1, aid: new Uint8Array(40), initiatorAid: new Uint8Array(40) }).finish()
-    expect(errorOf(() => decodeOpen(big)).name).toBe('FrameTooLargeError')
+    expect(thrown(() => decodeOpen(big)).name).toBe('FrameTooLargeError')
   })
 
   it.each([
@@ -58,7 +48,7 @@ describe('Open frame', () => {
     ['an unterminated varint', new Uint8Array([0x08, 0xff, 0xff])],
     ['random garbage', new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]
   ])('throws MalformedFrameError for %s', (_what, bytes) => {
-    expect(errorOf(() => decodeOpen(bytes)).name).toBe('MalformedFrameError')
+    expect(thrown(() => decodeOpen(bytes)).name).toBe('MalformedFrameError')
   })
 
   it.each([
@@ -69,7 +59,7 @@ describe('Open frame', () => {
     ['a missing initiator AId', 8, 0]
   ])('throws MalformedFrameError for %s', (_what, aidLen, initiatorLen) => {
     const bytes = OpenType.encode({ version: FRAMING_VERSION, aid: new Uint8Array(aidLen), initiatorAid: new Uint8Array(initiatorLen) }).finish()
-    expect(errorOf(() => decodeOpen(bytes)).name).toBe('MalformedFrameError')
+    expect(thrown(() => decodeOpen(bytes)).name).toBe('MalformedFrameError')
   })
 })
 
@@ -102,27 +92,27 @@ describe('Reply frame', () => {
 
   it.each([6, 99, 2 ** 31 - 1])('throws MalformedFrameError for unknown code %i', (code) => {
     const bytes = ReplyType.encode({ code, responderAid: new Uint8Array(0), message: '' }).finish()
-    expect(errorOf(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
+    expect(thrown(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
   })
 
   it('throws MalformedFrameError for an acceptance with a responder AId of the wrong size', () => {
     for (const len of [0, 7, 9]) {
       const bytes = ReplyType.encode({ code: ReplyCode.ACCEPTED, responderAid: new Uint8Array(len), message: '' }).finish()
-      expect(errorOf(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
+      expect(thrown(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
     }
   })
 
   it('throws MalformedFrameError for a reason over 128 bytes', () => {
     const bytes = ReplyType.encode({ code: ReplyCode.BUSY, responderAid: new Uint8Array(0), message: 'y'.repeat(MAX_REASON_BYTES + 1) }).finish()
-    expect(errorOf(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
+    expect(thrown(() => decodeReply(bytes)).name).toBe('MalformedFrameError')
   })
 
   it('throws FrameTooLargeError for a frame over 256 bytes', () => {
-    expect(errorOf(() => decodeReply(new Uint8Array(MAX_REPLY_FRAME_BYTES + 1))).name).toBe('FrameTooLargeError')
+    expect(thrown(() => decodeReply(new Uint8Array(MAX_REPLY_FRAME_BYTES + 1))).name).toBe('FrameTooLargeError')
   })
 
   it('throws MalformedFrameError for garbage bytes', () => {
-    expect(errorOf(() => decodeReply(new Uint8Array([0x1a, 0x20, 0x41]))).name).toBe('MalformedFrameError')
+    expect(thrown(() => decodeReply(new Uint8Array([0x1a, 0x20, 0x41]))).name).toBe('MalformedFrameError')
   })
 })
 

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { AssociationTable, DEFAULT_AID_ATTEMPTS, aidToHex } from '../src/index.ts'
-import type { RandomSource } from '../src/index.ts'
+import { AssociationTable, aidToHex } from '../src/index.ts'
+import { DEFAULT_AID_ATTEMPTS } from '../src/constants.ts'
+import type { RandomBytes } from '../src/index.ts'
 
 /** A random source that returns the given byte patterns in order, then fails the test. */
-function scripted (...fills: number[]): RandomSource & { calls: number } {
+function scripted (...fills: number[]): RandomBytes & { calls: number } {
   const source = Object.assign((n: number): Uint8Array => {
     const fill = fills[source.calls++]
     if (fill === undefined) throw new Error('random source exhausted')

@@ -9,6 +9,8 @@
  * rotation. Clients use a fresh ephemeral identity for each association
  * unless they opt into a stable one.
  *
+ * Domains, versions, patterns, limits and defaults: `@fara/identity/constants`.
+ *
  * @example
  * ```ts
  * import { createKeystore, ephemeralIdentity, nameMatchesKey, selfCertifyingName, verifyCertificate } from '@fara/identity'
@@ -33,15 +35,10 @@ export {
 export type { Certificate, SignedCertificate, Revocation, SignedRevocation, VerifyCertificateOptions } from './certificate.ts'
 export { selfCertifyingName, parseSelfCertifyingName, isSelfCertifyingName, nameMatchesKey, isServiceName, assertServiceName } from './names.ts'
 export type { SelfCertifyingName } from './names.ts'
+export { base32Encode, base32Decode, tryDecode, bytesOf } from './encoding.ts'
 export { signDomain, verifyDomain, domainMessage } from './sign.ts'
 export { modeAllowsOthers } from './file-mode.ts'
 export {
   InvalidIdentityFileError, InsecureIdentityFileError, IdentityAppMismatchError, WrongPassphraseError, KeystoreExistsError,
   InvalidCertificateError, CertificateExpiredError, CertificateRevokedError, InvalidRevocationError, InvalidNameError
 } from './errors.ts'
-export {
-  APP_NAME_PATTERN, IDENTITY_FILE_MODE, IDENTITY_FILE_VERSION, EPHEMERAL_APP, SERVICE_NAME_PATTERN, NAME_LABEL_PATTERN, NAME_VERSION,
-  NS_APP_IDENTITY, NS_KEYSTORE_KEY, NS_KEYSTORE_CHECKSUM, NS_NAME, NS_NAME_CHECKSUM, CERTIFICATE_DOMAIN, REVOCATION_DOMAIN, CERTIFICATE_VERSION,
-  DEFAULT_CERTIFICATE_LIFETIME, CERTIFICATE_BACKDATE, MAX_CERTIFICATE_BYTES, KEYSTORE_FILE, KEYSTORE_DIR_MODE, KEYSTORE_FILE_VERSION,
-  DEFAULT_SCRYPT, MAX_SCRYPT_MEMORY, MAX_KEYSTORE_FILE_BYTES
-} from './constants.ts'

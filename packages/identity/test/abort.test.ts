@@ -5,7 +5,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { KEYSTORE_FILE, createIdentity, createKeystore, identityPath, loadIdentity, loadOrCreateIdentity, openKeystore, saveIdentity } from '../src/index.ts'
+import { createIdentity, createKeystore, identityPath, loadIdentity, loadOrCreateIdentity, openKeystore, saveIdentity } from '../src/index.ts'
+import { KEYSTORE_FILE } from '../src/constants.ts'
 import { FAST_KDF, PASSPHRASE, keystoreFile, snapshot } from './helpers.ts'
 
 let root: string

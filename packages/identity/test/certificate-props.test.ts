@@ -6,13 +6,15 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
 import {
-  APP_NAME_PATTERN, CERTIFICATE_DOMAIN, REVOCATION_DOMAIN, decodeSignedCertificate, decodeSignedRevocation, encodeSignedCertificate,
+  decodeSignedCertificate, decodeSignedRevocation, encodeSignedCertificate,
   encodeSignedRevocation, signDomain, verifyCertificate, verifyRevocation
 } from '../src/index.ts'
+import { APP_NAME_PATTERN, CERTIFICATE_DOMAIN, REVOCATION_DOMAIN } from '../src/constants.ts'
 import { issueCertificate, issueRevocation } from '../src/internal/issue.ts'
 import {
-  appName, badAppName, budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, rejectionOf, propsFile, runs, thrownBy, u64
+  appName, badAppName, budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, u64
 } from './arbitraries.ts'
 import type { SignedCertificate, SignedRevocation } from '../src/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -127,7 +129,7 @@ describe('verifyCertificate (properties)', () => {
           : revoked ? 'CertificateRevokedError' : (now < Number(f.notBefore) || now > Number(notAfter)) ? 'CertificateExpiredError' : 'valid'
 
         let cert: Awaited<ReturnType<typeof verifyCertificate>> | undefined
-        const err = await rejectionOf(verifyCertificate(signed, options).then(c => { cert = c }))
+        const err = await rejectionIfAny(verifyCertificate(signed, options).then(c => { cert = c }))
         if (want === 'valid') {
           expect(err).toBeUndefined()
           expect(cert!.app).toBe(f.app)
@@ -144,7 +146,7 @@ describe('verifyCertificate (properties)', () => {
     const body = fc.oneof(fc.uint8Array({ maxLength: 200 }), protobufSoup(8, 8, 60), fc.uint8Array({ minLength: 1025, maxLength: 1100 }))
     const signature = fc.oneof(fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.uint8Array({ maxLength: 100 }))
     await fc.assert(fc.asyncProperty(body, signature, async (certificate, sig) => {
-      expect((await rejectionOf(verifyCertificate({ certificate, signature: sig }, { now: NOW })))?.name).toBe('InvalidCertificateError')
+      expect((await rejectionIfAny(verifyCertificate({ certificate, signature: sig }, { now: NOW })))?.name).toBe('InvalidCertificateError')
     }), { numRuns: runs(1_000) })
   }, budget(30_000))
 
@@ -154,7 +156,7 @@ describe('verifyCertificate (properties)', () => {
       const certificate = named ? Uint8Array.from([...encodeFields([field(2, publicKeyToProtobuf(keys.device.publicKey))]), ...soup]) : soup
       const signed = { certificate, signature: await signDomain(keys.device, CERTIFICATE_DOMAIN, certificate) }
       let cert: Awaited<ReturnType<typeof verifyCertificate>> | undefined
-      const err = await rejectionOf(verifyCertificate(signed, { now: NOW }).then(c => { cert = c }))
+      const err = await rejectionIfAny(verifyCertificate(signed, { now: NOW }).then(c => { cert = c }))
       if (err != null) expect(CERT_ERRORS).toContain(err.name)
       else {
         expect(cert!.version).toBe(1)
@@ -176,18 +178,18 @@ describe('verifyCertificate (properties)', () => {
       const altered = mutate(signed.certificate, changes)
       if (!equalBytes(altered, signed.certificate)) {
         // a valid signature over other bytes
-        expect((await rejectionOf(verifyCertificate({ certificate: altered, signature: signed.signature }, { now: NOW })))?.name).toBe('InvalidCertificateError')
+        expect((await rejectionIfAny(verifyCertificate({ certificate: altered, signature: signed.signature }, { now: NOW })))?.name).toBe('InvalidCertificateError')
       }
       // the same fields, signed by a key that is not the device key they name
       const forged = forger === 'other' ? await signDomain(keys.other, CERTIFICATE_DOMAIN, signed.certificate) : (await signDomain(keys[forger as 'secp' | 'ecdsa'], CERTIFICATE_DOMAIN, signed.certificate)).subarray(0, 64)
-      expect((await rejectionOf(verifyCertificate({ certificate: signed.certificate, signature: forged }, { now: NOW })))?.name).toBe('InvalidCertificateError')
+      expect((await rejectionIfAny(verifyCertificate({ certificate: signed.certificate, signature: forged }, { now: NOW })))?.name).toBe('InvalidCertificateError')
     }), { numRuns: runs(300) })
   }, budget(30_000))
 
   it('refuses a time that is not a safe integer with RangeError, at the boundary', async () => {
     const signed = await issueCertificate(keys.device, { appPublicKey: keys.app.publicKey, app: 'chat', generation: 0, notBefore: NOW, notAfter: NOW + DAY })
     await fc.assert(fc.asyncProperty(fc.oneof(fc.double().filter(d => !Number.isSafeInteger(d)), fc.constant(2 ** 53)), async now => {
-      expect((await rejectionOf(verifyCertificate(signed, { now })))?.name).toBe('RangeError')
+      expect((await rejectionIfAny(verifyCertificate(signed, { now })))?.name).toBe('RangeError')
     }), { numRuns: runs(200) })
   })
 })
@@ -207,7 +209,7 @@ describe('verifyRevocation (properties)', () => {
       const signed = { revocation, signature: await signDomain(keys.device, REVOCATION_DOMAIN, revocation) }
       const valid = f.device === 'device' && APP_NAME_PATTERN.test(f.app) && f.below >= 1n && f.issued <= SAFE
       let r: Awaited<ReturnType<typeof verifyRevocation>> | undefined
-      const err = await rejectionOf(verifyRevocation(signed).then(v => { r = v }))
+      const err = await rejectionIfAny(verifyRevocation(signed).then(v => { r = v }))
       if (valid) {
         expect(err).toBeUndefined()
         expect([r!.app, r!.belowGeneration, r!.issued]).toEqual([f.app, Number(f.below), Number(f.issued)])
@@ -226,7 +228,7 @@ describe('verifyRevocation (properties)', () => {
         fc.pre(!equalBytes(revocation, genuine.revocation))
         // reSign: a valid signature by another key over the bytes; else the genuine signature over other bytes
         const signature = reSign ? await signDomain(keys.other, REVOCATION_DOMAIN, revocation) : genuine.signature
-        const err = await rejectionOf(verifyRevocation({ revocation, signature }))
+        const err = await rejectionIfAny(verifyRevocation({ revocation, signature }))
         expect(err?.name).toBe('InvalidRevocationError')
       }), { numRuns: runs(1_000) })
   }, budget(30_000))
@@ -237,14 +239,14 @@ describe('SignedCertificate and SignedRevocation decoders (properties)', () => {
     fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 1200 }), protobufSoup(3, 6, 80)), bytes => {
       for (const [decode, name] of [[decodeSignedCertificate, 'InvalidCertificateError'], [decodeSignedRevocation, 'InvalidRevocationError']] as const) {
         let out: Record<string, unknown> | undefined
-        const err = thrownBy(() => { out = decode(bytes) as unknown as Record<string, unknown> })
+        const err = thrownIfAny(() => { out = decode(bytes) as unknown as Record<string, unknown> })
         if (err != null) expect(err.name).toBe(name)
         else for (const v of Object.values(out!)) expect(v).toBeInstanceOf(Uint8Array)
       }
     }), { numRuns: runs(2_000) })
     fc.assert(fc.property(fc.anything().filter(v => !(v instanceof Uint8Array)), v => {
-      expect(thrownBy(() => decodeSignedCertificate(v as never))?.name).toBe('TypeError')
-      expect(thrownBy(() => decodeSignedRevocation(v as never))?.name).toBe('TypeError')
+      expect(thrownIfAny(() => decodeSignedCertificate(v as never))?.name).toBe('TypeError')
+      expect(thrownIfAny(() => decodeSignedRevocation(v as never))?.name).toBe('TypeError')
     }), { numRuns: runs(200) })
   })
 

@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { rejection } from '@fara/testkit'
 import {
-  CERTIFICATE_BACKDATE, CERTIFICATE_DOMAIN, DEFAULT_CERTIFICATE_LIFETIME, createKeystore, decodeSignedCertificate, decodeSignedRevocation,
+  createKeystore, decodeSignedCertificate, decodeSignedRevocation,
   encodeSignedCertificate, encodeSignedRevocation, signDomain, verifyCertificate, verifyRevocation
 } from '../src/index.ts'
+import { CERTIFICATE_BACKDATE, CERTIFICATE_DOMAIN, DEFAULT_CERTIFICATE_LIFETIME } from '../src/constants.ts'
 import { CertificateType } from '../src/internal/codec.ts'
 import { issueRevocation } from '../src/internal/issue.ts'
-import { FAST_KDF, PASSPHRASE, rejection } from './helpers.ts'
+import { FAST_KDF, PASSPHRASE } from './helpers.ts'
 import type { Keystore, SignedCertificate } from '../src/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 

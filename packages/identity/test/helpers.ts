@@ -9,26 +9,6 @@ export const FAST_KDF = { N: 2 ** 10, r: 8, p: 1 }
 
 export const PASSPHRASE = 'correct horse battery staple'
 
-/** Resolve to the error a promise rejects with; fail if it resolves. */
-export async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
-
-/** The error a function throws; fail if it returns. */
-export function thrown (fn: () => unknown): Error {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
-
 /** The keystore file of a keystore directory. */
 export function keystoreFile (dir: string): string {
   return join(dir, KEYSTORE_FILE)

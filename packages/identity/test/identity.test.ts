@@ -4,23 +4,15 @@ import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromRaw, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { rejection } from '@fara/testkit'
 import {
-  EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_VERSION, assertAppName, createIdentity, domainMessage, ephemeralIdentity,
+  assertAppName, createIdentity, domainMessage, ephemeralIdentity,
   identityPath, loadIdentity, loadOrCreateIdentity, saveIdentity, signDomain, verifyDomain
 } from '../src/index.ts'
+import { EPHEMERAL_APP, IDENTITY_FILE_MODE, IDENTITY_FILE_VERSION } from '../src/constants.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const enc = new TextEncoder()
-
-/** Resolve to the error a promise rejects with; fail if it resolves. */
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 function fileBody (privateKey: PrivateKey, over: Record<string, unknown> = {}): string {
   return JSON.stringify({

@@ -10,12 +10,14 @@ import { join } from 'node:path'
 import { generateKeyPair, generateKeyPairFromSeed, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
 import { IDENTITY_FILE_TYPE } from '../src/constants.ts'
-import { APP_NAME_PATTERN, KEYSTORE_FILE, NS_KEYSTORE_CHECKSUM, createIdentity, loadIdentity, openKeystore, saveIdentity } from '../src/index.ts'
+import { createIdentity, loadIdentity, openKeystore, saveIdentity } from '../src/index.ts'
+import { APP_NAME_PATTERN, KEYSTORE_FILE, NS_KEYSTORE_CHECKSUM } from '../src/constants.ts'
 import { parseKeystore, unsealKeystore } from '../src/internal/keystore-file.ts'
 import { PASSPHRASE, snapshot, unhex, vectors } from './helpers.ts'
 import {
-  appName, badAppName, budget, equalBytes, mutate, mutations, protobufSoup, rejectionOf, propsFile, runs, settles, thrownBy
+  appName, badAppName, budget, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, settles
 } from './arbitraries.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -70,7 +72,7 @@ describe('the keystore file format (properties)', () => {
     )
     fc.assert(fc.property(input, bytes => {
       fc.pre(!equalBytes(bytes, FILE))
-      expect(thrownBy(() => parseKeystore(bytes, '/k'))?.name).toBe('InvalidIdentityFileError')
+      expect(thrownIfAny(() => parseKeystore(bytes, '/k'))?.name).toBe('InvalidIdentityFileError')
     }), { numRuns: runs(3_000) })
   })
 
@@ -79,14 +81,14 @@ describe('the keystore file format (properties)', () => {
       const file = reChecksummed(FILE, changes)
       fc.pre(!equalBytes(file, FILE))
       let parsed: ReturnType<typeof parseKeystore> | undefined
-      const err = thrownBy(() => { parsed = parseKeystore(file, '/k') })
+      const err = thrownIfAny(() => { parsed = parseKeystore(file, '/k') })
       if (err != null) {
         expect(err.name).toBe('InvalidIdentityFileError')
         return
       }
       // the scrypt cost it asks for stays within the bounds (the parse checked them)
       expect(128 * parsed!.params.N * parsed!.params.r).toBeLessThanOrEqual(512 * 1024 * 1024)
-      expect(thrownBy(() => unsealKeystore(parsed!, FILE_KEY, '/k'))?.name).toBe('WrongPassphraseError')
+      expect(thrownIfAny(() => unsealKeystore(parsed!, FILE_KEY, '/k'))?.name).toBe('WrongPassphraseError')
     }), { numRuns: runs(3_000) })
   })
 
@@ -94,7 +96,7 @@ describe('the keystore file format (properties)', () => {
     const contents = fc.oneof(fc.uint8Array({ maxLength: 120 }), protobufSoup(3, 8, 40), mutations().map(m => mutate(unhex(KS.contents), m)))
     fc.assert(fc.property(contents, plaintext => {
       let out: ReturnType<typeof unsealKeystore> | undefined
-      const err = thrownBy(() => { out = unsealKeystore(parseKeystore(sealRaw(plaintext), '/k'), FILE_KEY, '/k') })
+      const err = thrownIfAny(() => { out = unsealKeystore(parseKeystore(sealRaw(plaintext), '/k'), FILE_KEY, '/k') })
       if (err != null) {
         expect(err.name).toBe('InvalidIdentityFileError')
         return
@@ -127,7 +129,7 @@ describe('openKeystore on damaged and hostile files (properties)', () => {
       const path = join(dir, KEYSTORE_FILE)
       await writeFile(path, bytes, { mode: 0o600 })
       const untouched = await snapshot(path)
-      const err = await settles(rejectionOf(openKeystore(dir, { passphrase })), 10_000, 'openKeystore')
+      const err = await settles(rejectionIfAny(openKeystore(dir, { passphrase })), 10_000, 'openKeystore')
       expect(['InvalidIdentityFileError', 'WrongPassphraseError']).toContain(err?.name)
       await untouched()
       expect(await readdir(dir)).toEqual([KEYSTORE_FILE])
@@ -194,7 +196,7 @@ describe('loadIdentity on damaged and hostile files (properties)', () => {
       const untouched = await snapshot(path)
       const wellFormed = body.type === IDENTITY_FILE_TYPE && body.version === 1 && typeof body.app === 'string' && APP_NAME_PATTERN.test(body.app) && typeof json.privateKey === 'string'
       let identity: Awaited<ReturnType<typeof loadIdentity>> | undefined
-      const err = await rejectionOf(loadIdentity(path, expectApp == null ? {} : { app: expectApp }).then(i => { identity = i }))
+      const err = await rejectionIfAny(loadIdentity(path, expectApp == null ? {} : { app: expectApp }).then(i => { identity = i }))
       if (!wellFormed) expect(err?.name).toBe('InvalidIdentityFileError')
       else if (expectApp != null && expectApp !== body.app) expect(err?.name).toBe('IdentityAppMismatchError')
       else if (body.privateKey === 'ed') {
@@ -223,7 +225,7 @@ describe('loadIdentity on damaged and hostile files (properties)', () => {
       await writeFile(path, bytes, { mode: 0o600 })
       const untouched = await snapshot(path)
       let loaded: Awaited<ReturnType<typeof loadIdentity>> | undefined
-      const err = await rejectionOf(loadIdentity(path, { app: 'chat' }).then(i => { loaded = i }))
+      const err = await rejectionIfAny(loadIdentity(path, { app: 'chat' }).then(i => { loaded = i }))
       if (err != null) expect(['InvalidIdentityFileError', 'IdentityAppMismatchError']).toContain(err.name)
       else {
         // accepted: then it is a consistent Ed25519 identity for 'chat' (base64 and JSON tolerate some changes)
@@ -242,17 +244,17 @@ describe('files that are no regular file, or too large', () => {
     const dir = join(root, 'fifo')
     await mkdir(dir, { mode: 0o700 })
     execFileSync('mkfifo', ['-m', '600', join(dir, 'app.key'), join(dir, KEYSTORE_FILE)])
-    expect((await settles(rejectionOf(loadIdentity(join(dir, 'app.key'))), 5_000, 'loadIdentity of a FIFO'))?.name).toBe('InvalidIdentityFileError')
-    expect((await settles(rejectionOf(openKeystore(dir, { passphrase: PASSPHRASE })), 5_000, 'openKeystore of a FIFO'))?.name).toBe('InvalidIdentityFileError')
+    expect((await settles(rejectionIfAny(loadIdentity(join(dir, 'app.key'))), 5_000, 'loadIdentity of a FIFO'))?.name).toBe('InvalidIdentityFileError')
+    expect((await settles(rejectionIfAny(openKeystore(dir, { passphrase: PASSPHRASE })), 5_000, 'openKeystore of a FIFO'))?.name).toBe('InvalidIdentityFileError')
   })
 
   it('refuses a directory, and a file over 64 KiB, at an identity path with InvalidIdentityFileError', async () => {
     const dir = join(root, 'shapes')
     await mkdir(join(dir, 'dir.key'), { recursive: true, mode: 0o700 })
-    expect((await rejectionOf(loadIdentity(join(dir, 'dir.key'))))?.name).toBe('InvalidIdentityFileError')
+    expect((await rejectionIfAny(loadIdentity(join(dir, 'dir.key'))))?.name).toBe('InvalidIdentityFileError')
     const big = join(dir, 'big.key')
     await writeFile(big, ' '.repeat(64 * 1024 + 1) + '{}', { mode: 0o600 })
     await chmod(big, 0o600)
-    expect((await rejectionOf(loadIdentity(big)))?.name).toBe('InvalidIdentityFileError')
+    expect((await rejectionIfAny(loadIdentity(big)))?.name).toBe('InvalidIdentityFileError')
   })
 })

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { KEYSTORE_FILE, NS_KEYSTORE_CHECKSUM, createKeystore, openKeystore, verifyCertificate } from '../src/index.ts'
-import { FAST_KDF, PASSPHRASE, keystoreFile, overwrite, rejection, snapshot } from './helpers.ts'
+import { rejection } from '@fara/testkit'
+import { createKeystore, openKeystore, verifyCertificate } from '../src/index.ts'
+import { KEYSTORE_FILE, NS_KEYSTORE_CHECKSUM } from '../src/constants.ts'
+import { FAST_KDF, PASSPHRASE, keystoreFile, overwrite, snapshot } from './helpers.ts'
 import type { Keystore } from '../src/index.ts'
 
 let root: string

@@ -5,11 +5,11 @@
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  NAME_LABEL_PATTERN, assertServiceName, isSelfCertifyingName, isServiceName, nameMatchesKey, parseSelfCertifyingName, selfCertifyingName
-} from '../src/index.ts'
+import { thrownIfAny } from '@fara/testkit'
+import { assertServiceName, isSelfCertifyingName, isServiceName, nameMatchesKey, parseSelfCertifyingName, selfCertifyingName } from '../src/index.ts'
+import { NAME_LABEL_PATTERN } from '../src/constants.ts'
 import { base32Decode, base32Encode } from '../src/internal/base32.ts'
-import { budget, propsFile, runs, thrownBy } from './arbitraries.ts'
+import { budget, propsFile, runs } from './arbitraries.ts'
 import type { PublicKey } from '@libp2p/interface'
 
 propsFile('identity/names-props')
@@ -50,7 +50,7 @@ describe('names (properties)', () => {
   it('parseSelfCertifyingName returns the parts or throws InvalidNameError, and isSelfCertifyingName says which', () => {
     fc.assert(fc.property(nameLike, name => {
       let parsed: ReturnType<typeof parseSelfCertifyingName> | undefined
-      const err = thrownBy(() => { parsed = parseSelfCertifyingName(name) })
+      const err = thrownIfAny(() => { parsed = parseSelfCertifyingName(name) })
       expect(isSelfCertifyingName(name)).toBe(err == null)
       if (err != null) expect(err.name).toBe('InvalidNameError')
       else {
@@ -71,7 +71,7 @@ describe('names (properties)', () => {
 
   it('assertServiceName passes exactly the names isServiceName accepts, and throws RangeError for other strings, TypeError for non-strings', () => {
     fc.assert(fc.property(fc.oneof(nameLike, fc.anything()), value => {
-      const err = thrownBy(() => { assertServiceName(value) })
+      const err = thrownIfAny(() => { assertServiceName(value) })
       if (typeof value !== 'string') {
         expect(err?.name).toBe('TypeError')
         expect(isServiceName(value)).toBe(false)
@@ -80,7 +80,7 @@ describe('names (properties)', () => {
       } else {
         expect(err?.name).toBe('RangeError')
       }
-      if (typeof value !== 'string') expect(thrownBy(() => parseSelfCertifyingName(value as never))?.name).toBe('TypeError')
+      if (typeof value !== 'string') expect(thrownIfAny(() => parseSelfCertifyingName(value as never))?.name).toBe('TypeError')
     }), { numRuns: runs(3_000) })
   })
 

@@ -1,10 +1,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import {
-  SERVICE_NAME_PATTERN, assertServiceName, isSelfCertifyingName, isServiceName, nameMatchesKey, parseSelfCertifyingName, selfCertifyingName
-} from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { assertServiceName, isSelfCertifyingName, isServiceName, nameMatchesKey, parseSelfCertifyingName, selfCertifyingName } from '../src/index.ts'
+import { SERVICE_NAME_PATTERN } from '../src/constants.ts'
 import { base32Decode, base32Encode } from '../src/internal/base32.ts'
-import { thrown, vectors } from './helpers.ts'
+import { vectors } from './helpers.ts'
 import type { PublicKey } from '@libp2p/interface'
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567'

@@ -6,14 +6,16 @@ import { join } from 'node:path'
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
+import { rejection, thrown } from '@fara/testkit'
 import {
-  CERTIFICATE_DOMAIN, KEYSTORE_FILE, REVOCATION_DOMAIN, decodeSignedCertificate, decodeSignedRevocation, encodeSignedCertificate, encodeSignedRevocation,
+  decodeSignedCertificate, decodeSignedRevocation, encodeSignedCertificate, encodeSignedRevocation,
   openKeystore, parseSelfCertifyingName, selfCertifyingName, verifyCertificate, verifyRevocation
 } from '../src/index.ts'
+import { CERTIFICATE_DOMAIN, KEYSTORE_FILE, REVOCATION_DOMAIN } from '../src/constants.ts'
 import { appKeyInfo, deriveAppKey, deriveAppSeed, keyFromSeed } from '../src/internal/derive.ts'
 import { issueCertificate, issueRevocation } from '../src/internal/issue.ts'
 import { deriveFileKey, parseKeystore, sealKeystore, unsealKeystore } from '../src/internal/keystore-file.ts'
-import { hex, rejection, thrown, unhex, vectors } from './helpers.ts'
+import { hex, unhex, vectors } from './helpers.ts'
 
 const deviceKey = async (): ReturnType<typeof keyFromSeed> => keyFromSeed(unhex(vectors.device.seed))
 

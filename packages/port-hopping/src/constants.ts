@@ -42,7 +42,7 @@ export const SKEW_SLOTS = 1
  */
 export const MAX_HMAC_BLOCKS = 8
 
-/** Version byte of the encoded {@link HopParams} (spec/port-hopping.md#encoding). */
+/** Version byte of the encoded {@link @fara/port-hopping!index.HopParams | HopParams} (spec/port-hopping.md#encoding). */
 export const HOP_PARAMS_VERSION = 1
 
 /** Length of encoded version 1 parameters: version, key, epoch, interval, range start, range end (spec/port-hopping.md#encoding). */
@@ -54,7 +54,7 @@ export const HOP_PARAMS_PREFIX = 'fara-hop:'
 /** Longest text form accepted: the prefix and base64url of {@link HOP_PARAMS_BYTES} bytes. */
 export const MAX_HOP_PARAMS_TEXT = HOP_PARAMS_PREFIX.length + Math.ceil(HOP_PARAMS_BYTES * 4 / 3)
 
-/** Most schedules one {@link HopSchedules} book holds, so that a caller feeding it from records cannot grow it without bound. */
+/** Most schedules one {@link @fara/port-hopping!index.HopSchedules | HopSchedules} book holds, so that a caller feeding it from records cannot grow it without bound. */
 export const MAX_SCHEDULES = 4096
 
 /**

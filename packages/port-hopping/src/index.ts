@@ -11,6 +11,8 @@
  * neighbours. An observer who records the ports in use cannot predict the
  * next one without the key. Normative text: spec/port-hopping.md.
  *
+ * The domain, parameter bounds and defaults: `@fara/port-hopping/constants`.
+ *
  * @example
  * ```ts
  * import { createLibp2p } from 'libp2p'
@@ -53,8 +55,3 @@ export { hoppingTcp } from './transport.ts'
 export type { HoppingTcp, HoppingTcpInit, HoppingTcpComponents } from './transport.ts'
 export type { HopListener, HopListenerEvents, HopEvent } from './listener.ts'
 export { InvalidHopParamsError, UnsupportedHopVersionError, HopDerivationError, HopListenError, HopDialError } from './errors.ts'
-export {
-  HOP_DOMAIN, HOP_KEY_BYTES, DEFAULT_INTERVAL_MS, MIN_INTERVAL_MS, MAX_INTERVAL_MS, MIN_PORT, MAX_PORT, MIN_RANGE_PORTS, DEFAULT_RANGE,
-  SKEW_SLOTS, MAX_HMAC_BLOCKS, HOP_PARAMS_VERSION, HOP_PARAMS_BYTES, HOP_PARAMS_PREFIX, MAX_HOP_PARAMS_TEXT, MAX_SCHEDULES,
-  DEFAULT_DIAL_ATTEMPT_TIMEOUT_MS
-} from './constants.ts'

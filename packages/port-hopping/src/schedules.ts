@@ -1,10 +1,11 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_SCHEDULES } from './constants.ts'
 import { parseHost, tcpTarget, withPort } from './internal/addr.ts'
-import { checkHopParams, sameHopParams } from './params.ts'
+import { checkHopParams, decodeHopParams, sameHopParams } from './params.ts'
 import { createSchedule } from './schedule.ts'
 import type { HopParams } from './params.ts'
 import type { Schedule } from './schedule.ts'
+import type { TcpTarget } from './internal/addr.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -21,6 +22,21 @@ export interface HopSchedules {
    * already holds {@link MAX_SCHEDULES} entries.
    */
   set(host: string, params: HopParams): void
+  /**
+   * Learn a service's schedule from its private record: check `params` (the
+   * record's `hop` field as bytes, or decoded parameters) and {@link set} it
+   * for the host of each hop address in `addrs`, that is each
+   * `/<host>/tcp/<port>[/…]` address, not through a relay, whose port lies in
+   * the range (spec/port-hopping.md#dialing). Returns those addresses: from
+   * now on a dial to any of them follows the schedule. Other addresses are
+   * left alone; the parameters are checked even when none qualifies.
+   *
+   * @throws {@link InvalidHopParamsError} when `params` are bytes that do not decode.
+   * @throws {@link UnsupportedHopVersionError} when they are of a version this implementation does not know.
+   * @throws `TypeError` when `addrs` is not an array of multiaddrs, or decoded `params` have a wrong type.
+   * @throws `RangeError` when decoded `params` break a range, or the book would pass {@link MAX_SCHEDULES} entries.
+   */
+  learn(addrs: Multiaddr[], params: Uint8Array | HopParams): Multiaddr[]
   /** The schedule that covers `port` on `host`, if any. */
   get(host: string, port: number): Schedule | undefined
   /** The schedule that covers a `/<host>/tcp/<port>[/…]` address, if any. */
@@ -52,6 +68,10 @@ export interface HopSchedulesInit {
  * const schedules = hopSchedules()
  * schedules.set('203.0.113.7', params)
  * console.log(schedules.find(hopAddr('203.0.113.7', params))?.current()) // { slot, port }: where to dial now
+ *
+ * // or straight from a resolved record: its addresses and its `hop` field
+ * const learned = schedules.learn([hopAddr('198.51.100.4', params)], hop)
+ * console.log(learned.map(String)) // the addresses now dialled by the schedule
  * ```
  *
  * @throws `TypeError` when `init.now` is not a function.
@@ -87,6 +107,20 @@ class Book implements HopSchedules {
     this.#size += 1 - replaced
   }
 
+  learn (addrs: Multiaddr[], params: Uint8Array | HopParams): Multiaddr[] {
+    if (!Array.isArray(addrs)) throw new TypeError(`addrs must be an array of multiaddrs, got ${typeof addrs}`)
+    const p = params instanceof Uint8Array ? decodeHopParams(params) : checkHopParams(params)
+    const learned: Multiaddr[] = []
+    for (const [i, ma] of addrs.entries()) {
+      if (typeof (ma as Partial<Multiaddr> | null)?.getComponents !== 'function') throw new TypeError(`addrs[${i}] must be a multiaddr, got ${ma === null ? 'null' : typeof ma}`)
+      const target = hopTarget(ma, p)
+      if (target == null) continue
+      this.set(target.host, p)
+      learned.push(ma)
+    }
+    return learned
+  }
+
   get (host: string, port: number): Schedule | undefined {
     let key: string
     try {
@@ -115,6 +149,13 @@ class Book implements HopSchedules {
     this.#byHost.clear()
     this.#size = 0
   }
+}
+
+/** The target of a hop address of `params`: `/<host>/tcp/<port in the range>[/…]`, not through a relay. */
+function hopTarget (ma: Multiaddr, params: HopParams): TcpTarget | undefined {
+  const target = tcpTarget(ma)
+  if (target == null || target.port < params.range.start || target.port > params.range.end) return undefined
+  return target.components.some(c => c.name === 'p2p-circuit') ? undefined : target
 }
 
 /**

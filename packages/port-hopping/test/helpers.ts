@@ -104,13 +104,4 @@ export async function listeningPorts (range: PortRange): Promise<number[]> {
   return all.filter((_, i) => open[i])
 }
 
-/** Resolve when `check()` is true, polling every 10 ms; reject after `ms`. */
-export async function until (check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
-
 export const sorted = (ports: number[]): number[] => [...ports].sort((a, b) => a - b)

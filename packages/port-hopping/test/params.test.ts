@@ -1,23 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  DEFAULT_INTERVAL_MS, DEFAULT_RANGE, HOP_PARAMS_BYTES, HOP_PARAMS_PREFIX, MAX_HOP_PARAMS_TEXT, createHopParams, createSchedule, decodeHopParams,
-  encodeHopParams, hopParamsFromString, hopParamsToString, sameHopParams
-} from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { createHopParams, createSchedule, decodeHopParams, encodeHopParams, hopParamsFromString, hopParamsToString, sameHopParams } from '../src/index.ts'
+import { DEFAULT_INTERVAL_MS, DEFAULT_RANGE, HOP_PARAMS_BYTES, HOP_PARAMS_PREFIX, MAX_HOP_PARAMS_TEXT } from '../src/constants.ts'
 import type { HopParams } from '../src/index.ts'
 
 const KEY = new Uint8Array(32).fill(7)
 const GOOD: HopParams = { key: KEY, epoch: 0, intervalMs: 1000, range: { start: 20_000, end: 20_063 } }
 const TYPED = new Set(['InvalidHopParamsError', 'UnsupportedHopVersionError'])
-
-function thrown (f: () => unknown): Error {
-  try {
-    f()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 /** Valid parameters, drawn over every field's whole range. */
 const validParams = fc.record({

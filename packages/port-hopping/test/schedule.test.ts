@@ -1,21 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_HMAC_BLOCKS, createSchedule } from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { createSchedule } from '../src/index.ts'
+import { MAX_HMAC_BLOCKS } from '../src/constants.ts'
 import { reduce } from '../src/internal/derive.ts'
 import type { HopParams } from '../src/index.ts'
 
 const KEY = new Uint8Array(32).map((_, i) => i * 3)
 const EPOCH = 1_700_000_000_000
 const PARAMS: HopParams = { key: KEY, epoch: EPOCH, intervalMs: 1000, range: { start: 20_000, end: 20_999 } }
-
-function thrown (f: () => unknown): Error {
-  try {
-    f()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 describe('slots', () => {
   const schedule = createSchedule(PARAMS)

@@ -1,18 +1,11 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { MAX_SCHEDULES, createHopParams, createSchedule, hopAddr, hopDialAddrs, hopSchedules } from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { createHopParams, createSchedule, hopAddr, hopDialAddrs, hopSchedules } from '../src/index.ts'
+import { MAX_SCHEDULES } from '../src/constants.ts'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const params = (start: number, end = start + 63): ReturnType<typeof createHopParams> => createHopParams({ intervalMs: 1000, range: { start, end } })
-
-function thrown (f: () => unknown): Error {
-  try {
-    f()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 describe('hopSchedules', () => {
   it('finds the schedule of a host for any port of its range, and none outside it or for another host', () => {

@@ -5,8 +5,9 @@ import { createServer } from 'node:net'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { until } from '@fara/testkit'
 import { createSchedule, hopAddr, hopSchedules, hoppingTcp } from '../src/index.ts'
-import { echo, freeRange, listeningPorts, portOf, sorted, startNode, until } from './helpers.ts'
+import { echo, freeRange, listeningPorts, portOf, sorted, startNode } from './helpers.ts'
 import type { HopEvent, HopParams, Schedule } from '../src/index.ts'
 import type { TestNode } from './helpers.ts'
 import type { Connection, Upgrader } from '@libp2p/interface'
@@ -110,7 +111,7 @@ describe('hoppingTcp between two libp2p nodes', () => {
     const server = await node({ listen: params })
     const hops: HopEvent[] = []
     server.listener().addEventListener('hop', evt => { hops.push(evt.detail) })
-    await until(() => hops.length >= 2, 5_000, 'two hops')
+    await until(() => hops.length >= 2, 'two hops', { timeoutMs: 5_000 })
     const [a, b] = hops as [HopEvent, HopEvent]
     expect(b.slot).toBe(a.slot + 1)
     for (const hop of [a, b]) {

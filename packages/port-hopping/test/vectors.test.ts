@@ -2,7 +2,9 @@
 // spec/vectors/generate-port-hopping.mjs, which shares no code with it.
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { HOP_DOMAIN, createSchedule, decodeHopParams, encodeHopParams, hopParamsFromString, hopParamsToString } from '../src/index.ts'
+import { thrown } from '@fara/testkit'
+import { createSchedule, decodeHopParams, encodeHopParams, hopParamsFromString, hopParamsToString } from '../src/index.ts'
+import { HOP_DOMAIN } from '../src/constants.ts'
 import { hmacKey, reduce, slotBlock, slotMessage } from '../src/internal/derive.ts'
 import type { HopParams } from '../src/index.ts'
 
@@ -27,15 +29,6 @@ const vectors = JSON.parse(readFileSync(new URL('../../../spec/vectors/port-hopp
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const paramsOf = (p: ParamsJson): HopParams => ({ key: unhex(p.key), epoch: p.epoch, intervalMs: p.intervalMs, range: p.range })
-
-function thrown (f: () => unknown): Error {
-  try {
-    f()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 describe('spec/vectors/port-hopping.json', () => {
   it('uses the domain string of the package', () => {

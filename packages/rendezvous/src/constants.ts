@@ -20,7 +20,7 @@ export const MAX_SESSION_STREAMS = 4
 /** The point stops reading a session (and so stops granting the client window) while this many bytes wait unanswered. */
 export const MAX_SESSION_BUFFER = 32 * 1024
 
-/** Signature domain of a record: the signature covers `utf8(RECORD_DOMAIN) || 0x00 || record` (spec/rendezvous.md#records). */
+/** Signature domain of a record: the signature covers `utf8(RECORD_DOMAIN) || 0x00 || record` (spec/rendezvous.md#record). */
 export const RECORD_DOMAIN = 'fara/rendezvous/record/v1'
 
 /** Most forwarding-directive addresses in one record. */
@@ -38,8 +38,8 @@ export const MAX_RECORD_BYTES = 4096
 /** Ed25519 signature length. */
 export const SIGNATURE_BYTES = 64
 
-/** Longest Request or Response frame on the wire: room for a sealed private record in the largest padding bucket. */
-export const MAX_MESSAGE_BYTES = 16384
+/** Longest Request or Response frame on the wire to and from a rendezvous point: room for a sealed private record in the largest padding bucket. */
+export const MAX_POINT_MESSAGE_BYTES = 16384
 
 /** Default record lifetime when registering (ms). */
 export const DEFAULT_TTL_MS = 10 * 60_000
@@ -181,3 +181,18 @@ export const PRIVATE_TAG_BYTES = 16
 
 /** Longest encoded PrivateRecord (the signed bytes): `MAX_RECORD_BYTES` plus the largest bucket. */
 export const MAX_PRIVATE_RECORD_BYTES = MAX_RECORD_BYTES + Math.max(...PRIVATE_BUCKETS)
+
+/** Longest encoded SignedPrivateRecord: the record, its signature and the protobuf framing of both. */
+export const MAX_SIGNED_PRIVATE_RECORD_BYTES = MAX_PRIVATE_RECORD_BYTES + SIGNATURE_BYTES + 16
+
+/**
+ * Up to this much (ms) is taken off the expiry of each of a private name's two
+ * slots, independently, so that the two do not share one expiry by which a
+ * rendezvous could pair them (spec/private-names.md#honest-limits).
+ */
+export const EXPIRY_JITTER_MS = 60_000
+
+// The DHT backend's public constants (`@fara/rendezvous/dht`), with the others here
+export {
+  DHT_PROTOCOL, DHT_NAMESPACE, DHT_PRIVATE_NAMESPACE, DHT_SERVICE_NAME, DEFAULT_DHT_TIMEOUT_MS, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_K, DHT_RECORDS_DIR
+} from './dht/constants.ts'

@@ -1,7 +1,8 @@
 import { RecordStore } from './store.ts'
-import { assertLookupKey, assertServiceName } from './record.ts'
+import { assertServiceName } from '@fara/identity'
+import { assertLookupKey } from './record.ts'
 import type { RecordStoreInit } from './store.ts'
-import type { Rendezvous, RendezvousFactory } from './rendezvous.ts'
+import type { PrivateRendezvous, RendezvousFactory } from './rendezvous.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 function check (options?: AbortOptions): void {
@@ -34,15 +35,15 @@ function check (options?: AbortOptions): void {
  * @throws {@link InvalidSignatureError} when a record is not signed by the key it names.
  * @throws {@link InvalidRecordError} when a record breaks a field rule (name, key, addresses, AId, lifetime, certificate).
  * @throws {@link ExpiredRecordError} when a record (or its certificate) has expired.
- * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
+ * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!constants.MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
  * @throws {@link RevokedError} when a record's certificate was revoked by its device key.
  * @throws {@link TooManyRegistrationsError} when the key already holds `maxRecordsPerKey` names.
  * @throws {@link StoreFullError} when the store holds `maxRecords` records.
  * @throws `RangeError` when a limit in `init` is not a positive integer, or a name is not a service name.
  */
-export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory {
+export function memoryRendezvous (init: RecordStoreInit = {}): RendezvousFactory<PrivateRendezvous> {
   const store = new RecordStore(init)
-  const rendezvous: Rendezvous = {
+  const rendezvous: PrivateRendezvous = {
     async register (record, options) {
       check(options)
       await store.put(record, options)

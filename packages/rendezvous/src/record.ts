@@ -2,7 +2,9 @@ import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
-  decodeSignedCertificate, encodeSignedCertificate, isServiceName, isSelfCertifyingName, nameMatchesKey, signDomain, verifyCertificate, verifyDomain, timeText } from '@fara/identity'
+  CertificateExpiredError, CertificateRevokedError, assertServiceName, decodeSignedCertificate, encodeSignedCertificate, isServiceName,
+  isSelfCertifyingName, nameMatchesKey, signDomain, verifyCertificate, verifyDomain, timeText
+} from '@fara/identity'
 import type { Certificate, SignedCertificate, SignedRevocation } from '@fara/identity'
 import {
   DEFAULT_TTL_MS, MAX_ADDRS, MAX_ADDR_BYTES, MAX_HOP_BYTES, MAX_CLOCK_SKEW_MS, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN, SIGNATURE_BYTES
@@ -97,17 +99,6 @@ export function assertLookupKey (lookupKey: unknown): asserts lookupKey is Uint8
   if (lookupKey.byteLength !== 32) throw new RangeError(`lookupKey must be 32 bytes, got ${lookupKey.byteLength}`)
 }
 
-/**
- * Throw a RangeError unless `name` is a valid service name: a human-friendly
- * name (1-63 characters of `[a-z0-9._-]`) or a self-certifying name
- * (`label.<56 base32 characters>` with a valid checksum, spec/identity.md).
- */
-export function assertServiceName (name: unknown): asserts name is string {
-  if (!isServiceName(name)) {
-    throw new RangeError(`service name must be a human-friendly or a self-certifying name (spec/identity.md), got ${JSON.stringify(name)}`)
-  }
-}
-
 async function sign (key: PrivateKey, fields: { name: string, addrs: Uint8Array[], aid: Uint8Array, seq: number, expires: number, certificate?: Uint8Array, hop?: Uint8Array }): Promise<SignedRecord> {
   const record = RecordType.encode({ ...fields, publicKey: publicKeyToProtobuf(key.publicKey) }).finish()
   if (record.byteLength > MAX_RECORD_BYTES) {
@@ -149,17 +140,15 @@ interface RawRecord { name: string, publicKey: unknown, addrs: unknown[], aid: u
 
 /** Map the identity package's certificate errors onto this package's wire errors. */
 function certificateError (err: Error): Error {
-  switch (err?.name) {
-    case 'CertificateRevokedError': return new RevokedError(err.message)
-    case 'CertificateExpiredError': return new ExpiredRecordError(`record certificate: ${err.message}`)
-    default: return new InvalidRecordError(`record certificate: ${err?.message ?? String(err)}`)
-  }
+  if (err?.name === CertificateRevokedError.name) return new RevokedError(err.message)
+  if (err?.name === CertificateExpiredError.name) return new ExpiredRecordError(`record certificate: ${err.message}`)
+  return new InvalidRecordError(`record certificate: ${err?.message ?? String(err)}`)
 }
 
 /**
  * Verify a signed record and return its fields. Every reader calls this on
  * every read: the signature must verify under the key the record names, and
- * the record must obey every bound of spec/rendezvous.md#records.
+ * the record must obey every bound of spec/rendezvous.md#record.
  */
 export async function verifyRecord (signed: SignedRecord, options: VerifyOptions = {}): Promise<ServiceRecord> {
   const now = options.now ?? Date.now()

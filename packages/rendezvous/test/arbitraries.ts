@@ -1,8 +1,8 @@
 // fast-check arbitraries for the property tests of @fara/rendezvous; the shared
-// helpers (runs, mutations, protobuf soups, u64, …) live in test/helpers/props.ts.
+// helpers (runs, mutations, protobuf soups, u64, …) live in @fara/testkit/props.
 import fc from 'fast-check'
 
-export * from '../../../test/helpers/props.ts'
+export * from '@fara/testkit/props'
 
 // ---- rendezvous values -------------------------------------------------------
 

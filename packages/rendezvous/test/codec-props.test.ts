@@ -4,12 +4,12 @@
 // typed error of that decoder; sizes are refused exactly at their bound.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, MAX_SIGNED_PRIVATE_RECORD_BYTES, SIGNATURE_BYTES, decodeSignedPrivateRecord, decodeSignedRecord,
-  encodeSignedPrivateRecord, encodeSignedRecord
-} from '../src/index.ts'
+import { thrownIfAny } from '@fara/testkit'
+import { decodeSignedRecord, encodeSignedRecord } from '../src/index.ts'
+import { MAX_POINT_MESSAGE_BYTES, MAX_RECORD_BYTES, MAX_SIGNED_PRIVATE_RECORD_BYTES, SIGNATURE_BYTES } from '../src/constants.ts'
+import { decodeSignedPrivateRecord, encodeSignedPrivateRecord } from '../src/private/index.ts'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from '../src/internal/messages.ts'
-import { encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, thrownBy, wireField } from './arbitraries.ts'
+import { encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, wireField } from './arbitraries.ts'
 import type { Request, Response } from '../src/internal/messages.ts'
 
 propsFile('rendezvous/codec-props')
@@ -23,7 +23,7 @@ function nestedSoup (messageFields: number[], maxField: number): fc.Arbitrary<Ui
 }
 
 /** Unknown fields opening groups inside groups: deep recursion in a skip, within the size bound. */
-const deepGroups = fc.integer({ min: 1, max: MAX_MESSAGE_BYTES }).map(n => new Uint8Array(n).fill((15 << 3) | 3))
+const deepGroups = fc.integer({ min: 1, max: MAX_POINT_MESSAGE_BYTES }).map(n => new Uint8Array(n).fill((15 << 3) | 3))
 
 const validRequest: fc.Arbitrary<Request> = fc.record({
   type: fc.integer({ min: 0, max: 6 }),
@@ -55,14 +55,14 @@ describe('decodeRequest (properties)', () => {
     nestedSoup([2, 4], 7),
     validRequest.chain(r => mutations().map(m => mutate(encodeRequest(r), m))),
     deepGroups,
-    fc.integer({ min: MAX_MESSAGE_BYTES - 2, max: MAX_MESSAGE_BYTES + 2 }).map(n => new Uint8Array(n))
+    fc.integer({ min: MAX_POINT_MESSAGE_BYTES - 2, max: MAX_POINT_MESSAGE_BYTES + 2 }).map(n => new Uint8Array(n))
   )
 
-  it('returns a request of the right shape or throws InvalidRequestError; RecordTooLargeError exactly above MAX_MESSAGE_BYTES', () => {
+  it('returns a request of the right shape or throws InvalidRequestError; RecordTooLargeError exactly above MAX_POINT_MESSAGE_BYTES', () => {
     fc.assert(fc.property(input, bytes => {
       let req: Request | undefined
-      const err = thrownBy(() => { req = decodeRequest(bytes) })
-      if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+      const err = thrownIfAny(() => { req = decodeRequest(bytes) })
+      if (bytes.byteLength > MAX_POINT_MESSAGE_BYTES) {
         expect(err?.name).toBe('RecordTooLargeError')
       } else if (err != null) {
         expect(err.name).toBe('InvalidRequestError')
@@ -95,7 +95,7 @@ describe('decodeResponse (properties)', () => {
   it('returns a response of the right shape or throws RendezvousInternalError, whatever a point sends', () => {
     fc.assert(fc.property(input, bytes => {
       let res: Response | undefined
-      const err = thrownBy(() => { res = decodeResponse(bytes) })
+      const err = thrownIfAny(() => { res = decodeResponse(bytes) })
       if (err != null) {
         expect(err.name).toBe('RendezvousInternalError')
       } else {
@@ -131,7 +131,7 @@ describe('standalone SignedRecord and SignedPrivateRecord (properties)', () => {
       )
       fc.assert(fc.property(input, bytes => {
         let out: { record: Uint8Array, signature: Uint8Array } | undefined
-        const err = thrownBy(() => { out = decode(bytes) as typeof out })
+        const err = thrownIfAny(() => { out = decode(bytes) as typeof out })
         if (bytes.byteLength > max) expect(err?.name).toBe('RecordTooLargeError')
         else if (err != null) expect(err.name).toBe('InvalidRecordError')
         else checkSigned(out)

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DATA_DIR_MODE, DATA_FILE_MODE, RECORDS_DIR, createRecord, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { createRecord, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { DATA_DIR_MODE, DATA_FILE_MODE, RECORDS_DIR } from '../src/constants.ts'
 
 const dirs: string[] = []
 afterEach(async () => { await Promise.all(dirs.splice(0).map(async d => rm(d, { recursive: true, force: true }))) })

@@ -7,11 +7,13 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawPut } from './raw-dht.ts'
+import { createRecord } from '../src/index.ts'
+import { DATA_DIR_MODE, DATA_FILE_MODE, DHT_RECORDS_DIR } from '../src/constants.ts'
+import { dhtRendezvous, dhtServiceOf, privateDhtKey } from '../src/dht/index.ts'
 import {
-  DATA_DIR_MODE, DATA_FILE_MODE, DHT_RECORDS_DIR, createPrivateTombstone, createRecord, derivePrivateKeys, dhtRendezvous,
-  dhtServiceOf, encodeSignedPrivateRecord, openPrivateRecord, periodOf, privateDhtKey, sealPrivateRecord
-} from '../src/index.ts'
-import type { Rendezvous, SignedPrivateRecord } from '../src/index.ts'
+  createPrivateTombstone, derivePrivateKeys, encodeSignedPrivateRecord, openPrivateRecord, periodOf, sealPrivateRecord
+} from '../src/private/index.ts'
+import type { PrivateRendezvous, SignedPrivateRecord } from '../src/index.ts'
 import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
 
 const N = 8
@@ -39,11 +41,11 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
   const extra: Libp2p[] = []
   let alice: Ed25519PrivateKey
   let mallory: Ed25519PrivateKey
-  const rv = (i: number): Rendezvous => factory({ node: nodes[i]! })
+  const rv = (i: number): PrivateRendezvous => factory({ node: nodes[i]! })
   const holders = (lookupKey: Uint8Array): number[] => nodes.flatMap((n, i) => dhtServiceOf(n).localPrivateValue(lookupKey) == null ? [] : [i])
 
   /** A dial-only node joined through node `via`: a DHT client, as the SDK's throwaway registering node. */
-  async function client (via: number): Promise<Rendezvous> {
+  async function client (via: number): Promise<PrivateRendezvous> {
     const node = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [], services: factory.nodeServices })
     extra.push(node)
     await node.dial(nodes[via]!.getMultiaddrs())
@@ -70,33 +72,33 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
   it('stores a sealed record from a client node on the nodes closest to its lookup key; another node resolves and opens it', async () => {
     const name = 'room-one'
     const sealed = await seal(alice, name, ['/ip4/127.0.0.1/tcp/41001'])
-    await (await client(0)).registerPrivate!(sealed)
+    await (await client(0)).registerPrivate(sealed)
     const lookupKey = lookupKeyOf(name, periodOf(Date.now()))
     expect(holders(lookupKey).length).toBeGreaterThan(0)
     for (const i of [2, 5, 7]) {
-      const got = await rv(i).resolvePrivate!(lookupKey)
+      const got = await rv(i).resolvePrivate(lookupKey)
       expect(hexOf(encodeSignedPrivateRecord(got))).toBe(hexOf(encodeSignedPrivateRecord(sealed)))
       const record = await openPrivateRecord(got, { name, secret: SECRET })
       expect(record.publicKey.equals(alice.publicKey)).toBe(true)
       expect(record.addrs.map(String)).toEqual(['/ip4/127.0.0.1/tcp/41001'])
     }
     // a wrong secret gives another lookup key: nothing there
-    await expect(rv(3).resolvePrivate!(lookupKeyOf(name, periodOf(Date.now()), 'wrong'))).rejects.toMatchObject({ name: 'NameNotFoundError' })
-    await expect(rv(3).resolvePrivate!(new Uint8Array(31))).rejects.toThrow(RangeError)
+    await expect(rv(3).resolvePrivate(lookupKeyOf(name, periodOf(Date.now()), 'wrong'))).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    await expect(rv(3).resolvePrivate(new Uint8Array(31))).rejects.toThrow(RangeError)
   })
 
   it('keeps a slot for its writer key: another writer gets NameTakenError, and the slot still opens to the first', async () => {
     const name = 'room-two'
     const lookupKey = lookupKeyOf(name, periodOf(Date.now()))
-    await rv(1).registerPrivate!(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41002']))
-    await expect((await client(4)).registerPrivate!(await seal(mallory, name, ['/ip4/127.0.0.1/tcp/41666']))).rejects.toMatchObject({ name: 'NameTakenError' })
+    await rv(1).registerPrivate(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41002']))
+    await expect((await client(4)).registerPrivate(await seal(mallory, name, ['/ip4/127.0.0.1/tcp/41666']))).rejects.toMatchObject({ name: 'NameTakenError' })
     const tombstone = await createPrivateTombstone({ entityKey: mallory, name, secret: SECRET, period: periodOf(Date.now()) })
-    await expect(rv(6).unregisterPrivate!(tombstone)).rejects.toMatchObject({ name: 'NameTakenError' })
-    const record = await openPrivateRecord(await rv(6).resolvePrivate!(lookupKey), { name, secret: SECRET })
+    await expect(rv(6).unregisterPrivate(tombstone)).rejects.toMatchObject({ name: 'NameTakenError' })
+    const record = await openPrivateRecord(await rv(6).resolvePrivate(lookupKey), { name, secret: SECRET })
     expect(record.publicKey.equals(alice.publicKey)).toBe(true)
     // the writer updates its slot: a newer record of the same writer key
-    await rv(3).registerPrivate!(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41003']))
-    expect((await openPrivateRecord(await rv(7).resolvePrivate!(lookupKey), { name, secret: SECRET })).addrs.map(String)).toEqual(['/ip4/127.0.0.1/tcp/41003'])
+    await rv(3).registerPrivate(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41003']))
+    expect((await openPrivateRecord(await rv(7).resolvePrivate(lookupKey), { name, secret: SECRET })).addrs.map(String)).toEqual(['/ip4/127.0.0.1/tcp/41003'])
   })
 
   it('withdraws a slot with its writer\'s tombstone; a replay of the record is refused; withdrawing again is NameNotFoundError', async () => {
@@ -104,14 +106,14 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
     const period = periodOf(Date.now())
     const lookupKey = lookupKeyOf(name, period)
     const sealed = await seal(alice, name, ['/ip4/127.0.0.1/tcp/41004'])
-    await rv(2).registerPrivate!(sealed)
-    await expect(rv(5).resolvePrivate!(lookupKey)).resolves.toBeDefined()
-    await (await client(6)).unregisterPrivate!(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))
-    for (const i of [0, 4, 7]) await expect(rv(i).resolvePrivate!(lookupKey)).rejects.toMatchObject({ name: 'NameNotFoundError' })
-    await expect(rv(1).registerPrivate!(sealed)).rejects.toMatchObject({ name: 'StaleRecordError' })
-    await expect(rv(1).unregisterPrivate!(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))).rejects.toMatchObject({ name: 'NameNotFoundError' })
-    await expect(rv(1).unregisterPrivate!(sealed)).rejects.toMatchObject({ name: 'InvalidRecordError' })
-    await expect(rv(1).registerPrivate!(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))).rejects.toMatchObject({ name: 'InvalidRecordError' })
+    await rv(2).registerPrivate(sealed)
+    await expect(rv(5).resolvePrivate(lookupKey)).resolves.toBeDefined()
+    await (await client(6)).unregisterPrivate(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))
+    for (const i of [0, 4, 7]) await expect(rv(i).resolvePrivate(lookupKey)).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    await expect(rv(1).registerPrivate(sealed)).rejects.toMatchObject({ name: 'StaleRecordError' })
+    await expect(rv(1).unregisterPrivate(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))).rejects.toMatchObject({ name: 'NameNotFoundError' })
+    await expect(rv(1).unregisterPrivate(sealed)).rejects.toMatchObject({ name: 'InvalidRecordError' })
+    await expect(rv(1).registerPrivate(await createPrivateTombstone({ entityKey: alice, name, secret: SECRET, period }))).rejects.toMatchObject({ name: 'InvalidRecordError' })
   })
 
   it('refuses forged, misfiled and replayed private values sent straight to the nodes that hold the slot', async () => {
@@ -120,7 +122,7 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
     const lookupKey = lookupKeyOf(name, period)
     const old = await seal(alice, name, ['/ip4/127.0.0.1/tcp/41005'])
     const current = await seal(alice, name, ['/ip4/127.0.0.1/tcp/41006'])
-    await rv(0).registerPrivate!(current)
+    await rv(0).registerPrivate(current)
     const attacker = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
     extra.push(attacker)
     const key = privateDhtKey(lookupKey)
@@ -158,7 +160,7 @@ describe('a DHT server with a data directory', () => {
     try {
       expect(dhtServiceOf(first).loaded).toBe(0)
       await factory({ node: first }).register(await createRecord(key, { name: 'kept-public', addrs: ['/ip4/127.0.0.1/tcp/41010'], aid: AID }))
-      await factory({ node: first }).registerPrivate!(await seal(key, name, ['/ip4/127.0.0.1/tcp/41011']))
+      await factory({ node: first }).registerPrivate(await seal(key, name, ['/ip4/127.0.0.1/tcp/41011']))
     } finally {
       await first.stop()
     }
@@ -173,7 +175,7 @@ describe('a DHT server with a data directory', () => {
       const service = dhtServiceOf(again)
       expect(service.loaded).toBe(2)
       await expect(factory({ node: again }).resolve('kept-public')).resolves.toMatchObject({ name: 'kept-public' })
-      const record = await openPrivateRecord(await factory({ node: again }).resolvePrivate!(lookupKey), { name, secret: SECRET })
+      const record = await openPrivateRecord(await factory({ node: again }).resolvePrivate(lookupKey), { name, secret: SECRET })
       expect(record.addrs.map(String)).toEqual(['/ip4/127.0.0.1/tcp/41011'])
       // once it has a peer, it puts what it loaded to the peers closest to each key: the peer that joined holds both
       expect(dhtServiceOf(peer).localValue('kept-public')).toBeUndefined()

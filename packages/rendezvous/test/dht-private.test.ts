@@ -7,10 +7,10 @@ import { Libp2pRecord } from '@libp2p/record'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  MAX_CLOCK_SKEW_MS, PRIVATE_PERIOD_MS, createPrivateTombstone, createRecord, derivePrivateKeys, encodeSignedPrivateRecord, encodeSignedRecord,
-  periodOf, privateDhtKey, sealPrivateRecord
-} from '../src/index.ts'
+import { createRecord, encodeSignedRecord } from '../src/index.ts'
+import { MAX_CLOCK_SKEW_MS, PRIVATE_PERIOD_MS } from '../src/constants.ts'
+import { privateDhtKey } from '../src/dht/index.ts'
+import { createPrivateTombstone, derivePrivateKeys, encodeSignedPrivateRecord, periodOf, sealPrivateRecord } from '../src/private/index.ts'
 import { isPrivateDhtKey, lookupKeyOfKey, verifyPrivateDhtValue } from '../src/dht/private.ts'
 import { dhtKey, selectBest } from '../src/dht/records.ts'
 import { DhtStore } from '../src/dht/store.ts'

@@ -5,9 +5,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
 import { createRecord, createTombstone, encodeSignedRecord } from '../src/index.ts'
 import { compareEntries, dhtKey, nameOfKey, peekValue, selectBest, verifyDhtValue } from '../src/dht/records.ts'
-import { budget, mutate, mutations, propsFile, protobufSoup, rejectionOf, runs, serviceName, thrownBy } from './arbitraries.ts'
+import { budget, mutate, mutations, propsFile, protobufSoup, runs, serviceName } from './arbitraries.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 propsFile('rendezvous/dht-props')
@@ -37,7 +38,7 @@ describe('DHT keys and values (properties)', () => {
     fc.assert(fc.property(serviceName, name => { expect(nameOfKey(dhtKey(name))).toBe(name) }), { numRuns: runs(1_000) })
     fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.string({ maxLength: 80 }).map(s => new TextEncoder().encode(`/fara/${s}`))), key => {
       let name: string | undefined
-      const err = thrownBy(() => { name = nameOfKey(key) })
+      const err = thrownIfAny(() => { name = nameOfKey(key) })
       if (err != null) expect(err.name).toBe('InvalidRecordError')
       else expect(new TextDecoder().decode(key)).toBe(`/fara/${name!}`)
     }), { numRuns: runs(2_000) })
@@ -55,7 +56,7 @@ describe('DHT keys and values (properties)', () => {
       const bytes = await making
       const key = ownKey ? dhtKey(name) : dhtKey(`${name}y`)
       let entry: Awaited<ReturnType<typeof verifyDhtValue>> | undefined
-      const err = await rejectionOf(verifyDhtValue(key, bytes, T).then(e => { entry = e }))
+      const err = await rejectionIfAny(verifyDhtValue(key, bytes, T).then(e => { entry = e }))
       if (err != null) expect(ERRORS).toContain(err.name)
       else {
         expect(entry!.record.name).toBe(nameOfKey(key))
@@ -84,7 +85,7 @@ describe('DHT keys and values (properties)', () => {
             if (e != null) expect(compareEntries(best.entry, e)).toBeGreaterThanOrEqual(0)
           }
         } else {
-          for (const v of values) expect(await rejectionOf(verifyDhtValue(key, v, T))).toBeDefined()
+          for (const v of values) expect(await rejectionIfAny(verifyDhtValue(key, v, T))).toBeDefined()
         }
       }), { numRuns: runs(200) })
   }, budget(30_000))

@@ -1,11 +1,13 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { Libp2pRecord } from '@libp2p/record'
 import { Key } from 'interface-datastore'
-import { signDomain } from '@fara/identity'
+import { base32Encode, signDomain } from '@fara/identity'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MAX_TTL_MS, RECORD_DOMAIN, createRecord, createTombstone, dhtRendezvous, encodeSignedRecord } from '../src/index.ts'
+import { createRecord, createTombstone, encodeSignedRecord } from '../src/index.ts'
+import { MAX_TTL_MS, RECORD_DOMAIN } from '../src/constants.ts'
+import { dhtRendezvous } from '../src/dht/index.ts'
 import { compareEntries, dhtKey, nameOfKey, selectBest, verifyDhtValue } from '../src/dht/records.ts'
-import { DhtStore, base32 } from '../src/dht/store.ts'
+import { DhtStore } from '../src/dht/store.ts'
 import { RecordType } from '../src/internal/codec.ts'
 import type { SignedRecord } from '../src/index.ts'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
@@ -111,10 +113,10 @@ describe('DHT node store', () => {
     store.put(store.keyFor(dhtKey(name)), new Libp2pRecord(dhtKey(name), value, new Date()).serialize())
 
   it('files records the way @libp2p/kad-dht names them (RFC 4648 base32, lower case, no padding)', () => {
-    expect(base32(new TextEncoder().encode('foobar'))).toBe('mzxw6ytboi')
-    expect(base32(new TextEncoder().encode('f'))).toBe('my')
+    expect(base32Encode(new TextEncoder().encode('foobar'))).toBe('mzxw6ytboi')
+    expect(base32Encode(new TextEncoder().encode('f'))).toBe('my')
     const store = new DhtStore({ prefix: PREFIX, maxRecords: 10, now: () => T })
-    expect(store.keyFor(dhtKey('echo')).toString()).toBe(`${PREFIX}/record/${base32(dhtKey('echo'))}`)
+    expect(store.keyFor(dhtKey('echo')).toString()).toBe(`${PREFIX}/record/${base32Encode(dhtKey('echo'))}`)
   })
 
   it('takes only a strictly better value: replays and equal values are stale', async () => {

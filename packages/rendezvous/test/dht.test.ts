@@ -3,9 +3,9 @@ import { createNode } from '@fara/transport'
 import { signDomain } from '@fara/identity'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawPut } from './raw-dht.ts'
-import {
-  DHT_PROTOCOL, RECORD_DOMAIN, createRecord, createTombstone, dhtKey, dhtRendezvous, dhtServiceOf, encodeSignedRecord
-} from '../src/index.ts'
+import { createRecord, createTombstone, encodeSignedRecord } from '../src/index.ts'
+import { DHT_PROTOCOL, RECORD_DOMAIN } from '../src/constants.ts'
+import { dhtKey, dhtRendezvous, dhtServiceOf } from '../src/dht/index.ts'
 import { RecordType } from '../src/internal/codec.ts'
 import type { Rendezvous, SignedRecord } from '../src/index.ts'
 import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'

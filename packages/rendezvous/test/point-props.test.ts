@@ -11,11 +11,10 @@ import { createKeystore, encodeSignedRevocation } from '@fara/identity'
 import { createNode, openStream } from '@fara/transport'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  RENDEZVOUS_PROTOCOL, Status, createPrivateTombstone, createRecord, createRendezvousPoint, createTombstone, periodOf, rendezvousPoint,
-  sealPrivateRecord
-} from '../src/index.ts'
-import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
+import { createRecord, createRendezvousPoint, createTombstone, rendezvousPoint } from '../src/index.ts'
+import { RENDEZVOUS_PROTOCOL, Status } from '../src/constants.ts'
+import { createPrivateTombstone, periodOf, sealPrivateRecord } from '../src/private/index.ts'
+import { ResponseType, tryDecode } from '../src/internal/codec.ts'
 import { FrameReader, frame } from '../src/internal/frames.ts'
 import { decodeRequest, encodeRequest } from '../src/internal/messages.ts'
 import { RENDEZVOUS_SESSION_PROTOCOL } from '../src/constants.ts'
@@ -62,9 +61,9 @@ async function ask (bytes: Uint8Array): Promise<{ status: number, message: strin
   const stream = await openStream(node, point.node.peerId, point.multiaddrs, RENDEZVOUS_PROTOCOL)
   const lp = lpStream(stream, { maxDataLength: 1 << 20 })
   await lp.write(bytes, { signal: AbortSignal.timeout(5_000) })
-  const res = ResponseType.toObject(ResponseType.decode((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray()), TO_OBJECT)
+  const res = tryDecode<{ status: number, message: string }>(ResponseType, (await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray())
   await stream.close().catch(() => {})
-  return res as { status: number, message: string }
+  return res!
 }
 
 /** Send raw requests all at once on one session and read their responses, in order. */
@@ -75,7 +74,7 @@ async function askSession (requests: Uint8Array[]): Promise<Array<{ status: numb
   const done = new Promise<void>((resolve, reject) => {
     stream.addEventListener('message', (evt) => {
       reader.push(evt.data)
-      for (let body = reader.next(); body != null; body = reader.next()) out.push(ResponseType.toObject(ResponseType.decode(body), TO_OBJECT) as { status: number, message: string })
+      for (let body = reader.next(); body != null; body = reader.next()) out.push(tryDecode<{ status: number, message: string }>(ResponseType, body)!)
       if (out.length === requests.length) resolve()
     })
     stream.addEventListener('close', () => { reject(new Error(`session closed after ${out.length} of ${requests.length} answers`)) })

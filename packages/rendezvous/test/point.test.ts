@@ -2,8 +2,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { createNode, openStream } from '@fara/transport'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
-import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
+import { createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { MAX_POINT_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../src/constants.ts'
+import { ResponseType, tryDecode } from '../src/internal/codec.ts'
 import type { RendezvousPointHandle } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -25,8 +26,7 @@ describe('rendezvous point wire', () => {
     const stream = await openStream(node, point.node.peerId, point.multiaddrs, RENDEZVOUS_PROTOCOL)
     const lp = lpStream(stream, { maxDataLength })
     await lp.write(bytes)
-    const res = ResponseType.toObject(ResponseType.decode((await lp.read()).subarray()), TO_OBJECT)
-    return res as { status: number, message: string }
+    return tryDecode<{ status: number, message: string }>(ResponseType, (await lp.read()).subarray())!
   }
 
   it('answers a request that does not decode with INVALID_REQUEST and keeps serving', async () => {
@@ -42,8 +42,8 @@ describe('rendezvous point wire', () => {
   })
 
   it('reports a request the point drops (too large) as RendezvousUnavailableError', async () => {
-    // a record within its own bound, but a request over MAX_MESSAGE_BYTES
-    const huge = { record: new Uint8Array(4000), signature: new Uint8Array(MAX_MESSAGE_BYTES) }
+    // a record within its own bound, but a request over MAX_POINT_MESSAGE_BYTES
+    const huge = { record: new Uint8Array(4000), signature: new Uint8Array(MAX_POINT_MESSAGE_BYTES) }
     await expect(rendezvousPoint(point.multiaddrs)({ node }).register(huge)).rejects.toMatchObject({ name: 'RendezvousUnavailableError' })
   })
 

@@ -8,15 +8,17 @@ import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { signDomain } from '@fara/identity'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
+import { createRecord, encodeSignedRecord } from '../src/index.ts'
+import { MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_PERIOD_MS } from '../src/constants.ts'
 import {
-  MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_PERIOD_MS, createPrivateTombstone, createRecord,
-  derivePrivateKeys, encodeSignedRecord, openPrivateRecord, periodOf, sealPrivateRecord, verifyPrivateEnvelope
-} from '../src/index.ts'
+  createPrivateTombstone, derivePrivateKeys, openPrivateRecord, periodOf, sealPrivateRecord, verifyPrivateEnvelope
+} from '../src/private/index.ts'
 import { aadOf, openBytes } from '../src/private/aead.ts'
 import { deriveWriterKey, privateSlotEnd } from '../src/private/keys.ts'
 import { PrivateRecordType } from '../src/internal/codec.ts'
 import {
-  budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, rejectionOf, propsFile, runs, serviceName, thrownBy, u64
+  budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, serviceName, u64
 } from './arbitraries.ts'
 import type { SignedPrivateRecord } from '../src/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -120,7 +122,7 @@ describe('verifyPrivateEnvelope (properties)', () => {
       const signed = { record, signature: await signDomain(k.writer, PRIVATE_DOMAIN, record) }
       const want = expected(fields, record)
       let got: Awaited<ReturnType<typeof verifyPrivateEnvelope>> | undefined
-      const err = await rejectionOf(verifyPrivateEnvelope(signed, { now: NOW, tombstone: fields.tombstone }).then(e => { got = e }))
+      const err = await rejectionIfAny(verifyPrivateEnvelope(signed, { now: NOW, tombstone: fields.tombstone }).then(e => { got = e }))
       if (want === 'valid') {
         expect(err).toBeUndefined()
         expect([got!.period, got!.seq, got!.expires]).toEqual([Number(fields.period), Number(fields.seq), Number(expiresOf(fields))])
@@ -145,7 +147,7 @@ describe('verifyPrivateEnvelope (properties)', () => {
     await fc.assert(fc.asyncProperty(record, fc.constantFrom('genuine', 'other', 'junk'), async (bytes, how) => {
       fc.pre(!equalBytes(bytes, genuine.record))
       const signature = how === 'genuine' ? genuine.signature : how === 'other' ? await signDomain(k.other, PRIVATE_DOMAIN, bytes) : new Uint8Array(63)
-      const err = await rejectionOf(verifyPrivateEnvelope({ record: bytes, signature }, { now: NOW }))
+      const err = await rejectionIfAny(verifyPrivateEnvelope({ record: bytes, signature }, { now: NOW }))
       expect(ENVELOPE_ERRORS).toContain(err?.name)
       if (bytes.byteLength > MAX_PRIVATE_RECORD_BYTES) expect(err?.name).toBe('RecordTooLargeError')
     }), { numRuns: runs(1_000) })
@@ -197,7 +199,7 @@ describe('openPrivateRecord (properties)', () => {
     await fc.assert(fc.asyncProperty(fc.oneof(plaintext(inner), plaintext(other)), fc.constantFrom(...PRIVATE_BUCKETS.slice(0, 2)), async (pt, bucket) => {
       const signed = await envelope(name, sealRaw(name, PERIOD, pt, bucket))
       let opened: Awaited<ReturnType<typeof openPrivateRecord>> | undefined
-      const err = await rejectionOf(openPrivateRecord(signed, { name, now: NOW }).then(r => { opened = r }))
+      const err = await rejectionIfAny(openPrivateRecord(signed, { name, now: NOW }).then(r => { opened = r }))
       if (err != null) expect(ENVELOPE_ERRORS).toContain(err.name)
       else expect(opened!.name).toBe(name)
     }), { numRuns: runs(500) })
@@ -214,9 +216,9 @@ describe('openPrivateRecord (properties)', () => {
         for (const [at, x] of flips) damaged[at % damaged.byteLength]! ^= x
         // flips at the same position can cancel out: only a changed ciphertext is damaged
         fc.pre(damaged.some((b, i) => b !== ciphertext[i]))
-        expect((await rejectionOf(openPrivateRecord(await envelope(name, damaged), { name, now: NOW })))?.name).toBe('PrivateRecordOpenError')
+        expect((await rejectionIfAny(openPrivateRecord(await envelope(name, damaged), { name, now: NOW })))?.name).toBe('PrivateRecordOpenError')
         fc.pre(asked !== name || secret !== undefined)
-        const err = await rejectionOf(openPrivateRecord(genuine, { name: asked, now: NOW, ...(secret === undefined ? {} : { secret }) }))
+        const err = await rejectionIfAny(openPrivateRecord(genuine, { name: asked, now: NOW, ...(secret === undefined ? {} : { secret }) }))
         expect(OPEN_ERRORS).toContain(err?.name)
       }), { numRuns: runs(300) })
   }, budget(30_000))
@@ -224,7 +226,7 @@ describe('openPrivateRecord (properties)', () => {
   it('openBytes refuses any ciphertext that is no bucket, or does not authenticate, with its two typed errors', () => {
     const { lookupKey, encryptionKey } = derivePrivateKeys(name, PERIOD)
     fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constantFrom(...PRIVATE_BUCKETS).map(n => new Uint8Array(n))), ct => {
-      const err = thrownBy(() => openBytes(encryptionKey, aadOf(lookupKey, PERIOD), ct))
+      const err = thrownIfAny(() => openBytes(encryptionKey, aadOf(lookupKey, PERIOD), ct))
       expect(err?.name).toBe((PRIVATE_BUCKETS as readonly number[]).includes(ct.byteLength) ? 'PrivateRecordOpenError' : 'InvalidRecordError')
     }), { numRuns: runs(300) })
   })
@@ -233,7 +235,7 @@ describe('openPrivateRecord (properties)', () => {
     await fc.assert(fc.asyncProperty(serviceName, fc.integer({ min: 0, max: 60_000 }), async (n, back) => {
       const t = await createPrivateTombstone({ entityKey: k.entity, name: n, period: PERIOD, seq: NOW - back })
       await expect(verifyPrivateEnvelope(t, { now: NOW, tombstone: true })).resolves.toBeDefined()
-      expect((await rejectionOf(verifyPrivateEnvelope(t, { now: NOW })))?.name).toBe('InvalidRecordError')
+      expect((await rejectionIfAny(verifyPrivateEnvelope(t, { now: NOW })))?.name).toBe('InvalidRecordError')
     }), { numRuns: runs(100) })
   }, budget(30_000))
 })

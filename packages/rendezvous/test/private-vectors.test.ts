@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs'
 import { generateKeyPairFromSeed, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
 import {
-  PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_ENCRYPT_INFO, PRIVATE_KDF_SALT, PRIVATE_LOOKUP_INFO, PRIVATE_PERIOD_MS, PRIVATE_WRITER_INFO,
+  PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_ENCRYPT_INFO, PRIVATE_KDF_SALT, PRIVATE_LOOKUP_INFO, PRIVATE_PERIOD_MS, PRIVATE_WRITER_INFO
+} from '../src/constants.ts'
+import {
   createPrivateTombstone, derivePrivateKeys, deriveWriterKey, encodeSignedPrivateRecord, openPrivateRecord, periodOf, sealPrivateRecord,
   verifyPrivateEnvelope
-} from '../src/index.ts'
-import { PrivateRecordType, TO_OBJECT } from '../src/internal/codec.ts'
+} from '../src/private/index.ts'
+import { PrivateRecordType, tryDecode } from '../src/internal/codec.ts'
 
 const url = (p: string): URL => new URL(`../../../spec/vectors/${p}`, import.meta.url)
 const v = JSON.parse(readFileSync(url('private.json'), 'utf8'))
@@ -55,7 +57,7 @@ describe('spec/vectors/private.json', () => {
       expires: s.expires,
       nonce: bytes(s.nonce)
     })
-    const fields = PrivateRecordType.toObject(PrivateRecordType.decode(sealed.record), TO_OBJECT) as { ciphertext: Uint8Array }
+    const fields = tryDecode<{ ciphertext: Uint8Array }>(PrivateRecordType, sealed.record)!
     expect(fields.ciphertext.byteLength).toBe(s.bucket)
     expect(hex(fields.ciphertext)).toBe(s.ciphertext)
     expect(hex(sealed.record)).toBe(s.record)

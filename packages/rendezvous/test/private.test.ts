@@ -2,14 +2,17 @@ import { generateKeyPair, generateKeyPairFromSeed, publicKeyToProtobuf } from '@
 import { multiaddr } from '@multiformats/multiaddr'
 import { signDomain } from '@fara/identity'
 import { describe, expect, it } from 'vitest'
+import { rejection } from '@fara/testkit'
+import { createRecord, encodeSignedRecord } from '../src/index.ts'
+import { MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_PERIOD_MS } from '../src/constants.ts'
 import {
-  MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_BUCKETS, PRIVATE_DOMAIN, PRIVATE_PERIOD_MS, createPrivateTombstone, createRecord,
-  decodeSignedPrivateRecord, derivePrivateKeys, deriveWriterKey, encodeSignedPrivateRecord, encodeSignedRecord, openPrivateRecord,
+  createPrivateTombstone, decodeSignedPrivateRecord, derivePrivateKeys, deriveWriterKey, encodeSignedPrivateRecord, openPrivateRecord,
   periodOf, privateLookupKeys, sealPrivateRecord, verifyPrivateEnvelope
-} from '../src/index.ts'
-import { PrivateRecordType, TO_OBJECT } from '../src/internal/codec.ts'
+} from '../src/private/index.ts'
+import { PrivateRecordType, tryDecode } from '../src/internal/codec.ts'
 import { aadOf, bucketFor, sealBytes } from '../src/private/aead.ts'
-import type { SealPrivateInit, SignedPrivateRecord, SignedRecord } from '../src/index.ts'
+import type { SignedPrivateRecord, SignedRecord } from '../src/index.ts'
+import type { SealPrivateInit } from '../src/private/index.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const NOW = 1_750_000_000_000
@@ -36,22 +39,13 @@ async function seal (key: PrivateKey, signed: SignedRecord, extra: Partial<SealP
 interface Fields { lookupKey: Uint8Array, writerPublicKey: Uint8Array, period: number, seq: number, expires: number, ciphertext: Uint8Array }
 
 function fieldsOf (signed: SignedPrivateRecord): Fields {
-  return PrivateRecordType.toObject(PrivateRecordType.decode(signed.record), TO_OBJECT) as Fields
+  return tryDecode<Fields>(PrivateRecordType, signed.record)!
 }
 
 /** Encode and sign an envelope as a writer would, with any fields (to reach checks behind the signature). */
 async function forge (writer: PrivateKey, fields: Partial<Fields> & { lookupKey: Uint8Array }): Promise<SignedPrivateRecord> {
   const record = PrivateRecordType.encode({ writerPublicKey: publicKeyToProtobuf(writer.publicKey), ...fields }).finish()
   return { record, signature: await signDomain(writer, PRIVATE_DOMAIN, record) }
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('private names: derivations', () => {

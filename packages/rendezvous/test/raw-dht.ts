@@ -2,7 +2,7 @@
 import { Libp2pRecord } from '@libp2p/record'
 import { lpStream } from '@libp2p/utils'
 import protobuf from 'protobufjs'
-import { DHT_PROTOCOL } from '../src/index.ts'
+import { DHT_PROTOCOL } from '../src/constants.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 /** The DHT wire message (libp2p kad-dht dht.proto), the fields a put needs. */

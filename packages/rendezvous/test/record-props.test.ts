@@ -13,12 +13,13 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createKeystore, encodeSignedCertificate, isSelfCertifyingName, isServiceName, selfCertifyingName, signDomain } from '@fara/identity'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rejectionIfAny } from '@fara/testkit'
+import { createRecord, createTombstone, verifyRecord } from '../src/index.ts'
 import {
-  MAX_ADDRS, MAX_ADDR_BYTES, MAX_CLOCK_SKEW_MS, MAX_HOP_BYTES, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN,
-  createRecord, createTombstone, verifyRecord
-} from '../src/index.ts'
+  MAX_ADDRS, MAX_ADDR_BYTES, MAX_CLOCK_SKEW_MS, MAX_HOP_BYTES, MAX_RECORD_BYTES, MAX_TTL_MS, MIN_TTL_MS, RECORD_DOMAIN
+} from '../src/constants.ts'
 import {
-  badName, budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, rejectionOf, propsFile, runs, serviceName, u64
+  badName, budget, encodeFields, equalBytes, mutate, mutations, protobufSoup, propsFile, runs, serviceName, u64
 } from './arbitraries.ts'
 import type { ServiceRecord, SignedRecord } from '../src/index.ts'
 import type { AppIdentity, SignedRevocation } from '@fara/identity'
@@ -199,7 +200,7 @@ describe('verifyRecord (properties)', () => {
       const signed = { record, signature: await signDomain(signer(), RECORD_DOMAIN, record) }
       const want = expected(fields, name, record)
       let got: ServiceRecord | undefined
-      const err = await rejectionOf(verifyRecord(signed, { now: NOW, tombstone: fields.tombstone, ...(fields.revoked ? { revocations: [k.revocation] } : {}) }).then(r => { got = r }))
+      const err = await rejectionIfAny(verifyRecord(signed, { now: NOW, tombstone: fields.tombstone, ...(fields.revoked ? { revocations: [k.revocation] } : {}) }).then(r => { got = r }))
       if (want === 'valid') {
         expect(err).toBeUndefined()
         checkValid(got!, fields, name)
@@ -213,7 +214,7 @@ describe('verifyRecord (properties)', () => {
     const record = fc.oneof(fc.uint8Array({ maxLength: 300 }), protobufSoup(9, 10, 60), fc.integer({ min: MAX_RECORD_BYTES - 1, max: MAX_RECORD_BYTES + 2 }).map(n => new Uint8Array(n)))
     await fc.assert(fc.asyncProperty(record, fc.uint8Array({ maxLength: 80 }), fc.boolean(), async (bytes, junk, sign) => {
       const signature = sign ? await signDomain(signer(), RECORD_DOMAIN, bytes) : junk
-      const err = await rejectionOf(verifyRecord({ record: bytes, signature }, { now: NOW }))
+      const err = await rejectionIfAny(verifyRecord({ record: bytes, signature }, { now: NOW }))
       expect(RECORD_ERRORS).toContain(err?.name)
       if (bytes.byteLength > MAX_RECORD_BYTES) expect(err?.name).toBe('RecordTooLargeError')
     }), { numRuns: runs(1_500) })
@@ -222,7 +223,7 @@ describe('verifyRecord (properties)', () => {
   it('refuses non-byte fields at the boundary with InvalidRecordError', async () => {
     await fc.assert(fc.asyncProperty(fc.anything(), fc.anything(), async (record, signature) => {
       fc.pre(!(record instanceof Uint8Array && signature instanceof Uint8Array))
-      expect((await rejectionOf(verifyRecord({ record, signature } as never)))?.name).toBe('InvalidRecordError')
+      expect((await rejectionIfAny(verifyRecord({ record, signature } as never)))?.name).toBe('InvalidRecordError')
     }), { numRuns: runs(300) })
   })
 })
@@ -237,7 +238,7 @@ describe('verifyRecord on genuine records, altered, forged, expired and swapped 
       const signed = await createRecord(signer(), { name: init.name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8), ttl: init.ttl, now: NOW - init.at })
       const altered = mutate(signed.record, changes)
       fc.pre(!equalBytes(altered, signed.record))
-      const err = await rejectionOf(verifyRecord({ record: altered, signature: signed.signature }, { now: NOW - init.at }))
+      const err = await rejectionIfAny(verifyRecord({ record: altered, signature: signed.signature }, { now: NOW - init.at }))
       expect(RECORD_ERRORS).toContain(err?.name)
       expect(err?.name).not.toBe('ExpiredRecordError')
     }), { numRuns: runs(500) })
@@ -247,7 +248,7 @@ describe('verifyRecord on genuine records, altered, forged, expired and swapped 
     await fc.assert(fc.asyncProperty(genuineInit, fc.constantFrom('other', 'secp', 'ecdsa', 'rsa'), async (init, forger) => {
       const signed = await createRecord(signer(), { name: init.name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8), ttl: init.ttl, now: NOW })
       const signature = (await signDomain(k[forger as 'other'], RECORD_DOMAIN, signed.record)).subarray(0, 64)
-      const err = await rejectionOf(verifyRecord({ record: signed.record, signature }, { now: NOW }))
+      const err = await rejectionIfAny(verifyRecord({ record: signed.record, signature }, { now: NOW }))
       expect(err?.name).toBe('InvalidSignatureError')
     }), { numRuns: runs(200) })
   }, budget(30_000))
@@ -258,7 +259,7 @@ describe('verifyRecord on genuine records, altered, forged, expired and swapped 
       const name = selfCertifyingName(label, k.devicePublicKey)
       expect(isSelfCertifyingName(name)).toBe(true)
       const theirs = await createRecord(k.other, { name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8), now: NOW })
-      expect((await rejectionOf(verifyRecord(theirs, { now: NOW })))?.name).toBe('InvalidRecordError')
+      expect((await rejectionIfAny(verifyRecord(theirs, { now: NOW })))?.name).toBe('InvalidRecordError')
       // the genuine holder: the application key certified by the device key (or, for its own name, the key itself)
       const holder = certified
         ? await createRecord(signer(), { name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8), now: NOW, certificate: k.gen0.certificate })
@@ -271,7 +272,7 @@ describe('verifyRecord on genuine records, altered, forged, expired and swapped 
     await fc.assert(fc.asyncProperty(genuineInit, fc.integer({ min: -MAX_CLOCK_SKEW_MS - 5, max: MAX_TTL_MS + 5 }), async (init, offset) => {
       const signed = await createRecord(signer(), { name: init.name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: new Uint8Array(8), ttl: init.ttl, now: NOW })
       const now = NOW + offset
-      const err = await rejectionOf(verifyRecord(signed, { now }))
+      const err = await rejectionIfAny(verifyRecord(signed, { now }))
       if (NOW > now + MAX_CLOCK_SKEW_MS) expect(err?.name).toBe('InvalidRecordError')
       else if (now >= NOW + init.ttl) expect(err?.name).toBe('ExpiredRecordError')
       else expect(err).toBeUndefined()
@@ -284,8 +285,8 @@ describe('verifyRecord on genuine records, altered, forged, expired and swapped 
       const tombstone = await createTombstone(signer(), init.name, NOW)
       await expect(verifyRecord(live, { now: NOW })).resolves.toBeDefined()
       await expect(verifyRecord(tombstone, { now: NOW, tombstone: true })).resolves.toBeDefined()
-      expect((await rejectionOf(verifyRecord(live, { now: NOW, tombstone: true })))?.name).toBe('InvalidRecordError')
-      expect((await rejectionOf(verifyRecord(tombstone as SignedRecord, { now: NOW })))?.name).toBe('InvalidRecordError')
+      expect((await rejectionIfAny(verifyRecord(live, { now: NOW, tombstone: true })))?.name).toBe('InvalidRecordError')
+      expect((await rejectionIfAny(verifyRecord(tombstone as SignedRecord, { now: NOW })))?.name).toBe('InvalidRecordError')
     }), { numRuns: runs(200) })
   }, budget(30_000))
 })

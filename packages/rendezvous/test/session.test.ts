@@ -5,8 +5,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode, openStream } from '@fara/transport'
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { MAX_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status, createRecord, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
-import { ResponseType, TO_OBJECT } from '../src/internal/codec.ts'
+import { createRecord, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { MAX_POINT_MESSAGE_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../src/constants.ts'
+import { ResponseType, tryDecode } from '../src/internal/codec.ts'
 import { deferred } from '../src/internal/deferred.ts'
 import { FrameReader, frame } from '../src/internal/frames.ts'
 import { RequestKind, decodeRequest, encodeRequest, encodeResponse } from '../src/internal/messages.ts'
@@ -24,7 +25,7 @@ async function answers (stream: Stream, n: number): Promise<Array<{ status: numb
   const onMessage = (evt: { data: Uint8Array | { byteLength: number, subarray: () => Uint8Array } }): void => {
     reader.push(evt.data)
     for (let body = reader.next(); body != null; body = reader.next()) {
-      out.push(ResponseType.toObject(ResponseType.decode(body), TO_OBJECT) as { status: number, message: string })
+      out.push(tryDecode<{ status: number, message: string }>(ResponseType, body)!)
       if (out.length === n) done.resolve()
     }
   }
@@ -82,7 +83,7 @@ describe('frames', () => {
   })
 
   it('waits for a prefix cut in two', () => {
-    const reader = new FrameReader(MAX_MESSAGE_BYTES)
+    const reader = new FrameReader(MAX_POINT_MESSAGE_BYTES)
     const bytes = frame(new Uint8Array(300).fill(9))
     reader.push(bytes.subarray(0, 1))
     expect(reader.next()).toBeUndefined()
@@ -249,7 +250,7 @@ describe('a client on a misbehaving session', () => {
     let sessions = 0
     await fake.handle(RENDEZVOUS_SESSION_PROTOCOL, (stream) => {
       const index = sessions++
-      const reader = new FrameReader(MAX_MESSAGE_BYTES)
+      const reader = new FrameReader(MAX_POINT_MESSAGE_BYTES)
       stream.addEventListener('message', (evt) => {
         reader.push(evt.data)
         for (let body = reader.next(); body != null; body = reader.next()) onRequest(decodeRequest(body), stream, index)

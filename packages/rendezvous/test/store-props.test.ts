@@ -14,8 +14,10 @@ import { MemoryDatastore } from 'datastore-core'
 import { createKeystore, selfCertifyingName } from '@fara/identity'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS, MIN_TTL_MS, RecordStore, createRecord, createTombstone } from '../src/index.ts'
-import { budget, rejectionOf, propsFile, runs } from './arbitraries.ts'
+import { rejectionIfAny } from '@fara/testkit'
+import { RecordStore, createRecord, createTombstone } from '../src/index.ts'
+import { MAX_CLOCK_SKEW_MS, MAX_TTL_MS, MIN_TTL_MS } from '../src/constants.ts'
+import { budget, propsFile, runs } from './arbitraries.ts'
 import type { SignedRecord } from '../src/index.ts'
 import type { AppIdentity, SignedRevocation } from '@fara/identity'
 import type { PrivateKey } from '@libp2p/interface'
@@ -132,7 +134,7 @@ function modelRemove (m: Model, t: Signed): string {
   return 'ok'
 }
 
-const outcome = async (p: Promise<unknown>): Promise<string> => (await rejectionOf(p))?.name ?? 'ok'
+const outcome = async (p: Promise<unknown>): Promise<string> => (await rejectionIfAny(p))?.name ?? 'ok'
 
 function privateKeyOf (s: Signer): PrivateKey {
   return s === 'A' || s === 'B' ? keys[s] : keys[s].privateKey

@@ -2,7 +2,9 @@
 // address, or one source prefix, may hold, whatever keys they use. Keys are free; addresses are not.
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_TTL_MS, RecordStore, createRecord, createTombstone, periodOf, sealPrivateRecord } from '../src/index.ts'
+import { RecordStore, createRecord, createTombstone } from '../src/index.ts'
+import { DEFAULT_MAX_RECORDS_PER_ADDRESS, DEFAULT_MAX_RECORDS_PER_PREFIX, MAX_TTL_MS } from '../src/constants.ts'
+import { periodOf, sealPrivateRecord } from '../src/private/index.ts'
 import type { Source } from '@fara/transport'
 
 const aid = new Uint8Array(8).fill(9)

@@ -1,3 +1,4 @@
+// The SDK's defaults and limits, `@fara/sdk/constants` (the main entry exports none of them).
 /** Most concurrent inbound association streams per connection. */
 export const MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION = 256
 
@@ -70,3 +71,10 @@ export const SPARE_NODE_DELAY_MS = 20
 
 /** How long a spare client node may take to get ready for lookups (`Rendezvous.prepare`) in the background. */
 export const PREPARE_TIMEOUT_MS = 10_000
+
+/** Defaults of the record cache (`createEntity({ recordCache })`, spec/architecture.md#client-record-cache-and-spare-nodes). */
+export const RECORD_CACHE = {
+  /** A minute: how late a client learns of a withdrawal, revocation or move it does not run into itself. */
+  maxAgeMs: 60_000,
+  maxEntries: 1_024
+} as const

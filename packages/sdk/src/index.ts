@@ -5,7 +5,8 @@
  * node on a random port. `serve(name)` registers a signed record at a
  * rendezvous; `connect(name)` resolves it, dials with Noise (the resolved key
  * must answer), and opens an association named only by random AIds. No
- * service name travels on the data path, not even encrypted.
+ * service name travels on the data path, not even encrypted. Defaults and
+ * limits (`GUESS_LIMITS`, `RECORD_CACHE`, …) are in `@fara/sdk/constants`.
  *
  * @example
  * ```ts
@@ -31,14 +32,12 @@
  * @packageDocumentation
  */
 export { createEntity, defaultRendezvous } from './entity.ts'
-export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions, DirectPathEvent } from './entity.ts'
+export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions, DirectPathEvent } from './types.ts'
 export type { PunchEvent } from '@fara/transport'
 export type { HopEvent } from '@fara/port-hopping'
-export type { PrivateNameOptions } from './private.ts'
+export type { PrivateNameOptions } from '@fara/rendezvous/private'
 export type { GuessLimits, GuessBlock } from './internal/guesses.ts'
 export type { RecordCacheInit } from './internal/record-cache.ts'
-export { RECORD_CACHE } from './internal/record-cache.ts'
-export { GUESS_LIMITS } from './constants.ts'
 export { EntityClosedError, AlreadyServingError } from './errors.ts'
 export type { Association } from '@fara/demux'
 export {

@@ -1,23 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { readAll, rejection } from '@fara/testkit'
 import { ReplyCode } from '@fara/demux'
 import { createEntity, memoryRendezvous } from '../src/index.ts'
 import { echo } from './echo.ts'
-import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
-
-async function collect (association: Association): Promise<Buffer> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of association) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
-
-async function failure (p: Promise<unknown>): Promise<Error & { code?: number }> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error & { code?: number }
-  }
-  throw new Error('expected a rejection')
-}
+import type { Entity, RendezvousFactory } from '../src/index.ts'
 
 describe('sdk: serve({ allow }) admits only the listed keys', () => {
   const entities: Entity[] = []
@@ -44,16 +30,16 @@ describe('sdk: serve({ allow }) admits only the listed keys', () => {
     const ok = await friend.connect('echo', { stableIdentity: true })
     ok.send(Buffer.from('hello'))
     await ok.close()
-    expect((await collect(ok)).toString()).toBe('hello')
+    expect((await readAll(ok)).toString()).toBe('hello')
 
     const refused = await stranger.connect('echo', { stableIdentity: true })
-    const err = await failure(collect(refused))
+    const err = await rejection(readAll(refused))
     expect(err.name).toBe('AssociationRejectedError')
     expect(err.code).toBe(ReplyCode.REFUSED)
 
     // a fresh one-time key is not on the list either
     const ephemeral = await friend.connect('echo')
-    expect((await failure(collect(ephemeral))).code).toBe(ReplyCode.REFUSED)
+    expect((await rejection(readAll(ephemeral))).code).toBe(ReplyCode.REFUSED)
 
     expect(asked.slice(0, 2)).toEqual([friend.peerId.toString(), stranger.peerId.toString()])
     expect(asked).toHaveLength(3)

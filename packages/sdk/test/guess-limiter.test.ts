@@ -2,7 +2,7 @@
 // per connection, per key with a backoff that doubles, and per source address without ever blocking it.
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { GUESS_LIMITS } from '../src/index.ts'
+import { GUESS_LIMITS } from '../src/constants.ts'
 import { GuessLimiter, sourceOf } from '../src/internal/guesses.ts'
 import type { GuessLimits } from '../src/index.ts'
 import type { Connection } from '@libp2p/interface'

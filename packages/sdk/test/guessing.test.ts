@@ -2,7 +2,8 @@
 // collects too many refusals is closed, a key is blocked with backoff (its connections closed, its next
 // streams reset), and a source address is throttled but never blocked: its other clients are served.
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { ASSOCIATION_PROTOCOL, createDemux, randomAid } from '@fara/demux'
+import { createDemux, randomAid } from '@fara/demux'
+import { ASSOCIATION_PROTOCOL } from '@fara/demux/constants'
 import { createNode, openStream } from '@fara/transport'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createEntity, memoryRendezvous } from '../src/index.ts'

@@ -9,17 +9,12 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { pipe } from 'it-pipe'
 import { createRecord } from '@fara/rendezvous'
 import { afterEach, describe, expect, it } from 'vitest'
+import { readAll } from '@fara/testkit'
 import { createEntity, memoryRendezvous } from '../src/index.ts'
 import { echo } from './echo.ts'
-import type { Association, Entity, RendezvousFactory } from '../src/index.ts'
+import type { Entity, RendezvousFactory } from '../src/index.ts'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
-
-async function collect (association: Association): Promise<Buffer> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of association) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
 
 describe('sdk', () => {
   const entities: Entity[] = []
@@ -45,7 +40,7 @@ describe('sdk', () => {
     const payload = randomBytes(300_000)
     association.send(payload)
     await association.close()
-    const got = await collect(association)
+    const got = await readAll(association)
     expect(createHash('sha256').update(got).digest('hex')).toBe(createHash('sha256').update(payload).digest('hex'))
     expect(association.remoteAid).toHaveLength(8)
     expect(association.remotePeer.equals(server.peerId)).toBe(true)
@@ -59,11 +54,11 @@ describe('sdk', () => {
     for (let i = 0; i < 2; i++) {
       const a = await client.connect('whoami')
       await a.close()
-      await collect(a)
+      await readAll(a)
     }
     const stable = await client.connect('whoami', { stableIdentity: true })
     await stable.close()
-    await collect(stable)
+    await readAll(stable)
     expect(seen).toHaveLength(3)
     expect(seen[0]).not.toBe(seen[1])
     expect(seen[0]).not.toBe(client.peerId.toString())
@@ -117,11 +112,11 @@ describe('sdk', () => {
     })
     const client = await entity('client', [])
     const first = await client.connect('flaky')
-    await expect(collect(first)).rejects.toMatchObject({ name: 'AssociationResetError' })
+    await expect(readAll(first)).rejects.toMatchObject({ name: 'AssociationResetError' })
     const second = await client.connect('flaky')
     second.send(Buffer.from('ok'))
     await second.close()
-    expect((await collect(second)).toString()).toBe('ok')
+    expect((await readAll(second)).toString()).toBe('ok')
   })
 
   it('composes with it-pipe as a { source, sink } duplex', async () => {
@@ -138,7 +133,7 @@ describe('sdk', () => {
     const association = await client.connect('upper')
     const [, got] = await Promise.all([
       pipe([Buffer.from('hello '), Buffer.from('pipes')], association),
-      collect(association)
+      readAll(association)
     ])
     expect(got.toString()).toBe('HELLO PIPES')
   })
@@ -206,7 +201,7 @@ describe('sdk', () => {
       const client = await entity('client', [])
       const a = await client.connect('mail')
       await a.close()
-      await collect(a)
+      await readAll(a)
       expect(a.remotePeer.equals(second.peerId)).toBe(true)
       // another device cannot take the name
       const intruder = await entity('mail')

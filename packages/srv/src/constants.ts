@@ -76,7 +76,7 @@ export const TSIG_MAC_BYTES = 32
 export const TSIG_FUDGE_SECONDS = 300
 
 /** Largest DNS message accepted or sent: the TCP length prefix is 16 bits (RFC 1035 §4.2.2). */
-export const MAX_MESSAGE_BYTES = 65_535
+export const MAX_DNS_MESSAGE_BYTES = 65_535
 
 /** Largest UDP message sent without EDNS (RFC 1035 §4.2.1); a larger answer comes back with TC set. */
 export const MAX_UDP_BYTES = 512

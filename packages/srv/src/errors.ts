@@ -7,7 +7,8 @@ const rcodeNames = new Map<number, string>([...Object.entries(Rcode), ...Object.
  *
  * @example
  * ```ts
- * import { Rcode, rcodeName } from '@fara/srv'
+ * import { rcodeName } from '@fara/srv'
+ * import { Rcode } from '@fara/srv/constants'
  *
  * console.log(rcodeName(Rcode.REFUSED), rcodeName(4711)) // REFUSED RCODE4711
  * ```

@@ -17,6 +17,8 @@
  * A public SRV record tells everyone the host and the port of a service.
  * Where that matters, serve a private name (spec/private-names.md) instead.
  *
+ * Wire codes, bounds, defaults and the zone layout's labels: `@fara/srv/constants`.
+ *
  * @example
  * ```ts
  * import { dnsClient, parseTsigKey, resolveSrv } from '@fara/srv'
@@ -32,7 +34,7 @@
  * @packageDocumentation
  */
 export { resolveSrv, orderSrv } from './lookup.ts'
-export type { ResolveSrvOptions, RandomSource } from './lookup.ts'
+export type { ResolveSrvOptions, RandomFraction } from './lookup.ts'
 export { dnsClient } from './client.ts'
 export type { DnsClient, DnsClientInit, Prerequisite, Change, UpdateRequest } from './client.ts'
 export { parseTsigKey } from './key.ts'
@@ -46,9 +48,3 @@ export {
   NotAuthoritativeError, PrerequisiteFailedError, UpdateFailedError, TsigBadKeyError, TsigBadSignatureError, TsigBadTimeError,
   TsigVerificationError, rcodeName
 } from './errors.ts'
-export {
-  RecordType, RecordClass, Opcode, Rcode, TsigErrorCode, TSIG_ALGORITHM, TSIG_MAC_BYTES, TSIG_FUDGE_SECONDS, MAX_MESSAGE_BYTES, MAX_UDP_BYTES,
-  MAX_RECORDS, MAX_NAME_BYTES, MAX_LABEL_BYTES, MAX_POINTER_HOPS, MAX_TXT_STRING_BYTES, DEFAULT_TIMEOUT_MS, DEFAULT_UDP_TRIES,
-  DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS, FARA_HOST_LABEL, FARA_SERVICE_LABEL, FARA_PROTO_LABEL, ENCODED_NAME_LABEL, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN, TXT_CHUNK_CHARS,
-  FARA_PRIVATE_LABEL, TXT_TAG_SEALED, SEALED_CHUNK_BYTES
-} from './constants.ts'

@@ -8,14 +8,14 @@ import type { SrvTarget } from './records.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** A source of uniform random numbers in [0, 1), like `Math.random`; tests pass a seeded one. */
-export type RandomSource = () => number
+export type RandomFraction = () => number
 
 /** Options for {@link resolveSrv}. */
 export interface ResolveSrvOptions extends AbortOptions {
   /** DNS servers to ask instead of the system's, as `'127.0.0.1:5353'` or `'[::1]:53'`. */
   servers?: string[]
   /** Random source of the weighted selection (default: the CSPRNG). */
-  random?: RandomSource
+  random?: RandomFraction
   /** Deadline of one try in ms (default {@link DEFAULT_TIMEOUT_MS}). */
   timeout?: number
   /** Tries per server (default {@link DEFAULT_UDP_TRIES}). */
@@ -23,7 +23,7 @@ export interface ResolveSrvOptions extends AbortOptions {
 }
 
 /** Uniform in [0, 1) with 48 bits from the CSPRNG. */
-const csprngRandom: RandomSource = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48
+const csprngRandom: RandomFraction = () => randomBytes(6).readUIntBE(0, 6) / 2 ** 48
 
 /** Node's `resolveSrv` gives `''` for the root target `.`. */
 const isRoot = (name: string): boolean => name === '' || name === '.'
@@ -38,7 +38,7 @@ function checkTarget (r: SrvTarget, i: number): void {
 }
 
 /** A uniform integer in [0, max] from `random`. */
-function uniform (random: RandomSource, max: number): number {
+function uniform (random: RandomFraction, max: number): number {
   const x = random()
   if (typeof x !== 'number' || !(x >= 0 && x < 1)) throw new RangeError(`random() must return a number in [0, 1), got ${String(x)}`)
   return Math.min(max, Math.floor(x * (max + 1)))
@@ -70,7 +70,7 @@ function uniform (random: RandomSource, max: number): number {
  * @throws `TypeError` when `records` is not an array of SRV targets or `random` not a function.
  * @throws `RangeError` when a priority, weight or port is not an integer 0–65535, or `random()` leaves [0, 1).
  */
-export function orderSrv<T extends SrvTarget> (records: readonly T[], random: RandomSource = csprngRandom): T[] {
+export function orderSrv<T extends SrvTarget> (records: readonly T[], random: RandomFraction = csprngRandom): T[] {
   if (!Array.isArray(records)) throw new TypeError(`records must be an array, got ${typeof records}`)
   if (typeof random !== 'function') throw new TypeError(`random must be a function, got ${typeof random}`)
   records.forEach(checkTarget)
@@ -101,13 +101,13 @@ export function orderSrv<T extends SrvTarget> (records: readonly T[], random: Ra
  *
  * @example
  * ```ts
- * import { resolveSrv } from '@fara/srv'
+ * import { ServiceNotFoundError, resolveSrv } from '@fara/srv'
  *
  * try {
  *   const [first] = await resolveSrv('chat._fara._tcp.example.test', { servers: ['127.0.0.1:5353'], signal: AbortSignal.timeout(5_000) })
  *   console.log(first?.name, first?.port)
  * } catch (err) {
- *   if ((err as Error).name !== 'ServiceNotFoundError') throw err
+ *   if ((err as Error).name !== ServiceNotFoundError.name) throw err
  *   console.log('no such service')
  * }
  * ```

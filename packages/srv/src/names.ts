@@ -1,4 +1,5 @@
-import { PRIVATE_KEY_BYTES, assertServiceName } from '@fara/rendezvous'
+import { assertServiceName, base32Encode } from '@fara/identity'
+import { PRIVATE_KEY_BYTES } from '@fara/rendezvous/constants'
 import { ENCODED_NAME_LABEL, FARA_HOST_LABEL, FARA_PRIVATE_LABEL, FARA_PROTO_LABEL, FARA_SERVICE_LABEL, MAX_LABEL_BYTES } from './constants.ts'
 import { ipv4Bytes, ipv6Bytes } from './records.ts'
 import { labelsToName, nameToLabels } from './internal/wire.ts'
@@ -81,24 +82,6 @@ export function hostName (family: 4 | 6, address: string, zone: string): string 
   return `${label}.${FARA_HOST_LABEL[family]}.${labelsToName(nameToLabels(zone))}`
 }
 
-/** RFC 4648 §6 base32, lower case, no padding: DNS compares labels without case, and this alphabet has one case only. */
-function base32 (bytes: Uint8Array): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567'
-  let out = ''
-  let buffer = 0
-  let bits = 0
-  for (const byte of bytes) {
-    buffer = ((buffer << 8) | byte) & 0xfff
-    bits += 8
-    while (bits >= 5) {
-      bits -= 5
-      out += alphabet[(buffer >>> bits) & 31]
-    }
-  }
-  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31]
-  return out
-}
-
 /**
  * The DNS owner name of a private record's slot (spec/adapters.md#srv-private-records):
  * `<base32 of the 32-byte lookup key, lower case, no padding: 52 characters>._fara-p.<zone>`.
@@ -108,7 +91,7 @@ function base32 (bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { privateLookupKeys } from '@fara/rendezvous'
+ * import { privateLookupKeys } from '@fara/rendezvous/private'
  * import { privateOwnerName } from '@fara/srv'
  *
  * for (const { period, lookupKey } of privateLookupKeys('chat', { secret: 'invite-123' })) {
@@ -123,7 +106,8 @@ export function privateOwnerName (lookupKey: Uint8Array, zone: string): string {
   if (!(lookupKey instanceof Uint8Array)) throw new TypeError(`lookupKey must be a Uint8Array, got ${typeof lookupKey}`)
   if (lookupKey.byteLength !== PRIVATE_KEY_BYTES) throw new RangeError(`lookupKey must be ${PRIVATE_KEY_BYTES} bytes, got ${lookupKey.byteLength}`)
   assertZone(zone)
-  const label = base32(lookupKey)
+  // RFC 4648 §6 base32, lower case, no padding: DNS compares labels without case, and this alphabet has one case only
+  const label = base32Encode(lookupKey)
   // 32 bytes are 52 characters: within RFC 1035's 63-octet label
   if (label.length > MAX_LABEL_BYTES) throw new RangeError(`a lookup key label is ${label.length} octets; at most ${MAX_LABEL_BYTES}`)
   return `${label}.${FARA_PRIVATE_LABEL}.${labelsToName(nameToLabels(zone))}`

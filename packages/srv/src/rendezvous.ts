@@ -1,10 +1,10 @@
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
-import {
-  RecordStore, RendezvousError, RendezvousUnavailableError, assertServiceName, decodeSignedRecord, verifyRecord
-} from '@fara/rendezvous'
+import { assertServiceName } from '@fara/identity'
+import { RecordStore, RendezvousError, RendezvousUnavailableError, decodeSignedRecord, verifyRecord } from '@fara/rendezvous'
 import { DEFAULT_DNS_TTL_SECONDS, MAX_UPDATE_ATTEMPTS } from './constants.ts'
 import { dnsClient } from './client.ts'
+import { PrerequisiteFailedError } from './errors.ts'
 import { assertZone, hostName, ownerName } from './names.ts'
 import { decodeTxt, encodeTxt } from './internal/txt.ts'
 import { PrivateSlots } from './internal/private.ts'
@@ -12,7 +12,7 @@ import type { Change, DnsClient, Prerequisite } from './client.ts'
 import type { TsigKey } from './key.ts'
 import type { DnsRecord, TxtRecord } from './records.ts'
 import type { TxtEntry } from './internal/txt.ts'
-import type { Rendezvous, RendezvousFactory, ServiceRecord, SignedPrivateRecord, SignedRecord } from '@fara/rendezvous'
+import type { PrivateRendezvous, RendezvousFactory, ServiceRecord, SignedPrivateRecord, SignedRecord } from '@fara/rendezvous'
 import type { AbortOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -77,7 +77,7 @@ export function srvAddress (addrs: Multiaddr[]): { family: 4 | 6, address: strin
   return undefined
 }
 
-class SrvRendezvous implements Rendezvous {
+class SrvRendezvous implements PrivateRendezvous {
   readonly #zone: string
   readonly #dns: DnsClient
   readonly #writable: boolean
@@ -186,7 +186,7 @@ class SrvRendezvous implements Rendezvous {
         await this.#dns.update({ prerequisites, changes: this.#changes(owner, entry, live) }, options)
         return
       } catch (err) {
-        if ((err as Error).name !== 'PrerequisiteFailedError' || attempt >= MAX_UPDATE_ATTEMPTS) throw this.#unavailable(err, options)
+        if ((err as Error).name !== PrerequisiteFailedError.name || attempt >= MAX_UPDATE_ATTEMPTS) throw this.#unavailable(err, options)
       }
     }
   }
@@ -253,19 +253,19 @@ class SrvRendezvous implements Rendezvous {
  * console.log((await rendezvous.resolve('chat')).addrs.map(String))
  * ```
  *
- * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
- * @throws {@link @fara/rendezvous!NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
- * @throws {@link @fara/rendezvous!StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
- * @throws {@link @fara/rendezvous!InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
- * @throws {@link @fara/rendezvous!InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
- * @throws {@link @fara/rendezvous!ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
- * @throws {@link @fara/rendezvous!RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
- * @throws {@link @fara/rendezvous!RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
+ * @throws {@link @fara/rendezvous!index.NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
+ * @throws {@link @fara/rendezvous!index.NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
+ * @throws {@link @fara/rendezvous!index.StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
+ * @throws {@link @fara/rendezvous!index.InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link @fara/rendezvous!index.InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
+ * @throws {@link @fara/rendezvous!index.ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
+ * @throws {@link @fara/rendezvous!index.RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
+ * @throws {@link @fara/rendezvous!index.RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
  * @throws `TypeError` when `init` is not an object or `zone` not a string.
- * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} also when `resolvePrivate` finds no sealed record that verifies for the lookup key (none, junk, forged, expired or copied from another slot all look alike).
+ * @throws {@link @fara/rendezvous!index.NameNotFoundError | NameNotFoundError} also when `resolvePrivate` finds no sealed record that verifies for the lookup key (none, junk, forged, expired or copied from another slot all look alike).
  * @throws `RangeError` when `zone` cannot hold every Fara name, `server` is not an IP address with an optional port, or `ttl` is not an integer of seconds.
  */
-export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {
+export function createSrvRendezvous (init: SrvRendezvousInit): PrivateRendezvous {
   return new SrvRendezvous(init)
 }
 
@@ -286,18 +286,18 @@ export function createSrvRendezvous (init: SrvRendezvousInit): Rendezvous {
  * await entity.close() // withdraws the name: a tombstone in the TXT record, no SRV record
  * ```
  *
- * @throws {@link @fara/rendezvous!NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
- * @throws {@link @fara/rendezvous!NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
- * @throws {@link @fara/rendezvous!StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
- * @throws {@link @fara/rendezvous!InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
- * @throws {@link @fara/rendezvous!InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
- * @throws {@link @fara/rendezvous!ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
- * @throws {@link @fara/rendezvous!RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
- * @throws {@link @fara/rendezvous!RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
+ * @throws {@link @fara/rendezvous!index.NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name in the zone.
+ * @throws {@link @fara/rendezvous!index.NameTakenError | NameTakenError} when `register` meets a live record for the name held by another key.
+ * @throws {@link @fara/rendezvous!index.StaleRecordError | StaleRecordError} when a record or tombstone is not newer than the one in the zone.
+ * @throws {@link @fara/rendezvous!index.InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link @fara/rendezvous!index.InvalidRecordError | InvalidRecordError} when a record breaks a field rule.
+ * @throws {@link @fara/rendezvous!index.ExpiredRecordError | ExpiredRecordError} when a record (or its certificate) has expired.
+ * @throws {@link @fara/rendezvous!index.RecordTooLargeError | RecordTooLargeError} when a record is larger than its bound.
+ * @throws {@link @fara/rendezvous!index.RendezvousUnavailableError | RendezvousUnavailableError} when the server gives no usable answer, refuses the update (`cause`: e.g. {@link TsigBadKeyError}, {@link UpdateRefusedError}), or there is no `key` to write with.
  * @throws `TypeError` when `init` is not an object or `zone` not a string.
  * @throws `RangeError` when `zone` cannot hold every Fara name, `server` is not an IP address with an optional port, or `ttl` is not an integer of seconds.
  */
-export function srvRendezvous (init: SrvRendezvousInit): RendezvousFactory {
+export function srvRendezvous (init: SrvRendezvousInit): RendezvousFactory<PrivateRendezvous> {
   const rendezvous = createSrvRendezvous(init)
   return () => rendezvous
 }

@@ -1,8 +1,8 @@
 // fast-check helpers for the property tests of @fara/srv; runs, budget and
-// propsFile live in test/helpers/props.ts (FARA_PROPS_RUNS, FARA_PROPS_REPORT).
+// propsFile live in @fara/testkit/props (FARA_PROPS_RUNS, FARA_PROPS_REPORT).
 import fc from 'fast-check'
 
-export { runs, budget, propsFile } from '../../../test/helpers/props.ts'
+export { runs, budget, propsFile } from '@fara/testkit/props'
 
 /** Overwrite, insert or delete bytes; positions are taken modulo the length. */
 export const mutations = fc.array(fc.oneof(

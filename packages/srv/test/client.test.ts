@@ -1,7 +1,8 @@
 // The client against a scripted DNS server: how it checks the signed answer,
 // maps RCODEs and TSIG errors, falls back to TCP and bounds every exchange.
 import { afterEach, describe, expect, it } from 'vitest'
-import { Rcode, RecordClass, RecordType, TsigErrorCode, dnsClient } from '../src/index.ts'
+import { dnsClient } from '../src/index.ts'
+import { Rcode, RecordClass, RecordType, TsigErrorCode } from '../src/constants.ts'
 import { decodeMessage, encodeMessage } from '../src/internal/message.ts'
 import { encodeRdata } from '../src/internal/rdata.ts'
 import { parseServer } from '../src/internal/transport.ts'

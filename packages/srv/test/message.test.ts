@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_RECORDS, RecordClass, RecordType } from '../src/index.ts'
+import { MAX_RECORDS, RecordClass, RecordType } from '../src/constants.ts'
 import { decodeMessage, encodeMessage } from '../src/internal/message.ts'
 import { encodeRdata } from '../src/internal/rdata.ts'
 import { encodeName, inZone, labelsToName, nameToLabels, sameName } from '../src/internal/wire.ts'

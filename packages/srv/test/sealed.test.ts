@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_SIGNED_PRIVATE_RECORD_BYTES } from '@fara/rendezvous'
-import { FARA_PRIVATE_LABEL, SEALED_CHUNK_BYTES, TXT_TAG_SEALED, privateOwnerName } from '../src/index.ts'
+import { MAX_SIGNED_PRIVATE_RECORD_BYTES } from '@fara/rendezvous/constants'
+import { privateOwnerName } from '../src/index.ts'
+import { FARA_PRIVATE_LABEL, SEALED_CHUNK_BYTES, TXT_TAG_SEALED } from '../src/constants.ts'
 import { MAX_SEALED_STRINGS, decodeSealedTxt, encodeSealedTxt } from '../src/internal/sealed.ts'
 import { nameToLabels } from '../src/internal/wire.ts'
 

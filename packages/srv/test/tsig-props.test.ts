@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { RecordClass, RecordType, TsigErrorCode } from '../src/index.ts'
+import { RecordClass, RecordType, TsigErrorCode } from '../src/constants.ts'
 import { decodeMessage, encodeMessage } from '../src/internal/message.ts'
 import { encodeRdata } from '../src/internal/rdata.ts'
 import { signMessage, verifyResponse } from '../src/internal/tsig.ts'

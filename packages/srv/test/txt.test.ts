@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TXT_TAG_SLOT, TXT_TAG_WITHDRAWN } from '../src/index.ts'
+import { TXT_TAG_SLOT, TXT_TAG_WITHDRAWN } from '../src/constants.ts'
 import { decodeTxt, encodeTxt } from '../src/internal/txt.ts'
 
 describe('TXT layout of a Fara record', () => {

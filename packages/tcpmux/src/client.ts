@@ -137,15 +137,14 @@ function clientOptions (options: TcpmuxClientOptions, fn: string): { host: strin
  *
  * @example
  * ```ts
- * import { tcpmuxConnect } from '@fara/tcpmux'
- * import type { ServiceRefusedError } from '@fara/tcpmux'
+ * import { ServiceRefusedError, tcpmuxConnect } from '@fara/tcpmux'
  *
  * try {
  *   const { socket } = await tcpmuxConnect({ host: '192.0.2.7', name: 'echo', signal: AbortSignal.timeout(5_000) })
  *   socket.end('hello')
  *   for await (const chunk of socket) console.log(String(chunk)) // hello
  * } catch (err) {
- *   if ((err as Error).name !== 'ServiceRefusedError') throw err
+ *   if ((err as Error).name !== ServiceRefusedError.name) throw err
  *   console.log('refused:', (err as ServiceRefusedError).reason) // e.g. Service not available
  * }
  * ```

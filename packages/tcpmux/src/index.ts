@@ -9,6 +9,8 @@
  * a TCPMUX front door whose names are resolved through Fara's rendezvous and
  * whose bytes travel over encrypted associations (spec/adapters.md#tcpmux-adapter-rfc-1078).
  *
+ * The port, the HELP name, the bounds and the refusal messages: `@fara/tcpmux/constants`.
+ *
  * @example
  * ```ts
  * import { createTcpmuxServer, tcpmuxConnect } from '@fara/tcpmux'
@@ -34,7 +36,3 @@ export type { TcpmuxGateway, TcpmuxGatewayInit, GatewayConnect } from './gateway
 export {
   ServiceRefusedError, MalformedReplyError, ReplyTooLongError, ReplyTimeoutError, ConnectionClosedError, ServiceExistsError, ServerStateError
 } from './errors.ts'
-export {
-  TCPMUX_PORT, HELP_NAME, DEFAULT_MAX_LINE_BYTES, DEFAULT_READ_TIMEOUT_MS, DEFAULT_MAX_PENDING, DEFAULT_REPLY_TIMEOUT_MS,
-  DEFAULT_MAX_REPLY_BYTES, DEFAULT_MAX_HELP_BYTES, DEFAULT_CONNECT_TIMEOUT_MS, Refusal
-} from './constants.ts'

@@ -36,18 +36,18 @@ export interface RegisterOptions {
 export interface TcpmuxServerInit {
   /** Address to listen on (default: every interface, as inetd does). */
   host?: string
-  /** Port to listen on (default {@link TCPMUX_PORT} = 1; 0 lets the OS pick a free one). */
+  /** Port to listen on (default {@link @fara/tcpmux!constants.TCPMUX_PORT | TCPMUX_PORT} = 1; 0 lets the OS pick a free one). */
   port?: number
   /** Services served from the start: name → handler. Names compare case-insensitively. */
   services?: Record<string, TcpmuxHandler>
   /** Answer HELP with the list of names (default false: HELP is refused like an unknown name, since the list tells anyone what the host offers). */
   help?: boolean
-  /** Longest request line, terminator included (default {@link DEFAULT_MAX_LINE_BYTES}). Longer lines are refused and the connection closed. */
+  /** Longest request line, terminator included (default {@link @fara/tcpmux!constants.DEFAULT_MAX_LINE_BYTES | DEFAULT_MAX_LINE_BYTES}). Longer lines are refused and the connection closed. */
   maxLineBytes?: number
-  /** Deadline for the complete request line, from accept (default {@link DEFAULT_READ_TIMEOUT_MS}); also bounds how long a refused client may linger. */
+  /** Deadline for the complete request line, from accept (default {@link @fara/tcpmux!constants.DEFAULT_READ_TIMEOUT_MS | DEFAULT_READ_TIMEOUT_MS}); also bounds how long a refused client may linger. */
   readTimeoutMs?: number
   /**
-   * Connections held before hand-over (default {@link DEFAULT_MAX_PENDING}). Beyond, the one that has been
+   * Connections held before hand-over (default {@link @fara/tcpmux!constants.DEFAULT_MAX_PENDING | DEFAULT_MAX_PENDING}). Beyond, the one that has been
    * reading its request line the longest is dropped to make room (slow clients cannot keep others out); if none
    * is still reading, the new connection is closed at once.
    */

@@ -39,15 +39,6 @@ export async function silent (port: number): Promise<Socket> {
   return socket
 }
 
-/** Poll `check` until true, with a deadline (waits for a state, not for time). */
-export async function until (check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5)) // poll interval, not synchronisation
-  }
-}
-
 const servers = new Set<Server>()
 const sockets = new Set<Socket>()
 afterEach(async () => {

@@ -1,8 +1,9 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { until } from '@fara/testkit'
 import { createTcpmuxServer } from '../src/index.ts'
-import { firstChunk, raw, silent, until } from './helpers.ts'
+import { firstChunk, raw, silent } from './helpers.ts'
 import type { TcpmuxServer, TcpmuxServerInit } from '../src/index.ts'
 import type { Socket } from 'node:net'
 

@@ -1,7 +1,7 @@
 /** Where an entity listens unless told otherwise: every IPv4 interface, on a port the OS picks. */
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/0']
 
-/** Ports below this are well-known (IANA system ports) and never used (ARCHITECTURE invariant 3). */
+/** Ports below this are well-known (IANA system ports) and never used (spec/architecture.md, invariant 3). */
 export const WELL_KNOWN_PORT_LIMIT = 1024
 
 /**
@@ -187,7 +187,7 @@ export const YAMUX_STREAM = {
 } as const
 
 /**
- * Defaults of the unobservable layer (spec/unobservable.md#constants).
+ * Defaults of the unobservable layer (spec/unobservable.md).
  */
 export const UNOBSERVABLE = {
   /**
@@ -218,6 +218,9 @@ export const OBSERVER = {
   replayWindow: 60_000,
   maxQuestionsPerWindow: 1 << 18
 } as const
+
+/** The birthday punch negotiation's protocol id (inside the relayed connection's Noise, never on the wire in clear). */
+export const PUNCH_PROTOCOL = '/fara/punch/1'
 
 /**
  * The birthday punch (spec/direct-paths.md#the-punch): Holepunch hyperdht's
@@ -259,3 +262,38 @@ export const PUNCH = {
    */
   socketBufferBytes: 4 * 1024 * 1024
 } as const
+
+/**
+ * The WebRTC transport's listen address. It opens no socket of its own: it
+ * turns every relayed address `…/p2p-circuit` into `…/p2p-circuit/webrtc`,
+ * which a peer dials to be offered a direct path (spec/direct-paths.md).
+ */
+export const WEBRTC_LISTEN = '/webrtc'
+
+/**
+ * STUN servers used unless told otherwise: none. @libp2p/webrtc would
+ * otherwise ask four public servers (Google, Twilio, Cloudflare, Mozilla) on
+ * every connection, telling each of them that this entity exists; Fara says
+ * nothing it does not have to (spec/direct-paths.md#stun).
+ */
+export const DEFAULT_STUN_SERVERS: readonly string[] = []
+
+/** Largest data-channel message, framing included: @libp2p/webrtc's own default; larger ones measured no faster (spec/direct-paths.md#measured-on-loopback). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 16_384
+
+/** Highest `maxMessageSize` accepted: libdatachannel announces `a=max-message-size:262144` (RFC 8841 §6). */
+export const MAX_MAX_MESSAGE_SIZE = 262_144
+
+/**
+ * Attempts of one upgrade. Two peers that can reach each other fail an
+ * attempt in about one case in ten on loopback (a DTLS race in
+ * libdatachannel 0.24, spec/direct-paths.md#defects); three make that rare.
+ */
+export const UPGRADE_ATTEMPTS = 3
+
+/**
+ * Time one upgrade attempt may take (ms). Across the NAT lab a successful
+ * upgrade took at most 1.2 s (spec/nat-lab.md); a failed attempt is only
+ * noticed when this runs out (spec/direct-paths.md#defects).
+ */
+export const UPGRADE_ATTEMPT_TIMEOUT = 5_000

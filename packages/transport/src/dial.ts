@@ -1,3 +1,4 @@
+import { InvalidPeerIdError, UnexpectedPeerError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DIRECT_DIAL_HEAD_START, STREAMS_PER_CONNECTION } from './constants.ts'
 import { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
@@ -10,7 +11,8 @@ export interface DialOptions extends AbortOptions {
   optimistic?: boolean
 }
 
-const MISMATCH = new Set(['UnexpectedPeerError', 'InvalidPeerIdError'])
+/** libp2p's errors for a remote that is not the peer dialled. */
+const MISMATCH = new Set([UnexpectedPeerError.name, InvalidPeerIdError.name])
 
 function findMismatch (err: unknown, depth = 0): Error | undefined {
   if (err == null || typeof err !== 'object' || depth > 4) return undefined
@@ -53,7 +55,7 @@ async function dial (node: Libp2p, peer: PeerId, targets: Multiaddr[], options: 
     }
     return connection
   } catch (err) {
-    if ((err as Error)?.name === 'PeerMismatchError') throw err
+    if ((err as Error)?.name === PeerMismatchError.name) throw err
     const mismatch = findMismatch(err)
     if (mismatch != null) {
       throw new PeerMismatchError(`Remote at ${targets.join(', ')} is not ${peer.toString()}: ${mismatch.message}`, { cause: err })
@@ -87,7 +89,7 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
   try {
     targets = addrs.map(a => target(a, peer))
   } catch (err) {
-    if ((err as Error).name === 'PeerMismatchError') throw err
+    if ((err as Error).name === PeerMismatchError.name) throw err
     throw new DialFailedError(`Bad address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
   }
   const directAddrs = targets.filter(t => !t.relayed).map(t => t.addr)
@@ -112,8 +114,8 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
     return await dial(node, peer, relayed, options)
   } catch (err) {
     // a key mismatch says more than an unreachable address
-    if (first.name === 'PeerMismatchError') throw first
-    if ((err as Error).name === 'PeerMismatchError') throw err
+    if (first.name === PeerMismatchError.name) throw first
+    if ((err as Error).name === PeerMismatchError.name) throw err
     throw new DialFailedError(`Could not reach ${peer.toString()} directly (${first.message}) nor through a relay (${(err as Error).message})`, { cause: err })
   }
 }

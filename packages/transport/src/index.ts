@@ -5,6 +5,8 @@
  * circuit relays whose slots it keeps, restoring them after a relay restart.
  * Dial errors are always caught and turned into typed errors.
  *
+ * Limits and defaults, each with its reason: `@fara/transport/constants`.
+ *
  * @example
  * ```ts
  * import { createNode, dialEntity, relayServer } from '@fara/transport'
@@ -32,7 +34,7 @@ export type { DialOptions } from './dial.ts'
 export { relayServer, checkRelayAddrs } from './relay.ts'
 export type { RelayServer, RelayServerInit, RelayServerComponents, RelayReservations, RelayReservationEvents, RelayStatus, RelayState } from './relay.ts'
 export { DialFailedError, PeerMismatchError, StreamOpenError, ReservationRefusedError, ReservationFailedError, PeerKeyRequiredError, HandshakeFailedError, PunchFailedError, MissingDependencyError } from './errors.ts'
-export { birthdayPunch, PUNCH_PROTOCOL } from './punch.ts'
+export { birthdayPunch } from './punch.ts'
 export type { BirthdayPunch, BirthdayPunchInit, BirthdayPunchComponents, PunchEvent, NatKind, Classification } from './punch.ts'
 export type { Endpoint } from './internal/punch/addr.ts'
 export type { QuestionRefusal } from './internal/punch/observe-wire.ts'
@@ -43,7 +45,6 @@ export type { NatObserver, NatObserverInit, NatObserverComponents, ObserverRefus
 export { unobservable } from './unobservable.ts'
 export type { UnobservableInit, UnobservableComponents, Refusal } from './unobservable.ts'
 export type { Padding } from './internal/wire/connection.ts'
-export { DEFAULT_LISTEN, WELL_KNOWN_PORT_LIMIT, ENTITY_CONNECTION_LIMITS, RENDEZVOUS_CONNECTION_LIMITS, MAX_RELAYS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS, DIRECT_DIAL_HEAD_START, LIVENESS, STREAMS_PER_CONNECTION, MAX_PENDING_PER_HOST, YAMUX_STREAM, UNOBSERVABLE, OBSERVER, PUNCH } from './constants.ts'
-export { directPaths, upgradeToDirect, webrtcAddr, WEBRTC_LISTEN, DEFAULT_STUN_SERVERS, DEFAULT_MAX_MESSAGE_SIZE, MAX_MAX_MESSAGE_SIZE, UPGRADE_ATTEMPTS, UPGRADE_ATTEMPT_TIMEOUT } from './webrtc.ts'
+export { directPaths, upgradeToDirect, webrtcAddr } from './webrtc.ts'
 export type { DirectPathsInit, DirectPaths, UpgradeOptions } from './webrtc.ts'
 export * from './limits.ts'

@@ -2,5 +2,4 @@
 // prefix, and how refusals are reported; shared by the relay, the rendezvous point and the entity.
 export { sourceOf, checkSourcePrefixes, RefusalReports } from './source.ts'
 export type { Source, SourcePrefixes } from './source.ts'
-export { SOURCE_PREFIXES, REFUSAL_REPORT_INTERVAL_MS, MAX_REPORTED_SOURCES } from './constants.ts'
 export type { RelayRefusal, RelayServerEvents } from './relay.ts'

@@ -36,7 +36,7 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
   services?: Libp2pOptions<S>['services']
   /**
    * Relays to hold a slot on, each a multiaddr ending in `/p2p/<relay id>`
-   * (at most {@link MAX_RELAYS}): the node is then also reachable at
+   * (at most {@link @fara/transport!constants.MAX_RELAYS | MAX_RELAYS}): the node is then also reachable at
    * `<relay>/p2p-circuit/p2p/<self>`, even with `listen: []`. Slots are
    * renewed, and restored after a loss (spec/transport.md#relays). Implies `dialRelayed`.
    */
@@ -63,7 +63,7 @@ export interface NodeInit<S extends ServiceMap = ServiceMap> {
   /**
    * Settings of the unobservable layer that every TCP and relayed connection of the node runs
    * under (spec/unobservable.md): always on; here only its timing, padding and replay memory
-   * can be changed (defaults in {@link UNOBSERVABLE}).
+   * can be changed (defaults in {@link @fara/transport!constants.UNOBSERVABLE | UNOBSERVABLE}).
    */
   unobservable?: UnobservableInit
   /**

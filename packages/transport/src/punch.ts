@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { isIPv4 } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PUNCH } from './constants.ts'
+import { PUNCH, PUNCH_PROTOCOL } from './constants.ts'
 import { PunchFailedError } from './errors.ts'
 import { classify } from './internal/punch/classify.ts'
-import { NONCE_BYTES, PUNCH_PROTOCOL, PUNCH_VERSION, decodeAnswer, decodeOffer, encodeAnswer, encodeOffer, readMessage } from './internal/punch/negotiation.ts'
+import { NONCE_BYTES, PUNCH_VERSION, decodeAnswer, decodeOffer, encodeAnswer, encodeOffer, readMessage } from './internal/punch/negotiation.ts'
 import { probeKey } from './internal/punch/probes.ts'
 import { punchAsConsistent, punchAsRandom } from './internal/punch/schedule.ts'
 import { UdxConnection } from './internal/punch/udx-connection.ts'
@@ -26,7 +26,6 @@ import type { UdxNetworkWatcher, UdxSocket } from 'udx-native'
 import type { Duplex } from 'node:stream'
 
 export type { NatKind, Classification } from './internal/punch/types.ts'
-export { PUNCH_PROTOCOL } from './internal/punch/negotiation.ts'
 
 /** Options of {@link birthdayPunch}; defaults in {@link PUNCH}. */
 export interface BirthdayPunchInit {

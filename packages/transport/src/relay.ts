@@ -112,7 +112,7 @@ function checkCount (name: string, value: unknown, min: number, max = Number.MAX
 /**
  * Check relay multiaddrs for `createNode({ relays })`: each a multiaddr that
  * ends in `/p2p/<relay id>` and is not itself relayed, at most
- * {@link MAX_RELAYS}, no relay twice. Returns them parsed, with their peer ids.
+ * {@link @fara/transport!constants.MAX_RELAYS | MAX_RELAYS}, no relay twice. Returns them parsed, with their peer ids.
  */
 export function checkRelayAddrs (relays: unknown): Array<{ addr: Multiaddr, id: string }> {
   if (!Array.isArray(relays)) throw new TypeError('relays must be an array of multiaddr strings')

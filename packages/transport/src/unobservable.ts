@@ -14,7 +14,7 @@ import type { KeyObject } from 'node:crypto'
 
 export type { Refusal } from './internal/wire/connection.ts'
 
-/** Options of {@link unobservable}; every one has its default in {@link UNOBSERVABLE}. */
+/** Options of {@link unobservable}; every one has its default in {@link @fara/transport!constants.UNOBSERVABLE | UNOBSERVABLE}. */
 export interface UnobservableInit {
   /** A connection that does not prove the key is closed this long after it was accepted, drawn uniformly per connection (ms). */
   silentClose?: { min: number, max: number }

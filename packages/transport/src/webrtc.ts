@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_STUN_SERVERS, MAX_MAX_MESSAGE_SIZE, UPGRADE_ATTEMPTS, UPGRADE_ATTEMPT_TIMEOUT, WEBRTC_LISTEN } from './constants.ts'
 import { DialFailedError, MissingDependencyError, PeerMismatchError } from './errors.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Transport } from '@libp2p/interface'
 import type { PunchEvent } from './punch.ts'
@@ -19,41 +20,6 @@ function loadWebRTC (): typeof import('@libp2p/webrtc').webRTC {
     throw MissingDependencyError.wrap(err, '@libp2p/webrtc', 'Direct paths (WebRTC)')
   }
 }
-
-/**
- * The WebRTC transport's listen address. It opens no socket of its own: it
- * turns every relayed address `…/p2p-circuit` into `…/p2p-circuit/webrtc`,
- * which a peer dials to be offered a direct path (spec/direct-paths.md).
- */
-export const WEBRTC_LISTEN = '/webrtc'
-
-/**
- * STUN servers used unless told otherwise: none. @libp2p/webrtc would
- * otherwise ask four public servers (Google, Twilio, Cloudflare, Mozilla) on
- * every connection, telling each of them that this entity exists; Fara says
- * nothing it does not have to (spec/direct-paths.md#stun).
- */
-export const DEFAULT_STUN_SERVERS: readonly string[] = []
-
-/** Largest data-channel message, framing included: @libp2p/webrtc's own default; larger ones measured no faster (spec/direct-paths.md#measured-on-loopback). */
-export const DEFAULT_MAX_MESSAGE_SIZE = 16_384
-
-/** Highest `maxMessageSize` accepted: libdatachannel announces `a=max-message-size:262144` (RFC 8841 §6). */
-export const MAX_MAX_MESSAGE_SIZE = 262_144
-
-/**
- * Attempts of one upgrade. Two peers that can reach each other fail an
- * attempt in about one case in ten on loopback (a DTLS race in
- * libdatachannel 0.24, spec/direct-paths.md#defects); three make that rare.
- */
-export const UPGRADE_ATTEMPTS = 3
-
-/**
- * Time one upgrade attempt may take (ms). Across the NAT lab a successful
- * upgrade took at most 1.2 s (spec/nat-lab.md); a failed attempt is only
- * noticed when this runs out (spec/direct-paths.md#defects).
- */
-export const UPGRADE_ATTEMPT_TIMEOUT = 5_000
 
 // RFC 7064 §3.1: stun-URI = scheme ":" host [ ":" port ]; no path, no query
 const STUN_URI = /^stuns?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(\d{1,5}))?$/
@@ -235,7 +201,7 @@ export async function upgradeToDirect (node: Libp2p, peer: PeerId, relayed: Arra
       targets.set(target.toString(), target)
     }
   } catch (err) {
-    if ((err as Error).name === 'PeerMismatchError') throw err
+    if ((err as Error).name === PeerMismatchError.name) throw err
     throw new DialFailedError(`Bad relayed address for ${peer.toString()}: ${(err as Error).message}`, { cause: err })
   }
   if (targets.size === 0) {

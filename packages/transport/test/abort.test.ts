@@ -6,7 +6,7 @@ import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { connectError, freePort } from '../../../test/helpers/ports.ts'
+import { connectError, freePort } from '@fara/testkit'
 import { createNode } from '../src/index.ts'
 import type { Server, Socket } from 'node:net'
 

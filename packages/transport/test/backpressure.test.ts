@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it } from 'vitest'
-import { YAMUX_STREAM, createNode, openStream } from '../src/index.ts'
+import { createNode, openStream } from '../src/index.ts'
+import { YAMUX_STREAM } from '../src/constants.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const PROTOCOL = '/fara-test/backpressure/1'

@@ -9,11 +9,11 @@ import { createSocket } from 'node:dgram'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { afterEach, describe, expect, it } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import { natObserver } from '../src/index.ts'
 import { askObserver } from '../src/internal/punch/observe-wire.ts'
 import { OBSERVER } from '../src/constants.ts'
 import { Resources, strangerKey } from './punch-helpers.ts'
-import { thrownBy } from '../../../test/helpers/props.ts'
 import type { Inbox, ObserverUnderTest, Packet } from './punch-helpers.ts'
 import type { ObserverRefusal } from '../src/index.ts'
 import type { Question } from '../src/internal/punch/observe-wire.ts'
@@ -143,7 +143,7 @@ describe('natObserver', () => {
 
   it('checks its options and its key at the API boundary', async () => {
     const components = { privateKey: await generateKeyPair('Ed25519'), logger: defaultLogger() }
-    const make = (init: unknown, c: unknown = components): Error | undefined => thrownBy(() => natObserver(init as never)(c as never))
+    const make = (init: unknown, c: unknown = components): Error | undefined => thrownIfAny(() => natObserver(init as never)(c as never))
     expect(make({ listen: [] })).toBeInstanceOf(TypeError)
     expect(make({})).toBeInstanceOf(TypeError)
     expect(make({ listen: ['localhost:1'] })?.message).toMatch(/listen\[0\] must be an IP literal/)

@@ -4,7 +4,8 @@ import { connect } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { tcp } from '@libp2p/tcp'
 import { afterEach, describe, expect, it } from 'vitest'
-import { MAX_PENDING_PER_HOST, createNode, dialEntity } from '../src/index.ts'
+import { createNode, dialEntity } from '../src/index.ts'
+import { MAX_PENDING_PER_HOST } from '../src/constants.ts'
 import type { Socket } from 'node:net'
 
 describe('connections in their handshake, per host', () => {

@@ -3,8 +3,9 @@
 import { isIP } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import { ENDPOINT_BYTES, decodeEndpoint, encodeEndpoint } from '../src/internal/punch/addr.ts'
-import { equalBytes, runs, thrownBy } from '../../../test/helpers/props.ts'
+import { equalBytes, runs } from '@fara/testkit/props'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 /** The canonical text of an IPv6 literal (WHATWG URL host serialisation: lower-case hex, longest zero run compressed, no dotted tail). */
@@ -43,7 +44,7 @@ describe('encodeEndpoint', () => {
   })
 
   it('refuses an IPv6 address with a zone id (it would be lost on the wire)', () => {
-    expect(thrownBy(() => encodeEndpoint({ host: 'fe80::1%eth0', port: 1 }))).toBeInstanceOf(RangeError)
+    expect(thrownIfAny(() => encodeEndpoint({ host: 'fe80::1%eth0', port: 1 }))).toBeInstanceOf(RangeError)
   })
 
   it('is always 18 bytes', () => {
@@ -54,12 +55,12 @@ describe('encodeEndpoint', () => {
 
   it('refuses a port outside 1 to 65535 and a host that is not an IP literal, with a RangeError', () => {
     for (const port of [0, -1, 65_536, 1.5, Number.NaN]) {
-      const err = thrownBy(() => encodeEndpoint({ host: '192.0.2.1', port }))
+      const err = thrownIfAny(() => encodeEndpoint({ host: '192.0.2.1', port }))
       expect(err).toBeInstanceOf(RangeError)
       expect(err?.message).toMatch(/port must be 1 to 65535/)
     }
     for (const host of ['example.com', '', '192.0.2', '192.0.2.256', '1::2::3', 'localhost', '[::1]']) {
-      const err = thrownBy(() => encodeEndpoint({ host, port: 1 }))
+      const err = thrownIfAny(() => encodeEndpoint({ host, port: 1 }))
       expect(err).toBeInstanceOf(RangeError)
       expect(err?.message).toMatch(/host must be an IPv4 or IPv6 literal/)
     }

@@ -3,9 +3,10 @@
 // else, and a valid message always round-trips.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { thrownIfAny } from '@fara/testkit'
 import { ENDPOINT_BYTES, encodeEndpoint } from '../src/internal/punch/addr.ts'
 import { ANSWER_CODES, NONCE_BYTES, decodeAnswer, decodeOffer, encodeAnswer, encodeOffer } from '../src/internal/punch/negotiation.ts'
-import { mutate, mutations, propsFile, protobufSoup, runs, thrownBy } from '../../../test/helpers/props.ts'
+import { mutate, mutations, propsFile, protobufSoup, runs } from '@fara/testkit/props'
 import type { AnswerCode, Side } from '../src/internal/punch/negotiation.ts'
 
 propsFile('transport/punch-negotiation-props')
@@ -55,14 +56,14 @@ describe('decodeOffer and decodeAnswer', () => {
   it('return a well-formed side or throw NegotiationError, whatever the bytes', () => {
     fc.assert(fc.property(hostile, (bytes) => {
       let offer: ReturnType<typeof decodeOffer> | undefined
-      const offerErr = thrownBy(() => { offer = decodeOffer(bytes) })
+      const offerErr = thrownIfAny(() => { offer = decodeOffer(bytes) })
       if (offerErr != null) expect(offerErr.name).toBe('NegotiationError')
       else {
         checkSide(offer!)
         expect(Number.isInteger(offer!.version) && offer!.version >= 0).toBe(true)
       }
       let answer: ReturnType<typeof decodeAnswer> | undefined
-      const answerErr = thrownBy(() => { answer = decodeAnswer(bytes) })
+      const answerErr = thrownIfAny(() => { answer = decodeAnswer(bytes) })
       if (answerErr != null) expect(answerErr.name).toBe('NegotiationError')
       else {
         expect(ANSWER_CODES).toContain(answer!.code)

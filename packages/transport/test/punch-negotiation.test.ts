@@ -4,12 +4,13 @@
 import { randomBytes } from 'node:crypto'
 import { streamPair } from '@libp2p/utils'
 import { afterEach, describe, expect, it } from 'vitest'
+import { rejectionIfAny, thrownIfAny } from '@fara/testkit'
 import { PUNCH } from '../src/constants.ts'
 import { encodeEndpoint } from '../src/internal/punch/addr.ts'
 import { ANSWER_CODES, NONCE_BYTES, NegotiationError, decodeAnswer, decodeOffer, encodeAnswer, encodeOffer, readMessage } from '../src/internal/punch/negotiation.ts'
-import { encodeFields, rejectionOf, thrownBy } from '../../../test/helpers/props.ts'
+import { encodeFields } from '@fara/testkit/props'
 import type { Side } from '../src/internal/punch/negotiation.ts'
-import type { WireField } from '../../../test/helpers/props.ts'
+import type { WireField } from '@fara/testkit/props'
 import type { Stream } from '@libp2p/interface'
 
 const side = (over: Partial<Side> = {}): Side => ({ kind: 'consistent', endpoint: { host: '198.51.100.7', port: 40_000 }, nonce: new Uint8Array(randomBytes(NONCE_BYTES)), streamId: 7, ...over })
@@ -26,7 +27,7 @@ const replace = (fields: WireField[], f: WireField): WireField[] => [...fields.f
 const without = (fields: WireField[], field: number): WireField[] => fields.filter(x => x.field !== field)
 
 function negotiationError (f: () => unknown): NegotiationError {
-  const err = thrownBy(f)
+  const err = thrownIfAny(f)
   expect(err?.name).toBe('NegotiationError')
   expect(err).toBeInstanceOf(NegotiationError)
   return err as NegotiationError
@@ -155,7 +156,7 @@ describe('readMessage', () => {
     const [out, inb] = await pair()
     const length = PUNCH.maxMessageBytes + 1
     out.send(Uint8Array.of(length >> 8, length & 0xff))
-    const err = await rejectionOf(readMessage(inb))
+    const err = await rejectionIfAny(readMessage(inb))
     expect(err?.name).toBe('NegotiationError')
     expect(err?.message).toMatch(/at most 256/)
   })
@@ -164,14 +165,14 @@ describe('readMessage', () => {
     const [out, inb] = await pair()
     out.send(encodeOffer(side()).subarray(0, 10))
     await out.close()
-    expect((await rejectionOf(readMessage(inb)))?.name).toBe('NegotiationError')
+    expect((await rejectionIfAny(readMessage(inb)))?.name).toBe('NegotiationError')
   })
 
   it('aborts the stream with a NegotiationError when the signal fires', async () => {
     const [out, inb] = await pair()
     out.send(Uint8Array.of(0))
     const controller = new AbortController()
-    const reading = rejectionOf(readMessage(inb, { signal: controller.signal }))
+    const reading = rejectionIfAny(readMessage(inb, { signal: controller.signal }))
     controller.abort()
     expect((await reading)?.name).toBe('NegotiationError')
     expect(inb.status).toBe('aborted')

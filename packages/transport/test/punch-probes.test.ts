@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { PROBE_BYTES, PROBE_LABELS, isProbe, makeProbe, probeKey } from '../src/internal/punch/probes.ts'
-import { runs } from '../../../test/helpers/props.ts'
+import { runs } from '@fara/testkit/props'
 import type { ProbeKind } from '../src/internal/punch/probes.ts'
 
 const KINDS = Object.keys(PROBE_LABELS) as ProbeKind[]

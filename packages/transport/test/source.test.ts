@@ -2,7 +2,8 @@
 // a prefix an IPv4 /24 or an IPv6 /56 unless configured; refusals are reported at most once per interval.
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { RefusalReports, SOURCE_PREFIXES, checkSourcePrefixes, sourceOf } from '../src/index.ts'
+import { RefusalReports, checkSourcePrefixes, sourceOf } from '../src/index.ts'
+import { SOURCE_PREFIXES } from '../src/constants.ts'
 
 const of = (addr: string, prefixes?: { ip4?: number, ip6?: number }): unknown => sourceOf(multiaddr(addr), prefixes)
 

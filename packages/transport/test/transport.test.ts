@@ -2,7 +2,9 @@ import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { WELL_KNOWN_PORT_LIMIT, checkListenAddrs, createNode, dialEntity, openStream } from '../src/index.ts'
+import { freePort, rejection } from '@fara/testkit'
+import { checkListenAddrs, createNode, dialEntity, openStream } from '../src/index.ts'
+import { WELL_KNOWN_PORT_LIMIT } from '../src/constants.ts'
 import type { NodeInit } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Server, Socket } from 'node:net'
@@ -31,30 +33,12 @@ function tcpPort (n: Libp2p): number {
   return Number(port)
 }
 
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
-
 /** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
 async function silentServer (onConnection: () => void = () => {}): Promise<number> {
   const server = createServer(socket => { sockets.push(socket); onConnection() })
   servers.push(server)
   await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
   return (server.address() as { port: number }).port
-}
-
-/** A port on 127.0.0.1 that nothing listens on: bound by the OS, then released. */
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-  return port
 }
 
 describe('checkListenAddrs', () => {
@@ -139,7 +123,7 @@ describe('createNode', () => {
   })
 
   it('listens on a pinned port at or above 1024 when allowed', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const n = await node({ listen: [`/ip4/127.0.0.1/tcp/${port}`], allowPinnedPort: true })
     expect(tcpPort(n)).toBe(port)
   })
@@ -163,7 +147,7 @@ describe('dialEntity', () => {
 
   it('fails with DialFailedError on a closed port', async () => {
     const [server, client] = await Promise.all([node(), node({ listen: [] })])
-    const port = await closedPort()
+    const port = await freePort()
     const err = await rejection(dialEntity(client, server.peerId, [`/ip4/127.0.0.1/tcp/${port}`]))
     expect(err.name).toBe('DialFailedError')
     expect(err.cause).toBeDefined()
@@ -249,7 +233,7 @@ describe('openStream', () => {
 
   it('passes dial failures through typed', async () => {
     const [server, client] = await Promise.all([node(), node({ listen: [] })])
-    const port = await closedPort()
+    const port = await freePort()
     const err = await rejection(openStream(client, server.peerId, [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)], '/fara/a/1'))
     expect(err.name).toBe('DialFailedError')
   })

@@ -1,7 +1,6 @@
 import { access, readdir } from 'node:fs/promises'
-import {
-  NAME_LABEL_PATTERN, createKeystore, identityPath, loadIdentity, loadOrCreateIdentity, openKeystore, selfCertifyingName
-} from '@fara/identity'
+import { createKeystore, identityPath, loadIdentity, loadOrCreateIdentity, openKeystore, selfCertifyingName } from '@fara/identity'
+import { NAME_LABEL_PATTERN } from '@fara/identity/constants'
 import { CLIENT_APP, ExitCode } from '../constants.ts'
 import { MissingSettingError, UsageError } from '../errors.ts'
 import { checkAppName, positionalsOf } from '../internal/args.ts'

@@ -77,7 +77,7 @@ async function run (ctx: Context): Promise<ExitCode> {
 
   let serving = false
   let failing = false
-  const rendezvous = reportingRendezvous(await rendezvousOf(NAME, settings, ctx), {
+  const rendezvous = await reportingRendezvous(await rendezvousOf(NAME, settings, ctx), {
     registered: () => {
       if (!serving) return
       if (failing) ctx.out.status('registered', { name, renewal: true }, `registered ${JSON.stringify(name)} again`)

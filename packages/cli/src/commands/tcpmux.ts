@@ -1,4 +1,5 @@
-import { TCPMUX_PORT, createTcpmuxGateway } from '@fara/tcpmux'
+import { createTcpmuxGateway } from '@fara/tcpmux'
+import { TCPMUX_PORT } from '@fara/tcpmux/constants'
 import { ExitCode } from '../constants.ts'
 import { flagOf, formatHostPort, intOf, listOf, parseHostPort, positionalsOf, stringOf } from '../internal/args.ts'
 import { PRIVATE_OPTIONS, RENDEZVOUS_OPTIONS, exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'

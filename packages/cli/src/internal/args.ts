@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
-import { APP_NAME_PATTERN, isServiceName } from '@fara/identity'
+import { isServiceName } from '@fara/identity'
+import { APP_NAME_PATTERN } from '@fara/identity/constants'
 import { multiaddr } from '@multiformats/multiaddr'
 import { UsageError } from '../errors.ts'
 

@@ -215,7 +215,7 @@ export function isPrivateMultiaddr (addr: string): boolean {
  * An unreachable server is left to the backend (serve retries; lookups exit 4).
  */
 async function checkZone (spec: Extract<BackendSpec, { kind: 'dns' }>, key: TsigKey | undefined, signal: AbortSignal): Promise<void> {
-  const { dnsClient } = await srv()
+  const { DnsUnavailableError, NotAuthoritativeError, PrerequisiteFailedError, dnsClient } = await srv()
   const notServed = (why: string): ZoneNotServedError =>
     new ZoneNotServedError(`${spec.server} does not serve the DNS zone ${JSON.stringify(spec.zone)} (${why})`)
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(ZONE_CHECK_TIMEOUT_MS)])
@@ -225,9 +225,9 @@ async function checkZone (spec: Extract<BackendSpec, { kind: 'dns' }>, key: Tsig
     } catch (err) {
       signal.throwIfAborted()
       const e = err as Error & { rcodeName?: string }
-      if (e.name === 'NotAuthoritativeError') throw notServed(e.rcodeName ?? 'NOTAUTH')
-      if (e.name === 'PrerequisiteFailedError') throw notServed(`${e.rcodeName ?? 'NXDOMAIN'}: the zone's own name is not in it`)
-      if (e.name === 'DnsUnavailableError' || deadline.aborted) return
+      if (e.name === NotAuthoritativeError.name) throw notServed(e.rcodeName ?? 'NOTAUTH')
+      if (e.name === PrerequisiteFailedError.name) throw notServed(`${e.rcodeName ?? 'NXDOMAIN'}: the zone's own name is not in it`)
+      if (e.name === DnsUnavailableError.name || deadline.aborted) return
       throw err
     }
     return
@@ -264,7 +264,7 @@ export async function backendOf (command: string, settings: Settings, ctx: Backe
   // private names (and a hopping service's record, which is private too) work on every backend:
   // sealed records under blinded lookup keys on the DHT and in the zone (spec/dht.md, spec/adapters.md)
   if (spec.kind === 'dht') {
-    const { dhtRendezvous } = await import('@fara/rendezvous')
+    const { dhtRendezvous } = await import('@fara/rendezvous/dht')
     // bootstrapped from a private or loopback address: a LAN (or one host), whose peers' private addresses are kept
     return dhtRendezvous({ bootstrap: spec.bootstrap, allowPrivateAddresses: spec.bootstrap.some(isPrivateMultiaddr) })
   }

@@ -4,6 +4,7 @@
 // With a data directory its records (public and private) live on disk too (spec/dht.md#persistence).
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { RENDEZVOUS_CONNECTION_LIMITS } from '@fara/transport/constants'
 import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
 import { UsageError } from '../errors.ts'
 import { flagOf, listOf, positionalsOf } from './args.ts'
@@ -42,8 +43,8 @@ export async function runDhtNode (command: string, ctx: Context): Promise<ExitCo
   const dataDir = flagOf(ctx.args, 'memory') ? undefined : settings.dataDir.value
   const explicit = listOf(ctx.args, 'listen')
   const bootstrap = settings.bootstrap.value
-  const [{ createNode, checkListenAddrs, RENDEZVOUS_CONNECTION_LIMITS }, { dhtService, dhtServiceOf, DHT_SERVICE_NAME }, { createIdentity, loadOrCreateIdentity }] =
-    await Promise.all([transport(), import('@fara/rendezvous'), import('@fara/identity')])
+  const [{ createNode, checkListenAddrs }, { dhtService, dhtServiceOf }, { DHT_SERVICE_NAME }, { createIdentity, loadOrCreateIdentity }] =
+    await Promise.all([transport(), import('@fara/rendezvous/dht'), import('@fara/rendezvous/constants'), import('@fara/identity')])
   try {
     checkListenAddrs(explicit ?? [], true)
   } catch (err) {

@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
-import { KEYSTORE_FILE } from '@fara/identity'
+import { KEYSTORE_FILE } from '@fara/identity/constants'
 import { ENV } from '../constants.ts'
 import { MissingSettingError } from '../errors.ts'
 import { backendOf } from './backends.ts'

@@ -177,7 +177,7 @@ export function decodeInvite (text: string): Invite {
     try {
       secret = new TextDecoder('utf-8', { fatal: true }).decode(f.take(length, 'secret'))
     } catch (err) {
-      if ((err as Error).name === 'InvalidInviteError') throw err
+      if ((err as Error).name === InvalidInviteError.name) throw err
       throw new InvalidInviteError('invite holds a secret that is not UTF-8')
     }
   }

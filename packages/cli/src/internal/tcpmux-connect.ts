@@ -5,7 +5,8 @@
 // server is named by its address and the service by its TCPMUX name.
 import { once } from 'node:events'
 import { createServer, isIP } from 'node:net'
-import { DEFAULT_MAX_LINE_BYTES, HELP_NAME, TCPMUX_PORT, tcpmuxConnect } from '@fara/tcpmux'
+import { ConnectionClosedError, MalformedReplyError, ReplyTimeoutError, ReplyTooLongError, ServiceRefusedError, tcpmuxConnect } from '@fara/tcpmux'
+import { DEFAULT_MAX_LINE_BYTES, HELP_NAME, TCPMUX_PORT } from '@fara/tcpmux/constants'
 import { DEFAULT_MAX_CONNECTIONS, ExitCode } from '../constants.ts'
 import { UsageError } from '../errors.ts'
 import { formatHostPort, intOf, parseHostPort, positionalsOf, stringOf } from './args.ts'
@@ -78,14 +79,14 @@ export function describeTcpmuxFailure (err: unknown, target: TcpmuxTarget): Fail
   const e = err as Error & { code?: string, reason?: string }
   const server = formatHostPort(target)
   switch (e?.name) {
-    case 'ServiceRefusedError':
+    case ServiceRefusedError.name:
       return { exit: ExitCode.REFUSED, name: e.name, message: `${server} refused ${JSON.stringify(target.name)}: ${e.reason === '' || e.reason == null ? '(no reason given)' : e.reason}` }
-    case 'ConnectionClosedError':
+    case ConnectionClosedError.name:
       return { exit: ExitCode.REFUSED, name: e.name, message: e.message }
-    case 'ReplyTimeoutError':
+    case ReplyTimeoutError.name:
       return { exit: ExitCode.UNREACHABLE, name: e.name, message: e.message }
-    case 'MalformedReplyError':
-    case 'ReplyTooLongError':
+    case MalformedReplyError.name:
+    case ReplyTooLongError.name:
       return { exit: ExitCode.FAILURE, name: e.name, message: `${server}: ${e.message}`, hint: 'is it a TCPMUX server?' }
   }
   if (e?.code != null && UNREACHABLE.has(e.code)) {
@@ -105,14 +106,14 @@ export function listenFailure (err: unknown, address: HostPort, advice?: string)
   if (code === 'EACCES') {
     return {
       exit: ExitCode.USAGE,
-      name: 'UsageError',
+      name: UsageError.name,
       message: `no permission to listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE`,
       hint: advice ?? 'pick a port from 1024 up with --listen'
     }
   }
-  if (code === 'EADDRNOTAVAIL') return { exit: ExitCode.USAGE, name: 'UsageError', message: `cannot listen on ${where}: no interface of this machine has that address` }
+  if (code === 'EADDRNOTAVAIL') return { exit: ExitCode.USAGE, name: UsageError.name, message: `cannot listen on ${where}: no interface of this machine has that address` }
   if (code === 'EADDRINUSE') {
-    return { exit: ExitCode.USAGE, name: 'UsageError', message: `cannot listen on ${where}: the address is in use (another program listens there${address.port === 1 ? ', perhaps inetd or xinetd' : ''})`, hint: 'pick another port with --listen, or 0 for any free one' }
+    return { exit: ExitCode.USAGE, name: UsageError.name, message: `cannot listen on ${where}: the address is in use (another program listens there${address.port === 1 ? ', perhaps inetd or xinetd' : ''})`, hint: 'pick another port with --listen, or 0 for any free one' }
   }
   return describeFailure(err)
 }

@@ -3,7 +3,7 @@
 // only once the service accepted it, and a stream that counts its bytes.
 import { Duplex } from 'node:stream'
 import { isServiceName } from '@fara/identity'
-import { DEFAULT_MAX_LINE_BYTES, HELP_NAME } from '@fara/tcpmux'
+import { DEFAULT_MAX_LINE_BYTES, HELP_NAME } from '@fara/tcpmux/constants'
 import { UsageError } from '../errors.ts'
 import type { Association } from '@fara/sdk'
 

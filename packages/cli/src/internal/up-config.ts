@@ -1,7 +1,8 @@
 // The "services" and "tunnels" of the config file (issue 16): what `fara up`
 // runs in one process, and the privacy of the names they list, which
 // `fara connect` and `fara resolve` use for those names (internal/privacy.ts).
-import { APP_NAME_PATTERN, isServiceName } from '@fara/identity'
+import { isServiceName } from '@fara/identity'
+import { APP_NAME_PATTERN } from '@fara/identity/constants'
 import { DEFAULT_MAX_CONNECTIONS } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { MAX_ALLOW_ENTRIES, isClientKey } from './allow.ts'

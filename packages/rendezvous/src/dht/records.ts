@@ -1,8 +1,9 @@
-import { APP_NAME_PATTERN } from '@fara/identity'
+import { assertServiceName } from '@fara/identity'
+import { APP_NAME_PATTERN } from '@fara/identity/constants'
 import { MAX_RECORD_BYTES, MAX_TTL_MS } from '../constants.ts'
 import { ExpiredRecordError, InvalidRecordError } from '../errors.ts'
 import { RecordType, bytesOf, tryDecode } from '../internal/codec.ts'
-import { assertServiceName, decodeSignedRecord, encodeSignedRecord, verifyRecord } from '../record.ts'
+import { decodeSignedRecord, encodeSignedRecord, verifyRecord } from '../record.ts'
 import { DHT_NAMESPACE, MAX_DHT_KEY_BYTES } from './constants.ts'
 import type { ServiceRecord, SignedRecord } from '../record.ts'
 

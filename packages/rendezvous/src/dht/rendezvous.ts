@@ -1,5 +1,6 @@
-import { InvalidRecordError, NameNotFoundError, NameTakenError, RendezvousError, RendezvousUnavailableError, StaleRecordError } from '../errors.ts'
-import { assertLookupKey, assertServiceName } from '../record.ts'
+import { InvalidRecordError, NameNotFoundError, NameTakenError, RendezvousError, RendezvousUnavailableError, StaleRecordError, StoreFullError } from '../errors.ts'
+import { assertServiceName } from '@fara/identity'
+import { assertLookupKey } from '../record.ts'
 import { DEFAULT_DHT_TIMEOUT_MS, DHT_SERVICE_NAME } from './constants.ts'
 import { privateDhtKey, verifyPrivateDhtValue, verifyPrivateEntry } from './private.ts'
 import { bytesEqual, compareEntries, dhtKey, selectBest, verifyDhtValue, verifyEntry } from './records.ts'
@@ -7,9 +8,9 @@ import { kad } from './kad.ts'
 import { dhtService, dhtServiceOf } from './service.ts'
 import type { PrivateDhtEntry } from './private.ts'
 import type { DhtEntry, Ranked, ValueVerifier } from './records.ts'
-import type { DhtService, DhtServiceInit } from './service.ts'
+import type { DhtService, DhtServiceInit } from './interface.ts'
 import type { ServiceRecord, SignedPrivateRecord, SignedRecord } from '../record.ts'
-import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
+import type { PrivateRendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** Options for {@link dhtRendezvous}: the DHT service's, and the deadline of each operation. */
@@ -40,10 +41,10 @@ interface Slot<E extends Ranked> {
 const writerOf = (entry: Ranked): string | undefined => (entry as Partial<PrivateDhtEntry>).writer
 
 function isTyped (err: unknown): boolean {
-  return err instanceof RendezvousError || (err as Error)?.name === 'StoreFullError'
+  return err instanceof RendezvousError || (err as Error)?.name === StoreFullError.name
 }
 
-class DhtRendezvous implements Rendezvous {
+class DhtRendezvous implements PrivateRendezvous {
   readonly #service: DhtService
   readonly #timeout: number
 
@@ -148,7 +149,7 @@ class DhtRendezvous implements Rendezvous {
 
   /**
    * Put `entry` under its slot's key and count the peers that stored it
-   * (spec/dht.md#put). The local store takes it first: a record that is not
+   * (spec/dht.md#register-and-unregister-put). The local store takes it first: a record that is not
    * newer than the local one is refused there with `StaleRecordError`.
    */
   async #publish<E extends Ranked> (slot: Slot<E>, entry: E, options?: AbortOptions, deadline = this.#deadline(options)): Promise<void> {
@@ -198,7 +199,7 @@ class DhtRendezvous implements Rendezvous {
 
   /**
    * The best value for a slot: this node's own, and every value peers
-   * returned during the lookup, each verified at the clock (spec/dht.md#get).
+   * returned during the lookup, each verified at the clock (spec/dht.md#resolve-get).
    * Values are taken from the lookup's events rather than from its final
    * answer, which @libp2p/kad-dht withholds when a read-repair fails.
    * `remoteOnly` leaves out this node's own copy (to learn what peers hold).
@@ -245,7 +246,7 @@ class DhtRendezvous implements Rendezvous {
  *
  * @example
  * ```ts
- * import { dhtRendezvous } from '@fara/rendezvous'
+ * import { dhtRendezvous } from '@fara/rendezvous/dht'
  * import { createEntity } from '@fara/sdk'
  *
  * const rendezvous = dhtRendezvous({ bootstrap: ['/ip4/203.0.113.7/tcp/40123/p2p/12D3KooW...'] })
@@ -253,22 +254,22 @@ class DhtRendezvous implements Rendezvous {
  * await entity.close()
  * ```
  *
- * @throws {@link RendezvousUnavailableError} when no DHT peer is reachable within `timeout`, or no peer stored the record.
- * @throws {@link NameNotFoundError} when `resolve` finds no live record for the name (or only a tombstone); `resolvePrivate` and `unregisterPrivate` none for the lookup key.
- * @throws {@link NameTakenError} when a private slot is held by a live record of another writer key.
- * @throws {@link StaleRecordError} when the DHT already holds a record for the name (or private slot) that is not older than this one.
- * @throws {@link InvalidSignatureError} when a record is not signed by the key it names.
- * @throws {@link InvalidRecordError} when a record breaks a field rule, `register` is given a tombstone or `unregister` a live record.
- * @throws {@link ExpiredRecordError} when a record has expired, or a tombstone is too old to withdraw anything.
- * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
- * @throws {@link StoreFullError} when this node's own DHT store holds `maxRecords` records.
+ * @throws {@link @fara/rendezvous!index.RendezvousUnavailableError | RendezvousUnavailableError} when no DHT peer is reachable within `timeout`, or no peer stored the record.
+ * @throws {@link @fara/rendezvous!index.NameNotFoundError | NameNotFoundError} when `resolve` finds no live record for the name (or only a tombstone); `resolvePrivate` and `unregisterPrivate` none for the lookup key.
+ * @throws {@link @fara/rendezvous!index.NameTakenError | NameTakenError} when a private slot is held by a live record of another writer key.
+ * @throws {@link @fara/rendezvous!index.StaleRecordError | StaleRecordError} when the DHT already holds a record for the name (or private slot) that is not older than this one.
+ * @throws {@link @fara/rendezvous!index.InvalidSignatureError | InvalidSignatureError} when a record is not signed by the key it names.
+ * @throws {@link @fara/rendezvous!index.InvalidRecordError | InvalidRecordError} when a record breaks a field rule, `register` is given a tombstone or `unregister` a live record.
+ * @throws {@link @fara/rendezvous!index.ExpiredRecordError | ExpiredRecordError} when a record has expired, or a tombstone is too old to withdraw anything.
+ * @throws {@link @fara/rendezvous!index.RecordTooLargeError | RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!constants.MAX_RECORD_BYTES | MAX_RECORD_BYTES}.
+ * @throws {@link @fara/rendezvous!index.StoreFullError | StoreFullError} when this node's own DHT store holds `maxRecords` records.
  * @throws `RangeError` when `timeout` or a DHT bound is not a positive integer.
  * @throws `TypeError` when `bootstrap` is not an array, `protocol` is not a protocol id or `dataDir` not a path.
- * @throws {@link @fara/transport!MissingDependencyError | MissingDependencyError} (when a DHT server's node starts) if `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
+ * @throws {@link @fara/transport!index.MissingDependencyError | MissingDependencyError} (when a DHT server's node starts) if `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
  */
-export function dhtRendezvous (init: DhtRendezvousInit = {}): RendezvousFactory {
+export function dhtRendezvous (init: DhtRendezvousInit = {}): RendezvousFactory<PrivateRendezvous> {
   const timeout = init.timeout ?? DEFAULT_DHT_TIMEOUT_MS
   if (!Number.isSafeInteger(timeout) || timeout <= 0) throw new RangeError(`timeout must be a positive integer of ms, got ${timeout}`)
-  const factory = (components: RendezvousComponents): Rendezvous => new DhtRendezvous(dhtServiceOf(components.node), timeout)
+  const factory = (components: RendezvousComponents): PrivateRendezvous => new DhtRendezvous(dhtServiceOf(components.node), timeout)
   return Object.assign(factory, { nodeServices: { [DHT_SERVICE_NAME]: dhtService(init) } })
 }

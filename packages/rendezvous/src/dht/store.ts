@@ -2,6 +2,7 @@ import { NotFoundError } from '@libp2p/interface'
 import { Libp2pRecord } from '@libp2p/record'
 import { BaseDatastore } from 'datastore-core/base'
 import { Key } from 'interface-datastore'
+import { base32Encode } from '@fara/identity'
 import { MAX_TTL_MS } from '../constants.ts'
 import { InvalidRecordError, NameTakenError, StaleRecordError, StoreFullError } from '../errors.ts'
 import { isPrivateDhtKey, peekPrivateValue, verifyAnyDhtValue } from './private.ts'
@@ -20,25 +21,6 @@ export interface DhtStoreInit {
   now: () => number
 }
 
-const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567'
-
-/** RFC 4648 base32, lower case, no padding: how @libp2p/kad-dht names a record in its datastore. */
-export function base32 (bytes: Uint8Array): string {
-  let out = ''
-  let bits = 0
-  let value = 0
-  for (const byte of bytes) {
-    value = (value << 8) | byte
-    bits += 8
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31]
-  return out
-}
-
 /** The fields of a stored entry (a serialized Libp2pRecord), read without a signature check; undefined if it does not decode. */
 function peekStored (stored: Uint8Array): Held | undefined {
   try {
@@ -55,7 +37,7 @@ function peekStored (stored: Uint8Array): Held | undefined {
 /**
  * The DHT's own datastore, in memory: every record a node stores for others
  * goes through here, so this is where the storage rules are enforced
- * (spec/dht.md#storage), whatever path a write takes (a remote PUT_VALUE, our
+ * (spec/dht.md#storage-what-a-dht-server-keeps), whatever path a write takes (a remote PUT_VALUE, our
  * own put, a read-repair correction):
  *
  * - only Fara records (`<prefix>/record/…`, public or private); provider
@@ -99,7 +81,8 @@ export class DhtStore extends BaseDatastore {
 
   /** The datastore key under which kad-dht keeps the record for DHT key `key`. */
   keyFor (key: Uint8Array): Key {
-    return new Key(`${this.#recordPrefix}${base32(key)}`, false)
+    // RFC 4648 base32, lower case, no padding: how @libp2p/kad-dht names a record in its datastore
+    return new Key(`${this.#recordPrefix}${base32Encode(key)}`, false)
   }
 
   /** The stored value (a SignedRecord encoding) for DHT key `key`, if current. */

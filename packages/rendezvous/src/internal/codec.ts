@@ -11,19 +11,5 @@ export const ResponseType = root.lookupType('fara.rendezvous.v1.Response')
 export const PrivateRecordType = root.lookupType('fara.rendezvous.v1.PrivateRecord')
 export const SignedPrivateRecordType = root.lookupType('fara.rendezvous.v1.SignedPrivateRecord')
 
-/** Plain values, defaults filled in, 64-bit integers as numbers. */
-export const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, longs: Number, enums: Number }
-
-/** Decode `bytes` as `type`, or return undefined if they do not decode. */
-export function tryDecode<T> (type: protobuf.Type, bytes: Uint8Array): T | undefined {
-  try {
-    return type.toObject(type.decode(bytes), TO_OBJECT) as T
-  } catch {
-    return undefined
-  }
-}
-
-/** A copy of a decoded bytes field as a plain Uint8Array (empty if absent). */
-export function bytesOf (value: unknown): Uint8Array {
-  return value instanceof Uint8Array ? new Uint8Array(value) : new Uint8Array(0)
-}
+// the decode helpers every Fara codec shares
+export { bytesOf, tryDecode } from '@fara/identity'

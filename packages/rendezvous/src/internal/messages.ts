@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES } from '../constants.ts'
+import { MAX_POINT_MESSAGE_BYTES } from '../constants.ts'
 import { InvalidRequestError, RecordTooLargeError, RendezvousInternalError } from '../errors.ts'
 import { RequestType, ResponseType, bytesOf, tryDecode } from './codec.ts'
 import type { SignedRecord } from '../record.ts'
@@ -34,7 +34,7 @@ export function encodeRequest (req: Request): Uint8Array {
 }
 
 export function decodeRequest (bytes: Uint8Array): Request {
-  if (bytes.byteLength > MAX_MESSAGE_BYTES) throw new RecordTooLargeError(`request of ${bytes.byteLength} bytes; at most ${MAX_MESSAGE_BYTES}`)
+  if (bytes.byteLength > MAX_POINT_MESSAGE_BYTES) throw new RecordTooLargeError(`request of ${bytes.byteLength} bytes; at most ${MAX_POINT_MESSAGE_BYTES}`)
   const raw = tryDecode<{ type: number, record?: RawSigned | null, name: string, privateRecord?: RawSigned | null, lookupKey: unknown, revocation: unknown }>(RequestType, bytes)
   if (raw == null) throw new InvalidRequestError('request does not decode')
   const req: Request = { type: raw.type, name: raw.name }

@@ -1,19 +1,20 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { STREAMS_PER_CONNECTION, StreamOpenError, dialEntity, openStream } from '@fara/transport'
-import { encodeSignedRevocation } from '@fara/identity'
+import { StreamOpenError, dialEntity, openStream } from '@fara/transport'
+import { STREAMS_PER_CONNECTION } from '@fara/transport/constants'
+import { assertServiceName, encodeSignedRevocation } from '@fara/identity'
 import type { SignedRevocation } from '@fara/identity'
-import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_PRIVATE_RECORD_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
+import { DEFAULT_REQUEST_TIMEOUT_MS, MAX_POINT_MESSAGE_BYTES, MAX_PRIVATE_RECORD_BYTES, MAX_RECORD_BYTES, RENDEZVOUS_PROTOCOL, Status } from '../constants.ts'
 import { RateLimitedError, RecordTooLargeError, RendezvousError, RendezvousInternalError, RendezvousUnavailableError, errorForStatus } from '../errors.ts'
 import { RequestKind, decodeResponse, encodeRequest } from '../internal/messages.ts'
 import { deferred } from '../internal/deferred.ts'
 import { MAX_IN_FLIGHT, RENDEZVOUS_SESSION_PROTOCOL, SESSION_IDLE_MS } from '../constants.ts'
 import { ClientSession, SessionEndedError } from './session.ts'
-import { assertLookupKey, assertServiceName, verifyRecord } from '../record.ts'
+import { assertLookupKey, verifyRecord } from '../record.ts'
 import type { SignedPrivateRecord } from '../record.ts'
 import type { Request, Response } from '../internal/messages.ts'
-import type { Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
+import type { PrivateRendezvous, Rendezvous, RendezvousComponents, RendezvousFactory } from '../rendezvous.ts'
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -105,7 +106,7 @@ function checkSize (signed: { record: Uint8Array, signature: Uint8Array }, max =
   }
 }
 
-class RendezvousPointClient implements Rendezvous {
+class RendezvousPointClient implements PrivateRendezvous {
   readonly #node: Libp2p
   readonly #peer: PeerId
   readonly #addrs: Multiaddr[]
@@ -135,7 +136,7 @@ class RendezvousPointClient implements Rendezvous {
       answer = await this.#exchange(encodeRequest(req), deadline)
     } catch (err) {
       options.signal?.throwIfAborted()
-      if (err instanceof RendezvousError || (err as Error)?.name === 'RendezvousUnavailableError') throw err
+      if (err instanceof RendezvousError || err instanceof RendezvousUnavailableError) throw err
       if (deadline.expired || (err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
         throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} did not answer within ${this.#timeout} ms`, { cause: err })
       }
@@ -208,7 +209,7 @@ class RendezvousPointClient implements Rendezvous {
       throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable: ${(err as Error).message}`, { cause: err })
     }
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      const lp = lpStream(stream, { maxDataLength: MAX_POINT_MESSAGE_BYTES })
       await lp.write(body, { signal })
       const answer = (await lp.read({ signal })).subarray()
       await stream.close({ signal }).catch(() => {})
@@ -232,7 +233,7 @@ class RendezvousPointClient implements Rendezvous {
       await this.#sessionFor(deadline.signal)
     } catch (err) {
       options.signal?.throwIfAborted()
-      if ((err as Error)?.name === 'RendezvousUnavailableError') throw err
+      if (err instanceof RendezvousUnavailableError) throw err
       throw new RendezvousUnavailableError(`rendezvous point ${this.#peer.toString()} unreachable within ${this.#timeout} ms`, { cause: err })
     } finally {
       deadline.clear()
@@ -286,7 +287,7 @@ class RendezvousPointClient implements Rendezvous {
  * the point must hold the key in its `/p2p/` address).
  *
  * Every request is answered or fails within `timeout`; a refusal of the
- * point arrives as the typed error of its wire status (spec/rendezvous.md#status-codes).
+ * point arrives as the typed error of its wire status (spec/rendezvous.md#status-codes-and-errors).
  *
  * @example
  * ```ts
@@ -306,7 +307,7 @@ class RendezvousPointClient implements Rendezvous {
  * @throws {@link InvalidSignatureError} when a record (sent, or answered by the point) is not signed by the key it names.
  * @throws {@link InvalidRecordError} when a record breaks a field rule, or the point answers a record for another name.
  * @throws {@link ExpiredRecordError} when a record (or its certificate) has expired.
- * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!MAX_RECORD_BYTES | MAX_RECORD_BYTES} (refused before it is sent).
+ * @throws {@link RecordTooLargeError} when a record is larger than {@link @fara/rendezvous!constants.MAX_RECORD_BYTES | MAX_RECORD_BYTES} (refused before it is sent).
  * @throws {@link RevokedError} when a record's certificate was revoked by its device key.
  * @throws {@link TooManyRegistrationsError} when the key, source address or prefix already holds the most records the point allows.
  * @throws {@link StoreFullError} when the point holds the most records it is configured for.
@@ -314,7 +315,7 @@ class RendezvousPointClient implements Rendezvous {
  * @throws {@link RendezvousInternalError} when the point failed, or answered something unreadable.
  * @throws `TypeError` when no address is given, one does not end in `/p2p/<peer id>`, or they name different peers.
  */
-export function rendezvousPoint (addrs: string | Multiaddr | Array<string | Multiaddr>, init: RendezvousPointInit = {}): RendezvousFactory {
+export function rendezvousPoint (addrs: string | Multiaddr | Array<string | Multiaddr>, init: RendezvousPointInit = {}): RendezvousFactory<PrivateRendezvous> {
   const point = parsePoint(Array.isArray(addrs) ? addrs : [addrs])
   const timeout = init.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS
   return (components: RendezvousComponents) => new RendezvousPointClient(components.node, point, timeout)

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { loadOrCreateIdentity } from '@fara/identity'
-import { RENDEZVOUS_CONNECTION_LIMITS, createNode, natObserver, relayServer } from '@fara/transport'
+import { createNode, natObserver, relayServer } from '@fara/transport'
+import { RENDEZVOUS_CONNECTION_LIMITS } from '@fara/transport/constants'
 import type { NatObserver, RelayServer, RelayServerInit } from '@fara/transport'
 import { DATA_DIR_MODE } from '../constants.ts'
 import { makeDir, openRecords } from './data-dir.ts'
@@ -72,9 +73,9 @@ export interface RendezvousPointHandle {
  * await point.close()
  * ```
  *
- * @throws {@link @fara/identity!InvalidIdentityFileError | InvalidIdentityFileError} when `dataDir` holds a damaged or foreign `rendezvous-point.key`.
- * @throws {@link @fara/identity!InsecureIdentityFileError | InsecureIdentityFileError} when that key file is open to other users (expected mode 0600).
- * @throws {@link @fara/transport!MissingDependencyError | MissingDependencyError} when `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
+ * @throws {@link @fara/identity!index.InvalidIdentityFileError | InvalidIdentityFileError} when `dataDir` holds a damaged or foreign `rendezvous-point.key`.
+ * @throws {@link @fara/identity!index.InsecureIdentityFileError | InsecureIdentityFileError} when that key file is open to other users (expected mode 0600).
+ * @throws {@link @fara/transport!index.MissingDependencyError | MissingDependencyError} when `dataDir` is set and the optional peer dependency `datastore-level` is not installed.
  * @throws `RangeError` when a listen address pins a port without `allowPinnedPort` (or any port below 1024), or a limit is out of range.
  * @throws `TypeError` when an option has the wrong type.
  */

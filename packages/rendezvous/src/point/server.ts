@@ -4,7 +4,7 @@ import { decodeSignedRevocation, isServiceName } from '@fara/identity'
 import { RefusalReports, checkSourcePrefixes, sourceOf } from '@fara/transport'
 import {
   DEFAULT_ADDRESS_BURST, DEFAULT_ADDRESS_RATE, DEFAULT_PEER_BURST, DEFAULT_PEER_RATE, DEFAULT_PREFIX_BURST, DEFAULT_PREFIX_RATE, DEFAULT_REQUEST_TIMEOUT_MS,
-  MAX_INBOUND_STREAMS, MAX_MESSAGE_BYTES, MAX_TRACKED_PEERS, MAX_TRACKED_SOURCES, RENDEZVOUS_PROTOCOL, Status
+  MAX_INBOUND_STREAMS, MAX_POINT_MESSAGE_BYTES, MAX_TRACKED_PEERS, MAX_TRACKED_SOURCES, RENDEZVOUS_PROTOCOL, Status
 } from '../constants.ts'
 import { RequestLimits } from '../internal/request-limits.ts'
 import { InvalidRecordError, InvalidRequestError, RendezvousError, TooManyRegistrationsError } from '../errors.ts'
@@ -263,11 +263,11 @@ class RendezvousServerService extends TypedEventEmitter<RendezvousServerEvents> 
     const refused = this.#admit(sender)
     if (refused != null) {
       // answered without reading the request: a flood costs the point one small write per stream
-      const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+      const lp = lpStream(stream, { maxDataLength: MAX_POINT_MESSAGE_BYTES })
       await this.#deliver(stream, lp, refused, signal)
       return
     }
-    const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
+    const lp = lpStream(stream, { maxDataLength: MAX_POINT_MESSAGE_BYTES })
     let bytes
     try {
       bytes = (await lp.read({ signal })).subarray()

@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES } from '../constants.ts'
+import { MAX_POINT_MESSAGE_BYTES } from '../constants.ts'
 import { FrameError, FrameReader, frame } from '../internal/frames.ts'
 import { deferred } from '../internal/deferred.ts'
 import { MAX_SESSION_BUFFER } from '../constants.ts'
@@ -26,7 +26,7 @@ export interface SessionServer {
  * opens a new one), one stuck within a request is reset.
  */
 export function serveSession (stream: Stream, server: SessionServer): void {
-  const reader = new FrameReader(MAX_MESSAGE_BYTES)
+  const reader = new FrameReader(MAX_POINT_MESSAGE_BYTES)
   let busy = false
   let done = false
   let paused = false

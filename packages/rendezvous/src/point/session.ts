@@ -1,4 +1,4 @@
-import { MAX_MESSAGE_BYTES } from '../constants.ts'
+import { MAX_POINT_MESSAGE_BYTES } from '../constants.ts'
 import { FrameReader, frame } from '../internal/frames.ts'
 import { deferred } from '../internal/deferred.ts'
 import type { Stream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
@@ -35,7 +35,7 @@ interface Pending {
  */
 export class ClientSession {
   readonly #stream: Stream
-  readonly #reader = new FrameReader(MAX_MESSAGE_BYTES)
+  readonly #reader = new FrameReader(MAX_POINT_MESSAGE_BYTES)
   readonly #pending: Pending[] = []
   readonly #waiters: Array<() => void> = []
   readonly #maxInFlight: number

@@ -1,7 +1,7 @@
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { verifyDomain, timeText } from '@fara/identity'
 import {
-  MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, PRIVATE_DOMAIN, PRIVATE_KEY_BYTES, PRIVATE_PERIOD_MS, SIGNATURE_BYTES
+  MAX_CLOCK_SKEW_MS, MAX_PRIVATE_RECORD_BYTES, MAX_SIGNED_PRIVATE_RECORD_BYTES, PRIVATE_DOMAIN, PRIVATE_KEY_BYTES, PRIVATE_PERIOD_MS, SIGNATURE_BYTES
 } from '../constants.ts'
 import { ExpiredRecordError, InvalidRecordError, InvalidSignatureError, RecordTooLargeError } from '../errors.ts'
 import { PrivateRecordType, SignedPrivateRecordType, bytesOf, tryDecode } from '../internal/codec.ts'
@@ -38,9 +38,6 @@ export interface VerifyPrivateOptions {
 
 /** Ed25519 in libp2p's PublicKey protobuf: `08 01 12 20` and 32 bytes. */
 const WRITER_KEY_BYTES = 36
-
-/** Longest standalone SignedPrivateRecord message. */
-export const MAX_SIGNED_PRIVATE_RECORD_BYTES = MAX_PRIVATE_RECORD_BYTES + SIGNATURE_BYTES + 16
 
 interface RawPrivateRecord { lookupKey: unknown, writerPublicKey: unknown, period: number, seq: number, expires: number, ciphertext: unknown }
 

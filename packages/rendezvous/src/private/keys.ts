@@ -3,7 +3,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import {
   PRIVATE_ENCRYPT_INFO, PRIVATE_KDF_SALT, PRIVATE_KEY_BYTES, PRIVATE_LOOKUP_INFO, PRIVATE_PERIOD_MS, PRIVATE_WRITER_INFO
 } from '../constants.ts'
-import { assertServiceName } from '../record.ts'
+import { assertServiceName } from '@fara/identity'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** A name's keys for one period (spec/private-names.md#derivations). */
@@ -55,7 +55,7 @@ function assertPeriodMs (periodMs: unknown): asserts periodMs is number {
 }
 
 /** The secret's bytes (a copy, so it may be wiped); empty if none. */
-function secretBytes (secret: unknown): Uint8Array {
+export function secretBytes (secret: unknown): Uint8Array {
   if (secret === undefined) return new Uint8Array(0)
   if (typeof secret === 'string') return encoder.encode(secret)
   if (secret instanceof Uint8Array) return new Uint8Array(secret)

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { InvalidRecordError } from '../errors.ts'
-import { assertServiceName, decodeSignedRecord, verifyRecord } from '../record.ts'
+import { assertServiceName } from '@fara/identity'
+import { decodeSignedRecord, verifyRecord } from '../record.ts'
 import { aadOf, openBytes } from './aead.ts'
 import { verifyPrivateEnvelope } from './envelope.ts'
 import { derivePrivateKeys } from './keys.ts'

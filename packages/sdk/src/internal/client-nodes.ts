@@ -9,7 +9,7 @@ export interface ClientNode<R> {
 
 /**
  * The dial-only nodes that `connect()` uses, one per association, each with a
- * fresh identity (ARCHITECTURE invariant 4). Creating one (a key pair and a
+ * fresh identity (spec/architecture.md, invariant 4). Creating one (a key pair and a
  * libp2p node) takes about a millisecond of CPU, so one is kept ready: a
  * connect takes the spare, and asks for the next one ({@link refill}) once it
  * has its association; the spare is made a little later, so that making it

@@ -9,6 +9,7 @@
 // loopback), the difference is CPU noise and the punched path is taken, even
 // though UDX in user space moves bulk data slower than TCP when the CPU and
 // not the link is the limit (bench/README.md, "UDX path").
+import { UnsupportedProtocolError } from '@libp2p/interface'
 import { upgradeToDirect } from '@fara/transport'
 import { PUNCH_ATTEMPTS, PUNCH_RETRY_MS, PUNCH_TIMEOUT_MS, RELAY_RTT_MARGIN, RTT_SAMPLES, DIRECT_UPGRADE_TIMEOUT_MS } from '../constants.ts'
 import type { BirthdayPunch } from '@fara/transport'
@@ -24,7 +25,7 @@ async function roundTrip (connection: Connection, signal: AbortSignal): Promise<
     const stream = await connection.newStream(RTT_PROTOCOL, { runOnLimitedConnection: true, signal })
     stream.abort(new Error('not a real protocol'))
   } catch (err) {
-    if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+    if ((err as Error).name !== UnsupportedProtocolError.name) throw err
   }
   return performance.now() - start
 }

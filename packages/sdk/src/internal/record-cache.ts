@@ -1,3 +1,4 @@
+import { RECORD_CACHE } from '../constants.ts'
 import type { ServiceRecord } from '@fara/rendezvous'
 
 /** Settings of an entity's record cache ({@link EntityInit.recordCache}). */
@@ -7,13 +8,6 @@ export interface RecordCacheInit {
   /** Most names held; the least recently used is dropped first (default {@link RECORD_CACHE.maxEntries}). */
   maxEntries?: number
 }
-
-/** Defaults of the record cache. */
-export const RECORD_CACHE = {
-  /** A minute: how late a client learns of a withdrawal, revocation or move it does not run into itself. */
-  maxAgeMs: 60_000,
-  maxEntries: 1_024
-} as const
 
 /**
  * Verified records by public name, each until the earlier of its own expiry

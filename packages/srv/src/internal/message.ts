@@ -1,7 +1,7 @@
 // DNS messages (RFC 1035 §4.1; UPDATE sections RFC 2136 §2; TSIG RR RFC 8945 §4.2).
 // The decoder is bounded: message size, record counts, names (see wire.ts),
 // RDATA lengths; anything else is a MalformedMessageError.
-import { MAX_MESSAGE_BYTES, MAX_RECORDS, RecordClass, RecordType } from '../constants.ts'
+import { MAX_DNS_MESSAGE_BYTES, MAX_RECORDS, RecordClass, RecordType } from '../constants.ts'
 import { MalformedMessageError } from '../errors.ts'
 import { decodeRdata } from './rdata.ts'
 import { Reader, Writer } from './wire.ts'
@@ -76,13 +76,13 @@ function writeRecord (w: Writer, rr: WireRecord): void {
   w.name(rr.name).u16(rr.type).u16(rr.class).u32(rr.ttl).u16(rr.rdata.byteLength).bytes(rr.rdata)
 }
 
-/** Encode a message, names uncompressed; RangeError if it exceeds {@link MAX_MESSAGE_BYTES}. */
+/** Encode a message, names uncompressed; RangeError if it exceeds {@link MAX_DNS_MESSAGE_BYTES}. */
 export function encodeMessage (m: OutgoingMessage): Uint8Array {
   const w = new Writer()
   w.u16(m.id).u16(flags(m)).u16(m.questions.length).u16(m.answers.length).u16(m.authorities.length).u16(m.additionals.length)
   for (const q of m.questions) w.name(q.name).u16(q.type).u16(q.class)
   for (const rr of [...m.answers, ...m.authorities, ...m.additionals]) writeRecord(w, rr)
-  if (w.length > MAX_MESSAGE_BYTES) throw new RangeError(`DNS message would be ${w.length} octets; at most ${MAX_MESSAGE_BYTES}`)
+  if (w.length > MAX_DNS_MESSAGE_BYTES) throw new RangeError(`DNS message would be ${w.length} octets; at most ${MAX_DNS_MESSAGE_BYTES}`)
   return w.finish()
 }
 
@@ -105,7 +105,7 @@ function readTsig (r: Reader, offset: number, keyName: string): Tsig {
 /** Decode a DNS message (any opcode), bounded in size, counts, names and RDATA. */
 export function decodeMessage (buf: Uint8Array): DecodedMessage {
   if (!(buf instanceof Uint8Array)) throw new MalformedMessageError('a DNS message must be bytes')
-  if (buf.byteLength > MAX_MESSAGE_BYTES) throw new MalformedMessageError(`DNS message of ${buf.byteLength} octets; at most ${MAX_MESSAGE_BYTES}`)
+  if (buf.byteLength > MAX_DNS_MESSAGE_BYTES) throw new MalformedMessageError(`DNS message of ${buf.byteLength} octets; at most ${MAX_DNS_MESSAGE_BYTES}`)
   if (buf.byteLength < HEADER_BYTES) throw new MalformedMessageError(`DNS message of ${buf.byteLength} octets is shorter than its header`)
   const r = new Reader(buf)
   const id = r.u16()

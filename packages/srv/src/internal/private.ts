@@ -4,15 +4,16 @@
 // of every backend (a one-slot RecordStore), and verified on every read.
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
-import {
-  NameNotFoundError, RecordStore, RendezvousUnavailableError, decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnvelope
-} from '@fara/rendezvous'
+import { NameNotFoundError, RecordStore, RendezvousUnavailableError } from '@fara/rendezvous'
+import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnvelope } from '@fara/rendezvous/private'
 import { MAX_UPDATE_ATTEMPTS } from '../constants.ts'
+import { PrerequisiteFailedError } from '../errors.ts'
 import { privateOwnerName } from '../names.ts'
 import { decodeSealedTxt, encodeSealedTxt } from './sealed.ts'
 import type { Change, DnsClient, Prerequisite } from '../client.ts'
 import type { DnsRecord, TxtRecord } from '../records.ts'
-import type { PrivateEnvelope, SignedPrivateRecord } from '@fara/rendezvous'
+import type { SignedPrivateRecord } from '@fara/rendezvous'
+import type { PrivateEnvelope } from '@fara/rendezvous/private'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** What {@link PrivateSlots} needs of the rendezvous that owns it. */
@@ -130,7 +131,7 @@ export class PrivateSlots {
         await dns.update({ prerequisites, changes }, options)
         return
       } catch (err) {
-        if ((err as Error).name !== 'PrerequisiteFailedError' || attempt >= MAX_UPDATE_ATTEMPTS) throw this.#init.unavailable(err, options)
+        if ((err as Error).name !== PrerequisiteFailedError.name || attempt >= MAX_UPDATE_ATTEMPTS) throw this.#init.unavailable(err, options)
       }
     }
   }

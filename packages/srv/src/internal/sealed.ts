@@ -5,7 +5,7 @@
 // so its character-strings keep their order; the fixed cut makes the split of
 // a value unique, so equal values give equal RDATA (the UPDATE prerequisites
 // compare RDATA octets).
-import { MAX_SIGNED_PRIVATE_RECORD_BYTES } from '@fara/rendezvous'
+import { MAX_SIGNED_PRIVATE_RECORD_BYTES } from '@fara/rendezvous/constants'
 import { SEALED_CHUNK_BYTES, TXT_TAG_SEALED } from '../constants.ts'
 import { MalformedMessageError } from '../errors.ts'
 

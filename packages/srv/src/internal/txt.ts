@@ -1,7 +1,7 @@
 // The TXT record that carries a signed Fara record or tombstone
 // (spec/adapters.md#srv-txt): a tag string, then the SignedRecord message in
 // base64, in character-strings of at most 255 characters.
-import { MAX_RECORD_BYTES, SIGNATURE_BYTES } from '@fara/rendezvous'
+import { MAX_RECORD_BYTES, SIGNATURE_BYTES } from '@fara/rendezvous/constants'
 import { TXT_CHUNK_CHARS, TXT_TAG_SLOT, TXT_TAG_WITHDRAWN } from '../constants.ts'
 import { MalformedMessageError } from '../errors.ts'
 

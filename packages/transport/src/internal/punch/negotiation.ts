@@ -15,8 +15,6 @@ const OfferType = root.lookupType('fara.punch.v1.Offer')
 const AnswerType = root.lookupType('fara.punch.v1.Answer')
 const TO_OBJECT: protobuf.IConversionOptions = { defaults: true, longs: Number, enums: Number }
 
-/** The negotiation's protocol id (inside the relayed connection's Noise, never on the wire in clear). */
-export const PUNCH_PROTOCOL = '/fara/punch/1'
 /** Version of the negotiation this code speaks. */
 export const PUNCH_VERSION = 1
 export const NONCE_BYTES = 32

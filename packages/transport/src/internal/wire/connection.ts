@@ -19,7 +19,7 @@ import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interfac
 import type { SendResult } from '@libp2p/utils'
 import type { KeyObject } from 'node:crypto'
 
-/** How much padding a side adds (spec/unobservable.md#padding). */
+/** How much padding a side adds (spec/unobservable.md#frames). */
 export interface Padding {
   /** A hello carries uniformly 0 to `hello - 1` bytes of padding. */
   hello: number

@@ -11,7 +11,7 @@ export const NS_WIRE = 'fara/unobservable/v1'
 export const NS_C2S = `${NS_WIRE}/c2s`
 /** HKDF info label of the listener → initiator direction. */
 export const NS_S2C = `${NS_WIRE}/s2c`
-/** HMAC label of the key ratchet (spec/unobservable.md#rekey). */
+/** HMAC label of the key ratchet (spec/unobservable.md#keys). */
 export const NS_REKEY = `${NS_WIRE}/rekey`
 /** HMAC label of a direction's length keystream (spec/unobservable.md#passthrough). */
 export const NS_LENGTHS = `${NS_WIRE}/lengths`

@@ -1,11 +1,12 @@
-// The test side of test/fixtures/lab-probe.ts: start it in a lab namespace, send commands,
-// wait for its JSON lines.
-import { createInterface } from 'node:readline'
+// The test side of internal/probe-program.ts: start it in a lab namespace, send commands,
+// wait for its JSON lines (with @fara/testkit's harness).
 import { fileURLToPath } from 'node:url'
+import { watch } from '@fara/testkit'
+import type { Line } from '@fara/testkit'
 import type { ChildProcess } from 'node:child_process'
 import type { Lab } from './types.ts'
 
-const PROBE = fileURLToPath(new URL('../fixtures/lab-probe.ts', import.meta.url))
+const PROBE = fileURLToPath(new URL('./internal/probe-program.ts', import.meta.url))
 
 /** One JSON line of the probe. */
 export type ProbeLine = Record<string, unknown> & { event: string }
@@ -19,7 +20,7 @@ export interface Probe {
   readonly child: ChildProcess
   /** Every line printed so far. */
   readonly lines: ProbeLine[]
-  /** Send one command (see test/fixtures/lab-probe.ts). */
+  /** Send one command (see internal/probe-program.ts). */
   command: (cmd: Record<string, unknown>) => void
   /** The first line (past or future) matching `match`; rejects if the probe exits first or after `timeoutMs`. */
   next: (match: (line: ProbeLine) => boolean, timeoutMs?: number) => Promise<ProbeLine>
@@ -35,38 +36,16 @@ export interface Probe {
   stop: () => Promise<void>
 }
 
+/** A stdout line as a probe line: its JSON object, or `{ event: 'text', text }`. */
+const record = (line: Line): ProbeLine => (line.json ?? { event: 'text', text: line.text }) as ProbeLine
+
 /** Start a probe in `ns` and wait until it is ready. */
 export async function startProbe (lab: Lab, ns: string): Promise<Probe> {
   const child = lab.spawn(ns, [process.execPath, PROBE], { stdio: ['pipe', 'pipe', 'pipe'] })
   const lines: ProbeLine[] = []
-  const waiters = new Set<() => void>()
-  let stderr = ''
-  let exited = false
-  child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000) })
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    try {
-      lines.push(JSON.parse(text) as ProbeLine)
-    } catch {
-      lines.push({ event: 'text', text })
-    }
-    for (const w of waiters) w()
-  })
-  const exit = new Promise<void>(resolve => {
-    child.on('exit', () => { exited = true; resolve(); for (const w of waiters) w() })
-  })
-
-  const next = async (match: (line: ProbeLine) => boolean, timeoutMs = 10_000): Promise<ProbeLine> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      const found = lines.find(match)
-      if (found != null) { done(); resolve(found); return }
-      if (exited) { done(); reject(new Error(`probe in ${ns} exited before the expected line; stderr:\n${stderr}`)) }
-    }
-    // a guard against a hung test, not a synchronisation: the line normally comes in milliseconds
-    const timer = setTimeout(() => { done(); reject(new Error(`probe in ${ns}: no expected line within ${timeoutMs} ms; lines: ${JSON.stringify(lines)}; stderr:\n${stderr}`)) }, timeoutMs)
-    const done = (): void => { clearTimeout(timer); waiters.delete(check) }
-    waiters.add(check)
-    check()
-  })
+  const watched = watch(`probe in ${ns}`, child, { onLine: (line) => { if (line.stream === 'stdout') lines.push(record(line)) } })
+  const ofProbe = (match: (line: ProbeLine) => boolean) => (l: Line): boolean => l.stream === 'stdout' && match(record(l))
+  const next = async (match: (line: ProbeLine) => boolean, timeoutMs = 10_000): Promise<ProbeLine> => record(await watched.line(ofProbe(match), timeoutMs))
   const command = (cmd: Record<string, unknown>): void => { child.stdin!.write(JSON.stringify(cmd) + '\n') }
   const failed = (id: string) => (l: ProbeLine): boolean => l.event === 'error' && l.id === id
 
@@ -77,18 +56,7 @@ export async function startProbe (lab: Lab, ns: string): Promise<Probe> {
     command,
     next,
     async absent (match, deadlineMs) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const found = lines.find(match)
-          if (found != null) { done(); reject(new Error(`probe in ${ns}: unexpected line ${JSON.stringify(found)}`)); return }
-          if (exited) { done(); reject(new Error(`probe in ${ns} exited, so it cannot tell what was not delivered; stderr:\n${stderr}`)) }
-        }
-        // the caller's explicit deadline for "not delivered" (its only timing assumption)
-        const timer = setTimeout(() => { done(); resolve() }, deadlineMs)
-        const done = (): void => { clearTimeout(timer); waiters.delete(check) }
-        waiters.add(check)
-        check()
-      })
+      await watched.absent(ofProbe(match), deadlineMs)
     },
     async udp (id, options = {}) {
       command({ op: 'udp', id, ...options })
@@ -106,10 +74,10 @@ export async function startProbe (lab: Lab, ns: string): Promise<Probe> {
       return { address: line.remoteAddress as string, port: line.remotePort as number }
     },
     async stop () {
-      if (exited) return
+      if (child.exitCode != null || child.signalCode != null) return
       child.stdin!.end()
       const timer = setTimeout(() => child.kill('SIGKILL'), 2_000)
-      await exit
+      await watched.exited
       clearTimeout(timer)
     }
   }

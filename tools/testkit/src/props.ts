@@ -1,7 +1,8 @@
 // fast-check arbitraries and helpers shared by the property tests of every
 // package (packages/*/test/*-props.test.ts; each package's test/arbitraries.ts
-// re-exports them beside its own values). FARA_PROPS_RUNS multiplies every
-// property's number of runs, for a long soak:
+// re-exports them beside its own values), imported as `@fara/testkit/props`: it
+// loads vitest and fast-check, which the main entry does not. FARA_PROPS_RUNS
+// multiplies every property's number of runs, for a long soak:
 // `FARA_PROPS_RUNS=20 npx vitest run packages/*/test/*-props.test.ts`.
 import fc from 'fast-check'
 import { afterAll, vi } from 'vitest'
@@ -39,26 +40,6 @@ export function propsFile (file: string): void {
   afterAll(() => {
     if (process.env.FARA_PROPS_REPORT === '1') console.log(`fara-props ${file}: ${cases} cases`)
   })
-}
-
-/** The error `fn` throws (undefined if it returns). */
-export function thrownBy (fn: () => unknown): Error | undefined {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error
-  }
-  return undefined
-}
-
-/** The error `p` rejects with (undefined if it resolves). */
-export async function rejectionOf (p: Promise<unknown>): Promise<Error | undefined> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  return undefined
 }
 
 /** Resolve with `p`, or fail the property if it has not settled within `ms`: a hang is a failure, not a slow test. */
