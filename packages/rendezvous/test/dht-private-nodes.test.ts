@@ -7,6 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rawPut } from './raw-dht.ts'
+import { dhtTestnet } from './dht-testnet.ts'
 import { createRecord } from '../src/index.ts'
 import { DATA_DIR_MODE, DATA_FILE_MODE, DHT_RECORDS_DIR } from '../src/constants.ts'
 import { dhtRendezvous, dhtServiceOf, privateDhtKey } from '../src/dht/index.ts'
@@ -14,7 +15,7 @@ import {
   createPrivateTombstone, derivePrivateKeys, encodeSignedPrivateRecord, openPrivateRecord, periodOf, sealPrivateRecord
 } from '../src/private/index.ts'
 import type { PrivateRendezvous, SignedPrivateRecord } from '../src/index.ts'
-import type { Ed25519PrivateKey, Libp2p } from '@libp2p/interface'
+import type { Ed25519PrivateKey } from '@libp2p/interface'
 
 const N = 8
 const AID = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8])
@@ -37,8 +38,8 @@ const hexOf = (b: Uint8Array | undefined): string => Buffer.from(b ?? []).toStri
 describe(`private names on the DHT: ${N} nodes on loopback`, () => {
   // k = 3: a slot lives on the three nodes closest to its key, so most nodes must look it up hop by hop
   const factory = dhtRendezvous({ allowPrivateAddresses: true, kBucketSize: 3, timeout: 15_000 })
-  const nodes: Libp2p[] = []
-  const extra: Libp2p[] = []
+  // a ring: each node dials the next, and is dialled by the one before
+  const { nodes, extra } = dhtTestnet(factory, N, { offsets: [1], minPeers: 2 })
   let alice: Ed25519PrivateKey
   let mallory: Ed25519PrivateKey
   const rv = (i: number): PrivateRendezvous => factory({ node: nodes[i]! })
@@ -56,17 +57,6 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
   beforeAll(async () => {
     alice = await generateKeyPair('Ed25519')
     mallory = await generateKeyPair('Ed25519')
-    nodes.push(...await Promise.all(Array.from({ length: N }, async () => createNode({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      services: factory.nodeServices
-    }))))
-    await Promise.all(nodes.map(async (node, i) => node.dial(nodes[(i + 1) % N]!.getMultiaddrs())))
-    await Promise.all(nodes.map(async n => dhtServiceOf(n).waitForPeers(2, { signal: AbortSignal.timeout(10_000) })))
-  })
-
-  afterAll(async () => {
-    await Promise.all([...nodes, ...extra].map(async n => n.stop()))
   })
 
   it('stores a sealed record from a client node on the nodes closest to its lookup key; another node resolves and opens it', async () => {

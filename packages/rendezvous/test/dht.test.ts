@@ -1,8 +1,9 @@
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { createNode } from '@fara/transport'
 import { signDomain } from '@fara/identity'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { rawPut } from './raw-dht.ts'
+import { dhtTestnet } from './dht-testnet.ts'
 import { createRecord, createTombstone, encodeSignedRecord } from '../src/index.ts'
 import { DHT_PROTOCOL, RECORD_DOMAIN } from '../src/constants.ts'
 import { dhtKey, dhtRendezvous, dhtServiceOf } from '../src/dht/index.ts'
@@ -24,8 +25,8 @@ async function forge (signer: Ed25519PrivateKey, claimed: Ed25519PrivateKey, fie
 describe(`DHT rendezvous: ${N} nodes on loopback`, () => {
   // k = 5: a record lives on the five nodes closest to its key, so most nodes must look it up hop by hop
   const factory = dhtRendezvous({ allowPrivateAddresses: true, kBucketSize: 5, timeout: 15_000 })
-  const nodes: Libp2p[] = []
-  const extra: Libp2p[] = []
+  // each node has at least the three it dialled in its routing table once they answered a DHT PING
+  const { nodes, extra } = dhtTestnet(factory, N, { offsets: OFFSETS, minPeers: OFFSETS.length })
   let alice: Ed25519PrivateKey
   let mallory: Ed25519PrivateKey
   const rv = (i: number): Rendezvous => factory({ node: nodes[i]! })
@@ -36,20 +37,6 @@ describe(`DHT rendezvous: ${N} nodes on loopback`, () => {
   beforeAll(async () => {
     alice = await generateKeyPair('Ed25519')
     mallory = await generateKeyPair('Ed25519')
-    nodes.push(...await Promise.all(Array.from({ length: N }, async () => createNode({
-      privateKey: await generateKeyPair('Ed25519'),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-      services: factory.nodeServices
-    }))))
-    const dials = nodes.flatMap((node, i) => OFFSETS.map(async (o) => node.dial(nodes[(i + o) % N]!.getMultiaddrs())))
-    const failed = (await Promise.allSettled(dials)).filter(r => r.status === 'rejected')
-    expect(failed).toEqual([])
-    // each node has at least the three it dialled in its routing table once they answered a DHT PING
-    await Promise.all(nodes.map(async n => dhtServiceOf(n).waitForPeers(OFFSETS.length, { signal: AbortSignal.timeout(10_000) })))
-  })
-
-  afterAll(async () => {
-    await Promise.all([...nodes, ...extra].map(async n => n.stop()))
   })
 
   it('runs every listening node as a DHT server on its own protocol id', () => {

@@ -1,24 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readAll, rejection } from '@fara/testkit'
 import { ReplyCode } from '@fara/demux'
-import { createEntity, memoryRendezvous } from '../src/index.ts'
 import { echo } from './echo.ts'
-import type { Entity, RendezvousFactory } from '../src/index.ts'
+import { entityPool } from './entities.ts'
 
 describe('sdk: serve({ allow }) admits only the listed keys', () => {
-  const entities: Entity[] = []
-  let rendezvous: RendezvousFactory = memoryRendezvous()
-
-  async function entity (app: string, listen: string[] = ['/ip4/127.0.0.1/tcp/0']): Promise<Entity> {
-    const e = await createEntity({ app, rendezvous, listen })
-    entities.push(e)
-    return e
-  }
-
-  afterEach(async () => {
-    await Promise.all(entities.splice(0).map(async e => e.close()))
-    rendezvous = memoryRendezvous()
-  })
+  const { entity } = entityPool()
 
   it('serves a client whose stable key is allowed, refuses any other key with REFUSED (5), and asks with the proven key', async () => {
     const server = await entity('echo')

@@ -8,29 +8,16 @@ import { Readable, Writable } from 'node:stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { pipe } from 'it-pipe'
 import { createRecord } from '@fara/rendezvous'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readAll } from '@fara/testkit'
 import { createEntity, memoryRendezvous } from '../src/index.ts'
 import { echo } from './echo.ts'
+import { entityPool, LOOPBACK } from './entities.ts'
 import type { Entity, RendezvousFactory } from '../src/index.ts'
 
-const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
-
 describe('sdk', () => {
-  const entities: Entity[] = []
-  let rendezvous: RendezvousFactory
-
-  async function entity (app: string, listen = LOOPBACK): Promise<Entity> {
-    rendezvous ??= memoryRendezvous()
-    const e = await createEntity({ app, rendezvous, listen })
-    entities.push(e)
-    return e
-  }
-
-  afterEach(async () => {
-    await Promise.all(entities.splice(0).map(async e => e.close()))
-    rendezvous = memoryRendezvous()
-  })
+  const pool = entityPool()
+  const { entity } = pool
 
   it('connects by name and echoes data', async () => {
     const server = await entity('echo')
@@ -85,7 +72,7 @@ describe('sdk', () => {
     // a validly signed record that points at another entity's address
     const record = await createRecord(mallory, { name: 'spoofed', addrs: real.multiaddrs, aid: new Uint8Array(8) })
     const client = await entity('client', [])
-    await rendezvous({ node: client.node }).register(record)
+    await pool.rendezvous({ node: client.node }).register(record)
     await expect(client.connect('spoofed')).rejects.toMatchObject({ name: 'PeerMismatchError' })
   })
 
@@ -173,7 +160,7 @@ describe('sdk', () => {
       }
     }
     const server = await createEntity({ app: 'refresh', rendezvous: flaky, listen: LOOPBACK })
-    entities.push(server)
+    pool.track(server)
     const service = await server.serve('refresh', echo, { ttl: 1_000 })
     const first = service.record!
     await thirdRegistration
@@ -186,7 +173,7 @@ describe('sdk', () => {
   it('keeps its name across an application key rotation with an encrypted keystore', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fara-sdk-keystore-'))
     try {
-      rendezvous ??= memoryRendezvous()
+      const { rendezvous } = pool
       const keystore = { dir, passphrase: 'pw' }
       await createKeystore(dir, { passphrase: 'pw', kdf: { N: 2 ** 10, r: 8, p: 1 } })
       const first = await createEntity({ app: 'mail', rendezvous, keystore, listen: LOOPBACK })
@@ -195,7 +182,7 @@ describe('sdk', () => {
       await first.node.stop()
       await (await openKeystore(dir, { passphrase: 'pw' })).rotate('mail')
       const second = await createEntity({ app: 'mail', rendezvous, keystore, listen: LOOPBACK })
-      entities.push(second)
+      pool.track(second)
       expect(second.peerId.equals(first.peerId)).toBe(false)
       const service = await second.serve('mail', echo)
       const client = await entity('client', [])

@@ -2,25 +2,17 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { resources } from './resources.ts'
 import { checkRelayAddrs, createNode, dialEntity, relayServer } from '../src/index.ts'
 import { DIRECT_DIAL_HEAD_START, MAX_RELAYS, RELAY_CLIENT_LIMITS, RELAY_SERVER_LIMITS } from '../src/constants.ts'
 import type { NodeInit, RelayReservationEvents, RelayReservations, RelayServer, RelayServerInit, RelayStatus } from '../src/index.ts'
 import type { Connection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
-import type { Server, Socket } from 'node:net'
 
 const ECHO = '/test/echo/1'
 const KiB = 1024
 const MiB = 1024 * KiB
-const nodes: Libp2p[] = []
-const servers: Server[] = []
-const sockets: Socket[] = []
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy()
-  await Promise.all(servers.splice(0).map(async s => new Promise<void>(resolve => { s.close(() => { resolve() }) })))
-  await Promise.all(nodes.splice(0).map(async n => n.stop()))
-})
+const { nodes, servers, sockets } = resources()
 
 /** A TCP server on 127.0.0.1 that accepts connections and never says a word (a direct address that leads nowhere). */
 async function silentServer (): Promise<number> {

@@ -1,24 +1,16 @@
 import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { resources } from './resources.ts'
 import { freePort, rejection } from '@fara/testkit'
 import { checkListenAddrs, createNode, dialEntity, openStream } from '../src/index.ts'
 import { WELL_KNOWN_PORT_LIMIT } from '../src/constants.ts'
 import type { NodeInit } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
-import type { Server, Socket } from 'node:net'
 
 const LOCAL = ['/ip4/127.0.0.1/tcp/0']
-const nodes: Libp2p[] = []
-const servers: Server[] = []
-const sockets: Socket[] = []
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy()
-  await Promise.all(servers.splice(0).map(async s => new Promise<void>(resolve => { s.close(() => { resolve() }) })))
-  await Promise.all(nodes.splice(0).map(async n => n.stop()))
-})
+const { nodes, servers, sockets } = resources()
 
 async function node (init: Partial<NodeInit> = {}): Promise<Libp2p> {
   const n = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: LOCAL, ...init })
