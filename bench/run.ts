@@ -15,6 +15,7 @@ import { toSvg } from './lib/chart.ts'
 import { round } from './lib/stats.ts'
 import { crypto } from './figures/crypto.ts'
 import { throughput } from './figures/throughput.ts'
+import { tunnel } from './figures/tunnel.ts'
 import { latency } from './figures/latency.ts'
 import { rendezvous } from './figures/rendezvous.ts'
 import { records } from './figures/records.ts'
@@ -59,6 +60,7 @@ const ctx: BenchContext = {
 const FAMILY_RUNNERS: Record<Family, ((c: BenchContext) => Promise<void>) | undefined> = {
   crypto,
   throughput,
+  tunnel,
   hopping,
   latency,
   rendezvous,

@@ -57,9 +57,18 @@ export async function latency (ctx: BenchContext): Promise<void> {
   add('libp2p-stream')
   add('resolve')
   add('node')
+  // issue 20: a connect to a known record at most 0.8 x libp2p's dial, at the median and at p99 (both same run)
+  const WARM_BOUND = 0.8
+  const p99Ratio = (m: LatencyMode): number => s[m].p99 / s['libp2p-dial'].p99
   for (const m of ['fara-warm', 'fara-warm-plain'] as const) {
     const ratio = s[m].median / s['libp2p-dial'].median
-    add(m, { ratio, ratioOf: 'x libp2p dial', chart: m === 'fara-warm' ? 'Fara warm connect (resumable)' : 'Fara warm connect (plain)', target: { text: '<= 1.1 x libp2p dialProtocol (median)', met: ratio <= 1.1, bound: 1.1 } })
+    add(m, {
+      ratio,
+      ratioOf: 'x libp2p dial',
+      chart: m === 'fara-warm' ? 'Fara warm connect (resumable)' : 'Fara warm connect (plain)',
+      detail: `${detail(m)}; p99 ${round(p99Ratio(m), 3)} x libp2p dial's`,
+      target: { text: `<= ${WARM_BOUND} x libp2p dialProtocol (median and p99)`, met: ratio <= WARM_BOUND && p99Ratio(m) <= WARM_BOUND, bound: WARM_BOUND }
+    })
   }
   add('fara-warm-stable', { ratio: s['fara-warm-stable'].median / s['libp2p-dial'].median, ratioOf: 'x libp2p dial', chart: 'Fara warm connect, stableIdentity' })
   const extra = (s['fara-cold'].median - s['fara-warm'].median) / s.resolve.median
@@ -71,10 +80,11 @@ export async function latency (ctx: BenchContext): Promise<void> {
     target: { text: 'cold - warm <= one round trip to the point (median)', met: extra <= 1, bound: 1 }
   })
   const warmRatio = s['fara-warm'].median / s['libp2p-dial'].median
-  if (warmRatio > 1.1 || s['fara-warm-plain'].median / s['libp2p-dial'].median > 1.1) {
-    ctx.note(`Warm connect target missed (${round(warmRatio, 3)} x libp2p dial, resumable; ${round(s['fara-warm-plain'].median / s['libp2p-dial'].median, 3)} plain): ` +
+  const plainRatio = s['fara-warm-plain'].median / s['libp2p-dial'].median
+  if (Math.max(warmRatio, plainRatio, p99Ratio('fara-warm'), p99Ratio('fara-warm-plain')) > WARM_BOUND) {
+    ctx.note(`Warm connect target missed (median ${round(warmRatio, 3)} x libp2p dial, p99 ${round(p99Ratio('fara-warm'), 3)} x, resumable; median ${round(plainRatio, 3)} x, p99 ${round(p99Ratio('fara-warm-plain'), 3)} x, plain): ` +
       `the connect from the entity's own node (stableIdentity) is ${round(s['fara-warm-stable'].median / s['libp2p-dial'].median, 3)} x, so ${round(s['fara-warm'].median - s['fara-warm-stable'].median, 3)} ms is the spare client node ` +
-      '(not ready, or made during the run); the association itself adds no round trip. See bench/README.md, "Connect latency".')
+      '(not ready, or made during the run); the association itself adds no round trip, and the connect makes two round trips after TCP\'s against libp2p\'s four. See bench/README.md, "Connect latency".')
   }
   if (extra > 1) {
     ctx.note(`Cold connect target missed: cold - warm = ${round(s['fara-cold'].median - s['fara-warm'].median, 3)} ms = ${round(extra, 3)} resolve round trips: ` +

@@ -98,7 +98,7 @@ async function measure (ctx: BenchContext, servers: Servers, udxSink: Worker, ud
         const result = mode === 'udx'
           ? await overUdx(udxSink, udxAt, bytes)
           : await runWorker('throughput-client', { mode, bytes, chunk: CHUNK_BYTES, point: pointAddrs, tcp: tcpPort, libp2p: libp2pAddrs, layered: layeredAddrs }, {
-            ...(profile != null && fara ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=client-${mode}-${r}.cpuprofile`] } : {})
+            ...(profile != null && (fara || mode === 'libp2p') ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profile}`, `--cpu-prof-name=client-${mode}-${r}.cpuprofile`] } : {})
           })
         const after = await Promise.all([sinkOf.ask({ cmd: 'cpu' }), point.ask({ cmd: 'cpu' })])
         if (typeof result.resumptions === 'number') resumptions.push(result.resumptions)
@@ -143,15 +143,17 @@ async function measure (ctx: BenchContext, servers: Servers, udxSink: Worker, ud
     })
     for (const mode of ['fara', 'fara-plain'] as const) {
       const ratio = ratioOf(mode, 'libp2p')
+      // issue 20 asks one association (the default, resumable one) for 1.5 x; the plain one keeps issue 8's target
+      const bound = mode === 'fara' ? 1.5 : 0.95
       ctx.add({
         family: 'throughput', id: `throughput.${mode}.${size}`, label: labelOf(mode), size, value: rate(mode), unit: 'MiB/s',
         detail: spread(mode) + ofCeiling(rate(mode)), ratio, ratioOf: 'x raw libp2p', ...(largest ? { chart: mode === 'fara' ? 'Fara association (resumable)' : 'Fara association (plain)' } : {}),
-        ...(largest ? { target: { text: '>= 0.95 x raw libp2p stream', met: ratio >= 0.95, bound: 0.95 } } : {})
+        ...(largest ? { target: { text: `>= ${bound} x raw libp2p stream${mode === 'fara' ? ' (issue 20)' : ''}`, met: ratio >= bound, bound } } : {})
       })
-      if (largest && ratio < 0.95) {
-        ctx.note(`Throughput target missed by the ${mode === 'fara' ? 'resumable' : 'plain'} association (${round(ratio, 3)} x raw libp2p at ${size}). ` +
+      if (largest && ratio < bound) {
+        ctx.note(`Throughput target missed by the ${mode === 'fara' ? 'resumable' : 'plain'} association (${round(ratio, 3)} x raw libp2p at ${size}, target ${bound} x). ` +
           `CPU ms per MiB, sender / sink: Fara ${round(cpuOf(mode, 'sender'), 2)} / ${round(cpuOf(mode, 'sink'), 2)}, raw libp2p ${round(cpuOf('libp2p', 'sender'), 2)} / ${round(cpuOf('libp2p', 'sink'), 2)}. ` +
-          'Where it goes and what would fix it: bench/README.md, "Throughput".')
+          `Where it goes and what would fix it: bench/README.md, ${mode === 'fara' ? '"Where the time goes (issue 20)"' : '"Throughput"'}.`)
       }
     }
     ctx.add({

@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url'
 
 /** The figure families, in the order they run. */
-export const FAMILIES = ['crypto', 'throughput', 'hopping', 'latency', 'rendezvous', 'records', 'demux'] as const
+export const FAMILIES = ['crypto', 'throughput', 'tunnel', 'hopping', 'latency', 'rendezvous', 'records', 'demux'] as const
 
 /** One figure family. */
 export type Family = typeof FAMILIES[number]
@@ -54,7 +54,7 @@ function one (env: string | undefined, fallback: number): number {
 const USAGE = `usage: node bench/run.ts [--quick] [--only=family,...] [--out=dir | --no-write] [--profile=dir]
 families: ${FAMILIES.join(', ')}
 environment (counts; lists are comma-separated):
-  BENCH_MIB=16,256         throughput transfer sizes in MiB        BENCH_REPEATS=3     transfers per size
+  BENCH_MIB=16,256         throughput (and tunnel) sizes in MiB    BENCH_REPEATS=3     transfers per size
   BENCH_HOP_MIB=512        bytes per transfer over hopping TCP     BENCH_HOP_MS=1000   hop interval
   BENCH_RUNS=200           connect runs per way of connecting      BENCH_RTT_MS=10     RTT of the delayed link
   BENCH_CLIENTS=1,64,1024  concurrent rendezvous clients           BENCH_RESOLVE_MS=3000

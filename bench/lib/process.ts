@@ -31,6 +31,8 @@ export interface WorkerOptions {
   nodeFlags?: string[]
   /** Extra environment variables. */
   env?: Record<string, string>
+  /** Run this file with these arguments instead of bench/workers/<name>.ts with the JSON one (the tunnel family runs the `fara` command so). */
+  command?: { file: string, args: string[] }
 }
 
 const running = new ProcessGroup()
@@ -41,8 +43,8 @@ const record = (line: OutputLine): Line => line.json ?? { event: 'text', text: l
 
 /** Start `bench/workers/<name>.ts` with `args` as one JSON argument. */
 export function startWorker (name: string, args: unknown = {}, options: WorkerOptions = {}): Worker {
-  const file = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url))
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), file, JSON.stringify(args)], {
+  const file = options.command?.file ?? fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url))
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), file, ...(options.command?.args ?? [JSON.stringify(args)])], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env }
   })

@@ -68,6 +68,7 @@ function formatTarget (t: Target | undefined): string {
 const TITLES: Record<Family, string> = {
   crypto: 'Ceiling: ChaCha20-Poly1305 on one core',
   throughput: 'Throughput of one stream',
+  tunnel: 'Throughput through the command-line tunnel',
   hopping: 'Throughput with port hopping',
   latency: 'Connect latency',
   rendezvous: 'Rendezvous point under load',

@@ -4,6 +4,8 @@
 // speaks only /fara/rendezvous/1.0.0, as a point before sessions did, so its
 // clients use a stream per request. Answers { cmd: 'cpu' } with
 // the CPU time used so far, so that a load figure can say whether the point was saturated.
+// With `workers` > 1 (spec/rendezvous.md#workers) that CPU is the primary's and its
+// workers' together (`primaryMs` alone), the wait their mean.
 import { createRendezvousPoint } from '@fara/sdk'
 import { RENDEZVOUS_SESSION_PROTOCOL } from '@fara/rendezvous/constants'
 import { readFileSync } from 'node:fs'
@@ -18,7 +20,26 @@ function runQueueWaitMs (): number {
   }
 }
 
-const args = workerArgs<{ relay?: boolean, sessions?: boolean }>()
+/** CPU ms of another process, all its threads (/proc/<pid>/stat utime + stime, in clock ticks of 10 ms). */
+function processCpuMs (pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return 0
+  }
+}
+
+/** ms the main thread of another process spent runnable but waiting for a CPU. */
+function processWaitMs (pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6
+  } catch {
+    return 0
+  }
+}
+
+const args = workerArgs<{ relay?: boolean, sessions?: boolean, workers?: number }>()
 const point = await createRendezvousPoint({
   listen: ['/ip4/127.0.0.1/tcp/0'],
   peerRate: 1_000_000,
@@ -28,12 +49,19 @@ const point = await createRendezvousPoint({
   addressBurst: 1_000_000,
   prefixRate: 1_000_000,
   prefixBurst: 1_000_000,
-  ...(args.relay === true ? { relay: true } : {})
+  ...(args.relay === true ? { relay: true } : {}),
+  ...(args.workers == null ? {} : { workers: args.workers })
 })
 // without sessions (RENDEZVOUS_SESSION_PROTOCOL, spec/rendezvous.md#sessions): one stream per request
 if (args.sessions === false) await point.node.unhandle(RENDEZVOUS_SESSION_PROTOCOL)
 onCommand(async (command) => {
-  if (command.cmd === 'cpu') return { cpuMs: cpuMs(), waitMs: runQueueWaitMs(), stats: { ...point.server.stats }, rss: process.memoryUsage().rss }
+  if (command.cmd === 'cpu') {
+    const primaryMs = cpuMs()
+    const forked = (args.workers ?? 1) > 1 ? point.workers : []
+    const cpu = forked.reduce((n, w) => n + processCpuMs(w.pid), primaryMs)
+    const wait = forked.length === 0 ? runQueueWaitMs() : forked.reduce((n, w) => n + processWaitMs(w.pid), 0) / forked.length
+    return { cpuMs: cpu, primaryMs, waitMs: wait, stats: { ...point.server.stats }, workers: point.workers, rss: process.memoryUsage().rss }
+  }
   throw new Error(`unknown command ${String(command.cmd)}`)
 })
 onStop(async () => { await point.close() })

@@ -2,36 +2,13 @@
 // as per key (spec/rendezvous.md#rate-limits): one host with a fresh key per request is refused, its
 // neighbours and other networks are served, and every refusal is reported once per limit and source.
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { tcp } from '@libp2p/tcp'
-import { createNode } from '@fara/transport'
-import { afterEach, describe, expect, it } from 'vitest'
-import { createRecord, createRendezvousPoint, rendezvousPoint } from '../src/index.ts'
+import { describe, expect, it } from 'vitest'
+import { pointHarness } from './points.ts'
+import { createRecord, rendezvousPoint } from '../src/index.ts'
 import { Status } from '../src/constants.ts'
-import type { RendezvousPointHandle, RendezvousPointServerInit, RendezvousRefusal } from '../src/index.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { RendezvousPointHandle } from '../src/index.ts'
 
-const closers: Array<() => Promise<void>> = []
-afterEach(async () => { await Promise.allSettled(closers.splice(0).map(async c => c())) })
-
-async function point (init: RendezvousPointServerInit): Promise<{ point: RendezvousPointHandle, refusals: RendezvousRefusal[] }> {
-  const p = await createRendezvousPoint({ listen: ['/ip4/127.0.0.1/tcp/0'], ...init })
-  closers.push(async () => p.close())
-  const refusals: RendezvousRefusal[] = []
-  p.server.addEventListener('rendezvous:refused', (evt) => { refusals.push(evt.detail) })
-  return { point: p, refusals }
-}
-
-/** A client node with a fresh key whose connections come from `from` (another host on loopback). */
-async function client (from: string): Promise<Libp2p> {
-  const node = await createNode({
-    privateKey: await generateKeyPair('Ed25519'),
-    listen: [],
-    // dialOpts go to net.connect as they are; its localAddress is missing from their type
-    tcp: tcp({ dialOpts: { localAddress: from } as never })
-  })
-  closers.push(async () => node.stop())
-  return node
-}
+const { point, client } = pointHarness()
 
 /** One resolve from a fresh key at `from`: the answer's error name (NameNotFoundError: served). */
 async function resolveOnce (p: RendezvousPointHandle, from: string): Promise<string> {

@@ -2,12 +2,18 @@ import { InvalidPeerIdError, UnexpectedPeerError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DIRECT_DIAL_HEAD_START, STREAMS_PER_CONNECTION } from './constants.ts'
 import { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
+import { OPTIMISTIC_SELECT } from './internal/optimistic-select.ts'
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** Options for {@link dialEntity} and {@link openStream}. */
 export interface DialOptions extends AbortOptions {
-  /** Send the protocol proposal with the first data instead of waiting for the answer (default true). */
+  /**
+   * Send the protocol proposal with the first data instead of waiting for the
+   * answer (default false: the SDK does not use it yet — a service that resets
+   * a connection right after a refusal can lose the refusal's Reply to an
+   * optimistic opener, see bench/README.md § Connect latency).
+   */
   optimistic?: boolean
 }
 
@@ -125,7 +131,10 @@ export async function openStream (node: Libp2p, peer: PeerId, addrs: Array<Multi
   const connection = await dialEntity(node, peer, addrs, options)
   try {
     return await connection.newStream(protocol, {
-      negotiateFully: options.optimistic === false,
+      negotiateFully: options.optimistic !== true,
+      // libp2p 3 negotiates fully whatever negotiateFully says: the muxer of a node made by
+      // createNode selects optimistically when told so (internal/optimistic-select.ts)
+      ...(options.optimistic === true ? { [OPTIMISTIC_SELECT]: true } : {}),
       maxOutboundStreams: STREAMS_PER_CONNECTION,
       ...(options.signal == null ? {} : { signal: options.signal })
     })

@@ -14,6 +14,8 @@ import type { DirectPathsInit } from './webrtc.ts'
 import { relayKeeper, within } from './internal/relay-keeper.ts'
 import { checkRelayAddrs } from './relay.ts'
 import { pendingPerHostGate } from './internal/pending-gate.ts'
+import { optimisticSelect } from './internal/optimistic-select.ts'
+import { noiseCrypto, warmNoiseKeys } from './internal/noise-crypto.ts'
 import { unobservable } from './unobservable.ts'
 import type { UnobservableInit } from './unobservable.ts'
 import type { RelayReservations } from './relay.ts'
@@ -172,13 +174,14 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
       return relay == null || configured.has(relay)
     })
   }
+  warmNoiseKeys()
   const options: Libp2pOptions<S> = {
     privateKey: init.privateKey,
     addresses,
     transports,
     connectionProtector: unobservable(init.unobservable),
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION, streamOptions: { ...YAMUX_STREAM } } as Parameters<typeof yamux>[0])],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    streamMuxers: [optimisticSelect(yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION, streamOptions: { ...YAMUX_STREAM } } as Parameters<typeof yamux>[0]))],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
     connectionGater: pendingPerHostGate(MAX_PENDING_PER_HOST),
     connectionMonitor: init.liveness === false

@@ -7,12 +7,24 @@ import { MAX_FRAME_BODY } from './internal/wire/frames.ts'
 import { warmEphemerals } from './internal/wire/key-pool.ts'
 import { staticKeyFromEd25519, staticPublicFromEd25519 } from './internal/wire/keys.ts'
 import { ReplayFilter } from './internal/wire/replay.ts'
+import type { ReplayMemory } from './internal/wire/replay.ts'
 import type { Padding, Refusal } from './internal/wire/connection.ts'
 import type { AbortOptions, ComponentLogger, ConnectionProtector, Logger, MessageStream, MultiaddrConnection, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KeyObject } from 'node:crypto'
 
 export type { Refusal } from './internal/wire/connection.ts'
+export type { ReplayMemory, ReplayVerdict } from './internal/wire/replay.ts'
+
+/**
+ * A replay memory for hellos (spec/unobservable.md#replay) that processes
+ * sharing a listening socket can all ask (through
+ * {@link UnobservableInit.replayMemory}): each hello is accepted once, within
+ * `windowMs` of this memory's clock, at most `maxPerWindow` per window.
+ */
+export function replayMemory (init: { windowMs?: number, maxPerWindow?: number } = {}): ReplayMemory {
+  return new ReplayFilter(init.windowMs ?? UNOBSERVABLE.replayWindow, init.maxPerWindow ?? UNOBSERVABLE.maxHellosPerWindow)
+}
 
 /** Options of {@link unobservable}; every one has its default in {@link @fara/transport!constants.UNOBSERVABLE | UNOBSERVABLE}. */
 export interface UnobservableInit {
@@ -24,6 +36,13 @@ export interface UnobservableInit {
   maxHellosPerWindow?: number
   /** Padding of hellos and of each side's first writes. */
   padding?: Partial<Padding>
+  /**
+   * The replay memory to ask about each hello, when several processes share
+   * one listening socket (a rendezvous point's workers): one memory for all,
+   * or a hello replayed to another process would be answered. Default: this
+   * node's own, made from `replayWindow` and `maxHellosPerWindow`.
+   */
+  replayMemory?: ReplayMemory
   /** Called for every refused inbound connection, with why (for counters and logs: the remote is told nothing). */
   onRefused?: (reason: Refusal, remoteAddr: Multiaddr) => void
 }
@@ -51,7 +70,7 @@ const peerKeys = new Map<string, Uint8Array>()
 class UnobservableProtector implements ConnectionProtector {
   readonly #secret: KeyObject
   readonly #publicKey: Uint8Array
-  readonly #replay: ReplayFilter
+  readonly #replay: ReplayMemory
   readonly #silent: { min: number, max: number }
   readonly #padding: Padding
   readonly #onRefused: UnobservableInit['onRefused']
@@ -71,7 +90,7 @@ class UnobservableProtector implements ConnectionProtector {
     const window = init.replayWindow ?? UNOBSERVABLE.replayWindow
     const max = init.maxHellosPerWindow ?? UNOBSERVABLE.maxHellosPerWindow
     if (!(window > 0) || !(max >= 1)) throw new RangeError(`replayWindow and maxHellosPerWindow must be positive, got ${window} and ${max}`)
-    this.#replay = new ReplayFilter(window, max)
+    this.#replay = init.replayMemory ?? new ReplayFilter(window, max)
     this.#padding = { ...UNOBSERVABLE.padding, ...init.padding }
     for (const [k, v] of Object.entries(this.#padding)) {
       if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`padding.${k} must be a positive integer, got ${String(v)}`)

@@ -217,6 +217,33 @@ describe('openStream', () => {
     expect(await reply).toBe('hello')
   })
 
+  it('selects optimistically: the stream is negotiated at once, and the answer never reaches the reader', async () => {
+    const [server, client] = await Promise.all([node(), node({ listen: [] })])
+    await server.handle('/fara/a/1', async (stream) => {
+      const first = await stream[Symbol.asyncIterator]().next()
+      expect(Buffer.from((first.value as Uint8Array).subarray()).toString()).toBe('ping')
+      stream.send(Buffer.from('pong'))
+      await stream.close()
+    })
+    const stream = await openStream(client, server.peerId, server.getMultiaddrs(), '/fara/a/1', { optimistic: true })
+    // nothing has come back yet: the selection is sent, not answered
+    expect(stream.protocol).toBe('/fara/a/1')
+    expect((stream as unknown as { readBuffer: { byteLength: number } }).readBuffer.byteLength).toBe(0)
+    stream.send(Buffer.from('ping'))
+    const chunks: Uint8Array[] = []
+    for await (const chunk of stream) chunks.push(chunk.subarray())
+    expect(Buffer.concat(chunks).toString()).toBe('pong')
+  })
+
+  it('aborts an optimistic stream on the first read when the remote does not take the protocol', async () => {
+    const [server, client] = await Promise.all([node(), node({ listen: [] })])
+    const stream = await openStream(client, server.peerId, server.getMultiaddrs(), '/fara/none/1', { optimistic: true })
+    stream.send(Buffer.from('lost'))
+    const err = await rejection((async () => { for await (const chunk of stream) void chunk })())
+    expect(err.name).toBe('UnsupportedProtocolError')
+    expect(stream.status).not.toBe('open')
+  })
+
   it('fails with StreamOpenError for a protocol the remote does not handle, when negotiating fully', async () => {
     const [server, client] = await Promise.all([node(), node({ listen: [] })])
     const err = await rejection(openStream(client, server.peerId, server.getMultiaddrs(), '/fara/none/1', { optimistic: false }))

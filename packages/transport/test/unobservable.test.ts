@@ -7,11 +7,11 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createNode, dialEntity } from '../src/index.ts'
+import { createNode, dialEntity, replayMemory } from '../src/index.ts'
 import { elligatorKeyPair } from '../src/internal/elligator2.ts'
 import { clientHello } from '../src/internal/wire/hello.ts'
 import { staticPublicFromEd25519, x25519Secret } from '../src/internal/wire/keys.ts'
-import type { Refusal } from '../src/index.ts'
+import type { Refusal, ReplayMemory } from '../src/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { AddressInfo, Server } from 'node:net'
 
@@ -47,8 +47,8 @@ function flight (init: { time?: number, padding?: number, listener?: Uint8Array 
 interface Observed { received: number, closedBy: 'listener' | 'us', ms: number }
 
 /** Connect, send `bytes`, and watch until the listener closes (or `waitMs` passes, then close ourselves). */
-async function probe (bytes: Uint8Array | null, waitMs = 5_000): Promise<Observed> {
-  const socket = connect({ port, host: '127.0.0.1' })
+async function probe (bytes: Uint8Array | null, waitMs = 5_000, to = port): Promise<Observed> {
+  const socket = connect({ port: to, host: '127.0.0.1' })
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const start = performance.now()
   let received = 0
@@ -171,3 +171,50 @@ describe('unobservable layer: the initiator', () => {
     }
   })
 })
+
+describe('unobservable layer: listeners that share one socket share one replay memory', () => {
+  it('refuses on one listener a first flight another accepted, when their memory is shared and answers later', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const shared = replayMemory()
+    // as a rendezvous point's workers ask their primary: the answer comes in a later turn
+    const later: ReplayMemory = { check: async (time, tag) => new Promise(resolve => { setImmediate(() => { resolve(shared.check(time, tag)) }) }) }
+    const seen: Refusal[] = []
+    const listeners = await Promise.all([0, 1].map(async () => createNode({
+      privateKey: key,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      unobservable: { silentClose: SILENT, replayMemory: later, onRefused: (reason) => { seen.push(reason) } }
+    })))
+    try {
+      const [a, b] = listeners.map(n => Number(n.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')!.value))
+      const bytes = staticFlight(key.publicKey.raw)
+      expect((await probe(bytes, 1_000, a)).received).toBeGreaterThan(0)
+      const replayed = await probe(bytes, 5_000, b)
+      expect(replayed.received).toBe(0)
+      expect(replayed.closedBy).toBe('listener')
+      expect(seen).toEqual(['replay'])
+      // and a fresh flight is still answered there, through the same memory
+      expect((await probe(staticFlight(key.publicKey.raw), 1_000, b)).received).toBeGreaterThan(0)
+    } finally {
+      await Promise.all(listeners.map(async n => n.stop()))
+    }
+  })
+
+  it('refuses a first flight when the shared memory cannot answer', async () => {
+    const seen: Refusal[] = []
+    const key = await generateKeyPair('Ed25519')
+    const broken: ReplayMemory = { check: async () => { throw new Error('the primary is gone') } }
+    const listener = await createNode({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], unobservable: { silentClose: SILENT, replayMemory: broken, onRefused: (reason) => { seen.push(reason) } } })
+    try {
+      const to = Number(listener.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')!.value)
+      expect((await probe(staticFlight(key.publicKey.raw), 5_000, to)).received).toBe(0)
+      expect(seen).toEqual(['full'])
+    } finally {
+      await listener.stop()
+    }
+  })
+})
+
+/** A legitimate first flight to the listener whose Ed25519 public key is `raw`. */
+function staticFlight (raw: Uint8Array): Uint8Array {
+  return flight({ listener: staticPublicFromEd25519(raw) })
+}

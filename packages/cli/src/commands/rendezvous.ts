@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DEFAULT_LISTEN, ENV, ExitCode } from '../constants.ts'
 import { UsageError } from '../errors.ts'
-import { flagOf, listOf, positionalsOf } from '../internal/args.ts'
+import { flagOf, intOf, listOf, positionalsOf, stringOf } from '../internal/args.ts'
 import { exitAfterStop, settingFlagsOf, untilAborted } from '../internal/command.ts'
 import { remembered, tcpPort, withPort } from '../internal/remembered-listen.ts'
 import { writePrivateFile } from '../internal/files.ts'
@@ -59,8 +59,11 @@ async function run (ctx: Context): Promise<ExitCode> {
   if (explicit != null && explicit.length !== 1 && dataDir != null) ctx.out.status('note', {}, 'several --listen addresses: the address is not remembered across restarts')
   const previous = explicit == null && dataDir != null ? await remembered(dataDir, LISTEN_FILE) : undefined
   const relay = !flagOf(ctx.args, 'no-relay')
+  const workers = stringOf(ctx.args, 'workers') === 'auto' ? 'auto' : intOf(NAME, ctx.args, 'workers', 1, 256) ?? 1
+  // relay slots and the connections through them must meet in one process (spec/rendezvous.md#workers)
+  if (workers !== 1 && relay) throw new UsageError('--workers needs --no-relay: a relay runs in one process', NAME)
   const start = async (listen: string[]): ReturnType<typeof createRendezvousPoint> =>
-    createRendezvousPoint({ listen, allowPinnedPort: true, relay, ...(dataDir == null ? {} : { dataDir }) })
+    createRendezvousPoint({ listen, allowPinnedPort: true, relay, workers, ...(dataDir == null ? {} : { dataDir }) })
   ctx.out.status('starting', { dataDir: dataDir ?? null }, `starting${dataDir == null ? ' (memory only)' : ` with state in ${dataDir}`}…`)
   let point
   try {
@@ -81,10 +84,11 @@ async function run (ctx: Context): Promise<ExitCode> {
     const address = (addrs.find(a => !isLoopback(a)) ?? addrs[0])?.toString() ?? ''
     const invite = inviteFor(addrs.map(String))
     const s = ctx.out.out
+    const forked = point.workers.length > 1 ? point.workers.length : 1
     ctx.out.result('ready', {
-      peerId: point.node.peerId.toString(), port, multiaddrs: addrs.map(String), relay, dataDir: dataDir ?? null, address, invite: invite ?? null
+      peerId: point.node.peerId.toString(), port, multiaddrs: addrs.map(String), relay, workers: forked, dataDir: dataDir ?? null, address, invite: invite ?? null
     }, [
-      `${s.green('rendezvous point ready')}${relay ? ' (with relay)' : ''}`,
+      `${s.green('rendezvous point ready')}${relay ? ' (with relay)' : ''}${forked > 1 ? ` (${forked} worker processes)` : ''}`,
       `  key        ${point.node.peerId.toString()}`,
       ...addrs.map((a, i) => `  ${i === 0 ? 'addresses ' : '          '} ${a.toString()}`),
       '',
@@ -105,7 +109,7 @@ async function run (ctx: Context): Promise<ExitCode> {
 export const rendezvous: Command = {
   name: NAME,
   summary: 'run a rendezvous point (and relay): where names are registered and looked up',
-  usage: ['rendezvous [--data-dir <dir>] [--listen <multiaddr>]… [--no-relay]', 'rendezvous --dht [--bootstrap <multiaddr>]… [--data-dir <dir>] [--listen <multiaddr>]…'],
+  usage: ['rendezvous [--data-dir <dir>] [--listen <multiaddr>]… [--no-relay] [--workers <n|auto>]', 'rendezvous --dht [--bootstrap <multiaddr>]… [--data-dir <dir>] [--listen <multiaddr>]…'],
   description: [
     'Runs a rendezvous point: it stores signed records (name → key, addresses, AId), verifies them on every',
     'write and read, and (unless --no-relay) relays connections to services behind NAT, with no data or time cap.',
@@ -120,11 +124,13 @@ export const rendezvous: Command = {
     memory: { type: 'boolean', help: 'keep nothing on disk: a new key and address each start' },
     listen: { type: 'string', short: 'l', multiple: true, value: '<multiaddr>', help: `listen address (default ${DEFAULT_LISTEN}, then the same port again)` },
     'no-relay': { type: 'boolean', help: 'do not relay for entities behind NAT' },
+    workers: { type: 'string', value: '<n|auto>', help: 'serve clients from n processes on one port (auto: one per core; default 1); needs --no-relay' },
     ...DHT_NODE_OPTIONS
   },
   examples: [
     ['fara rendezvous', 'run one, state in ~/.local/share/fara/rendezvous'],
     ['fara rendezvous --listen /ip4/0.0.0.0/tcp/4001', 'on a fixed port (e.g. open in a firewall)'],
+    ['fara rendezvous --no-relay --workers auto', 'a busy point: one process per core, one key, one port, one store'],
     ['fara rendezvous --data-dir ./rv --listen /ip4/127.0.0.1/tcp/0 --json', 'for a script: one JSON "ready" line with the addresses'],
     ['fara rendezvous --json | jq -r \'select(.event == "ready") | .invite\'', 'the invite (fara1:…) to hand out: fara connect <name> --invite <it>'],
     ['fara rendezvous --dht --listen /ip4/0.0.0.0/tcp/4001', 'a DHT node; it prints the --bootstrap address to give services and clients'],

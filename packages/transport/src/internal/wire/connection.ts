@@ -14,7 +14,7 @@ import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
 import { takeEphemeral } from './key-pool.ts'
 import type { OpenedClientHead, SentClientHello } from './hello.ts'
 import type { KeyStream } from './keys.ts'
-import type { ReplayFilter } from './replay.ts'
+import type { ReplayMemory, ReplayVerdict } from './replay.ts'
 import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 import type { KeyObject } from 'node:crypto'
@@ -45,7 +45,7 @@ export interface InitiatorInit extends CommonInit {
 export interface ListenerInit extends CommonInit {
   secret: KeyObject
   publicKey: Uint8Array
-  replay: ReplayFilter
+  replay: ReplayMemory
 }
 
 /**
@@ -94,8 +94,9 @@ export class WireConnection extends AbstractMultiaddrConnection {
 
   // listener
   readonly #secret: KeyObject | undefined
-  readonly #replay: ReplayFilter | undefined
+  readonly #replay: ReplayMemory | undefined
   #head: OpenedClientHead | undefined
+  #checking = false
   #rx: Uint8Array | undefined
   #x: Uint8Array | undefined
   #settle: { resolve: () => void, reject: (reason: Refusal) => void } | undefined
@@ -208,6 +209,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
 
   /** The listener reads R_X ‖ head, then padding ‖ MAC_C; any failure is silence. */
   #listenerStep (): void {
+    if (this.#checking) return // a shared replay memory is answering: the rest waits in #pending
     const pending = this.#pending
     if (this.#head == null) {
       if (pending.byteLength < KEY_BYTES + CLIENT_HEAD_BYTES) return
@@ -227,8 +229,18 @@ export class WireConnection extends AbstractMultiaddrConnection {
     head.in.update(ct.subarray(CLIENT_HEAD_BYTES)) // keep the keystream in step: the padding is dropped
     const tag = mac(head.macKey, this.#rx!, ct)
     if (!timingSafeEqual(tag, pending.subarray(end, end + MAC_BYTES))) { this.#refuse('mac'); return }
-    const refused = this.#replay!.check(head.time, tag)
+    const verdict = this.#replay!.check(head.time, tag)
+    if (!(verdict instanceof Promise)) { this.#checked(verdict, head, tag, end); return }
+    this.#checking = true
+    const later = (v: ReplayVerdict): void => { this.#checking = false; if (this.#raw.status === 'open') this.#checked(v, head, tag, end) }
+    verdict.then(later, () => { later('full') })
+  }
+
+  /** The replay memory's answer on an authenticated hello: refuse it, or answer and start the frames. */
+  #checked (refused: ReplayVerdict, head: OpenedClientHead, tag: Uint8Array, end: number): void {
+    if (this.#state === 'refused') return
     if (refused != null) { this.#refuse(refused); return }
+    const pending = this.#pending
     const ephemeral = takeEphemeral()
     const sent = serverHello({
       es: head.es,

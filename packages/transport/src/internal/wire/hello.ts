@@ -6,7 +6,7 @@
 // R_X, R_Y are Elligator2 representatives of dirty ephemeral X25519 keys;
 // MAC_C = HMAC(c2s.macKey, R_X ‖ ciphertext)[:16], MAC_S = HMAC(s2c.macKey, MAC_C ‖ R_Y ‖ ciphertext)[:16].
 // Both keystreams go on, unbroken, into the frames that follow.
-import { KEY_BYTES, KeyStream, MAC_BYTES, c2sKeys, lengthStream, mac, s2cKeys, x25519 } from './keys.ts'
+import { KEY_BYTES, KeyStream, MAC_BYTES, c2sKeys, lengthStream, listenerPublicKey, mac, s2cKeys, x25519 } from './keys.ts'
 import type { KeyObject } from 'node:crypto'
 
 /** Plaintext head of the initiator's hello: time (ms since 1970, u64 BE) and padding length (u16 BE). */
@@ -36,7 +36,8 @@ export interface SentClientHello {
  */
 export function clientHello (init: { listener: Uint8Array, secret: KeyObject, representative: Uint8Array, time: number, padding: number, rekeyBytes?: number | undefined }): SentClientHello | null {
   const { listener, secret, representative: rx, time, padding } = init
-  const es = x25519(secret, listener)
+  const imported = listenerPublicKey(listener)
+  const es = imported == null ? null : x25519(secret, imported)
   if (es == null) return null
   const keys = c2sKeys(es, listener, rx)
   const out = new KeyStream(keys.key, keys.nonce, init.rekeyBytes)

@@ -1,5 +1,6 @@
 import { elligatorKeyPair } from '../elligator2.ts'
 import { x25519Secret } from './keys.ts'
+import { KeyPool } from '../pool.ts'
 import type { KeyObject } from 'node:crypto'
 
 /** An ephemeral X25519 key whose (dirty) public key has an Elligator2 representative. */
@@ -12,8 +13,6 @@ export interface EphemeralKey {
 const POOL_SIZE = 8
 /** After a key is taken, the refill waits this long (ms), so that it does not compete with the handshake that took the key. */
 const REFILL_DELAY_MS = 50
-const pool: EphemeralKey[] = []
-let filling = false
 
 function make (): EphemeralKey {
   const pair = elligatorKeyPair()
@@ -22,29 +21,14 @@ function make (): EphemeralKey {
   return { secret, representative: pair.representative }
 }
 
-function fill (): void {
-  if (pool.length >= POOL_SIZE) {
-    filling = false
-    return
-  }
-  pool.push(make())
-  setImmediate(fill).unref()
-}
-
-function refill (delay: number): void {
-  if (filling) return
-  filling = true
-  setTimeout(fill, delay).unref()
-}
+const pool = new KeyPool(make, POOL_SIZE, REFILL_DELAY_MS)
 
 /** Start filling the pool in the background (a node calls it when it starts, so its first connection does not wait). */
 export function warmEphemerals (): void {
-  refill(0)
+  pool.warm()
 }
 
 /** One fresh ephemeral key, never handed out twice; the pool refills a little later. */
 export function takeEphemeral (): EphemeralKey {
-  const key = pool.pop() ?? make()
-  refill(REFILL_DELAY_MS)
-  return key
+  return pool.take()
 }

@@ -44,14 +44,38 @@ export function x25519Secret (secret: Uint8Array): KeyObject {
  * (a low-order point: RFC 7748 §6.1 lets the check be skipped, a listener
  * must not, or a prober could make the keys predictable).
  */
-export function x25519 (secret: KeyObject, u: Uint8Array): Uint8Array | null {
+export function x25519 (secret: KeyObject, u: Uint8Array | KeyObject): Uint8Array | null {
   try {
-    const publicKey = createPublicKey({ key: Buffer.concat([SPKI_X25519, u]), format: 'der', type: 'spki' })
+    const publicKey = u instanceof Uint8Array ? createPublicKey({ key: Buffer.concat([SPKI_X25519, u]), format: 'der', type: 'spki' }) : u
     const shared = diffieHellman({ privateKey: secret, publicKey })
     return shared.every(b => b === 0) ? null : shared
   } catch {
     return null // OpenSSL refuses an all-zero result itself
   }
+}
+
+/** Listeners' static keys as imported for X25519, for every connection of the process to them (public data only). */
+const LISTENER_KEYS = 1024
+const listenerKeys = new Map<string, KeyObject | null>()
+
+/**
+ * A listener's static X25519 public key `u` imported once per process: an
+ * initiator dials the same services again and again, and the import costs as
+ * much as the scalar multiplication. Null if node:crypto refuses the point.
+ */
+export function listenerPublicKey (u: Uint8Array): KeyObject | null {
+  const id = Buffer.from(u).toString('base64')
+  let key = listenerKeys.get(id)
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: Buffer.concat([SPKI_X25519, u]), format: 'der', type: 'spki' })
+    } catch {
+      key = null
+    }
+    if (listenerKeys.size >= LISTENER_KEYS) listenerKeys.delete(listenerKeys.keys().next().value!)
+    listenerKeys.set(id, key)
+  }
+  return key
 }
 
 /**

@@ -10,7 +10,19 @@
  * current one is full, new hellos are refused until the next rotation
  * (failing closed: a replay is never let through to make room).
  */
-export class ReplayFilter {
+/** A replay memory's answer on a hello: why it is refused, or null (accepted, and now remembered). */
+export type ReplayVerdict = 'stale' | 'replay' | 'full' | null
+
+/**
+ * What a listener asks about each authenticated hello. One memory may serve
+ * several processes that share a listening socket (a rendezvous point's
+ * workers): then its answer is asynchronous, and a rejected promise refuses.
+ */
+export interface ReplayMemory {
+  check: (time: number, tag: Uint8Array) => ReplayVerdict | Promise<ReplayVerdict>
+}
+
+export class ReplayFilter implements ReplayMemory {
   readonly #windowMs: number
   readonly #max: number
   readonly #now: () => number
@@ -27,7 +39,7 @@ export class ReplayFilter {
   }
 
   /** Why a hello with this `time` and `tag` is refused, or null if it is accepted (and now remembered). */
-  check (time: number, tag: Uint8Array): 'stale' | 'replay' | 'full' | null {
+  check (time: number, tag: Uint8Array): ReplayVerdict {
     const now = this.#now()
     if (time < this.#notBefore || Math.abs(now - time) > this.#windowMs) return 'stale'
     while (now - this.#rotatedAt >= this.#windowMs) {
