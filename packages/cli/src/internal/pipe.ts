@@ -10,36 +10,10 @@ export interface BridgeResult {
   received: number
 }
 
-/**
- * Count the bytes that `from` emits, without taking its data away from the
- * pipe, and with `to` (where the pipe writes them) batch the chunks of one
- * turn of the event loop into one write: `to` is corked at the first chunk
- * and uncorked in the turn's check phase (setImmediate), after every read
- * libuv made in its poll phase (up to 32 per socket) has been handed over.
- * So an association gets the reads of a turn in one `writev` and sends them
- * as few large frames (each frame costs a Noise message and a window update
- * coming back), and a socket gets one writev syscall for everything the
- * association delivered in that turn. Backpressure is kept: corked writes
- * count against `to`'s high-water mark, and past it the pipe pauses `from`.
- */
-function counted (from: Readable, to?: Writable): { bytes: () => number } {
+/** Count the bytes that `stream` emits, without taking its data away from the pipe. */
+function counted (stream: Readable): { bytes: () => number } {
   let bytes = 0
-  let corked = false
-  const uncork = (): void => {
-    if (!corked) return
-    corked = false
-    to!.uncork()
-  }
-  // at the end, at once: a pipe that does not end `to` (stdout) must have handed everything over when it resolves
-  from.once('end', uncork)
-  // registered before the pipe's own 'data' listener, so the cork comes before its write
-  from.on('data', (chunk: Uint8Array) => {
-    bytes += chunk.byteLength
-    if (to == null || corked || to.writableEnded || to.destroyed) return
-    corked = true
-    to.cork()
-    setImmediate(uncork)
-  })
+  stream.on('data', (chunk: Uint8Array) => { bytes += chunk.byteLength })
   return { bytes: () => bytes }
 }
 
@@ -50,8 +24,8 @@ function counted (from: Readable, to?: Writable): { bytes: () => number } {
  * Resolves when both directions have ended; rejects with the first error.
  */
 export async function bridge (a: Duplex, b: Duplex): Promise<BridgeResult> {
-  const fromA = counted(a, b)
-  const fromB = counted(b, a)
+  const fromA = counted(a)
+  const fromB = counted(b)
   let failed: Error | undefined
   const fail = (err: Error): void => {
     failed ??= err
@@ -72,8 +46,8 @@ export async function bridge (a: Duplex, b: Duplex): Promise<BridgeResult> {
  * caller then closes its side; stdin's end half-closes `remote` before that.
  */
 export async function bridgeStdio (stdin: Readable, stdout: Writable, remote: Duplex): Promise<BridgeResult> {
-  const fromIn = counted(stdin, remote)
-  const fromRemote = counted(remote, stdout)
+  const fromIn = counted(stdin)
+  const fromRemote = counted(remote)
   let failed: Error | undefined
   let remoteDone = false
   const upstream = pipeline(stdin, remote as Writable).catch((err: Error) => {
