@@ -36,7 +36,7 @@ function message (text: string): Uint8Array {
 }
 
 /** What `select` writes first and a listener that takes `protocol` answers: the header, then the protocol. */
-export function selection (protocol: string): Uint8Array {
+function selection (protocol: string): Uint8Array {
   const header = message(MULTISTREAM)
   const proposal = message(protocol)
   const out = new Uint8Array(header.byteLength + proposal.byteLength)
