@@ -8,6 +8,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNode, dialEntity, replayMemory } from '../src/index.ts'
+import { UNOBSERVABLE } from '../src/constants.ts'
 import { elligatorKeyPair } from '../src/internal/elligator2.ts'
 import { clientHello } from '../src/internal/wire/hello.ts'
 import { staticPublicFromEd25519, x25519Secret } from '../src/internal/wire/keys.ts'
@@ -138,8 +139,10 @@ describe('unobservable layer: a listener answers only a first flight made with i
 describe('unobservable layer: the initiator', () => {
   let fake: Server
   beforeAll(async () => {
-    // answers any first flight with bytes that are not a listener's hello
-    fake = createServer((socket) => { socket.once('data', () => { socket.write(randomBytes(200)) }); socket.on('error', () => {}) })
+    // answers any first flight with bytes that are not a listener's hello: more than the longest hello
+    // (R_Y + head + the largest padding + MAC), so the initiator always has enough to decide; with fewer,
+    // a random padding length beyond what was sent leaves it waiting for the rest until its dial times out
+    fake = createServer((socket) => { socket.once('data', () => { socket.write(randomBytes(32 + 2 + UNOBSERVABLE.maxHelloPadding + 16 + 64)) }); socket.on('error', () => {}) })
     await new Promise<void>(resolve => fake.listen(0, '127.0.0.1', resolve))
   })
   afterAll(async () => { await new Promise(resolve => fake.close(resolve)) })
