@@ -168,11 +168,12 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     this.#closed = true
     // an entity that closes on purpose ends its associations itself: the peer learns at once, with the reason,
     // instead of waiting for a resumption that cannot come (resumption is for a path lost, not for a close)
-    this.#associations.abortAll(new EntityClosedError(`${this.app} closed`))
+    // bounded (a peer that reads nothing cannot hold the close): the ABORT frames out, the names withdrawn
+    const ending = AbortSignal.any([AbortSignal.timeout(5_000), ...(options.signal == null ? [] : [options.signal])])
+    const aborted = this.#associations.abortAll(new EntityClosedError(`${this.app} closed`), ending)
     this.node.removeEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)
-    const withdrawal = AbortSignal.any([AbortSignal.timeout(5_000), ...(options.signal == null ? [] : [options.signal])])
-    await Promise.allSettled([...this.#services.values()].map(async s => s.close({ signal: withdrawal })))
+    await Promise.allSettled([aborted, ...[...this.#services.values()].map(async s => s.close({ signal: ending }))])
     await this.#connector.close()
     await this.node.stop()
     this.#log('stop %p', this.peerId)

@@ -276,7 +276,8 @@ export interface Entity extends TypedEventTarget<EntityEvents> {
   readonly guessesBlocked: number
   /**
    * End every association (the peers learn it at once), withdraw every name and stop the node.
-   * `signal` cuts the withdrawals short (each waits at most 5 s anyway); the node is stopped regardless.
+   * It waits for each association's ABORT frame to go out behind its queued data and for each
+   * withdrawal, at most 5 s; `signal` cuts that short; the node is stopped regardless.
    */
   close (options?: AbortOptions): Promise<void>
 }

@@ -1,6 +1,6 @@
 import { reasonOf } from './log.ts'
 import type { Association } from '@fara/demux'
-import type { Logger } from '@libp2p/interface'
+import type { Logger, Stream } from '@libp2p/interface'
 
 /**
  * The associations of one entity, opened or accepted and not finished: ended
@@ -45,9 +45,34 @@ export class Associations {
     return n
   }
 
-  /** End every live association with `reason` (the peers learn it at once). */
-  abortAll (reason: Error): void {
-    for (const association of this.#live) association.abort(reason)
+  /**
+   * End every live association with `reason` (the peers learn it at once).
+   * Resolves once each one's stream has closed, or when `signal` aborts: a
+   * resumable association's ABORT frame goes out behind the data it had
+   * queued, and a node stopped before then would lose it (the peer would
+   * wait for a resumption that cannot come).
+   */
+  async abortAll (reason: Error, signal: AbortSignal): Promise<void> {
+    const streams = [...this.#live].map((association) => {
+      association.abort(reason)
+      return association.stream
+    })
     this.#live.clear()
+    await Promise.all(streams.map(async stream => { await closed(stream, signal) }))
   }
+}
+
+/** Resolve once `stream` is closed both ways (or reset), or when `signal` aborts. */
+async function closed (stream: Stream, signal: AbortSignal): Promise<void> {
+  if (stream.status !== 'open' && stream.status !== 'closing') return
+  if (signal.aborted) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      stream.removeEventListener('close', done)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    stream.addEventListener('close', done)
+    signal.addEventListener('abort', done)
+  })
 }
