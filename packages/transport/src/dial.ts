@@ -1,4 +1,4 @@
-import { InvalidPeerIdError, UnexpectedPeerError } from '@libp2p/interface'
+import { ConnectionClosedError, InvalidPeerIdError, UnexpectedPeerError } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DIRECT_DIAL_HEAD_START, STREAMS_PER_CONNECTION } from './constants.ts'
 import { DialFailedError, PeerMismatchError, StreamOpenError } from './errors.ts'
@@ -10,9 +10,8 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export interface DialOptions extends AbortOptions {
   /**
    * Send the protocol proposal with the first data instead of waiting for the
-   * answer (default false: the SDK does not use it yet — a service that resets
-   * a connection right after a refusal can lose the refusal's Reply to an
-   * optimistic opener, see bench/README.md § Connect latency).
+   * answer (default false; the SDK opens its associations this way). A remote
+   * that does not speak the protocol is then discovered on the first read.
    */
   optimistic?: boolean
 }
@@ -128,17 +127,26 @@ export async function dialEntity (node: Libp2p, peer: PeerId, addrs: Array<Multi
 
 /** Dial `peer` (see {@link dialEntity}) and open a stream on `protocol`. */
 export async function openStream (node: Libp2p, peer: PeerId, addrs: Array<Multiaddr | string>, protocol: string, options: DialOptions = {}): Promise<Stream> {
-  const connection = await dialEntity(node, peer, addrs, options)
-  try {
-    return await connection.newStream(protocol, {
-      negotiateFully: options.optimistic !== true,
-      // libp2p 3 negotiates fully whatever negotiateFully says: the muxer of a node made by
-      // createNode selects optimistically when told so (internal/optimistic-select.ts)
-      ...(options.optimistic === true ? { [OPTIMISTIC_SELECT]: true } : {}),
-      maxOutboundStreams: STREAMS_PER_CONNECTION,
-      ...(options.signal == null ? {} : { signal: options.signal })
-    })
-  } catch (err) {
-    throw new StreamOpenError(`Could not open ${protocol} to ${peer.toString()}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+  for (let attempt = 0; ; attempt++) {
+    const connection = await dialEntity(node, peer, addrs, options)
+    try {
+      return await connection.newStream(protocol, {
+        negotiateFully: options.optimistic !== true,
+        // libp2p 3 negotiates fully whatever negotiateFully says: the muxer of a node made by
+        // createNode selects optimistically when told so (internal/optimistic-select.ts)
+        ...(options.optimistic === true ? { [OPTIMISTIC_SELECT]: true } : {}),
+        maxOutboundStreams: STREAMS_PER_CONNECTION,
+        ...(options.signal == null ? {} : { signal: options.signal })
+      })
+    } catch (err) {
+      // the open connection it took was closing (the remote closed it meanwhile): once more, on a new one
+      const closing = connection.status !== 'open' || (err as Error)?.name === ConnectionClosedError.name
+      if (attempt === 0 && closing && options.signal?.aborted !== true) {
+        // its muxer may have ended (the remote's GoAway) before the connection itself: let it go now
+        if (connection.status === 'open') connection.abort(err as Error)
+        continue
+      }
+      throw new StreamOpenError(`Could not open ${protocol} to ${peer.toString()}: ${(err as Error)?.message ?? String(err)}`, { cause: err })
+    }
   }
 }

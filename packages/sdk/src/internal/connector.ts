@@ -179,7 +179,7 @@ export class Connector {
   async #dial (node: Libp2p, record: ServiceRecord, options: AbortOptions): Promise<Stream> {
     let stream: Stream
     try {
-      stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, options)
+      stream = await openStream(node, record.peerId, record.addrs, ASSOCIATION_PROTOCOL, { ...options, optimistic: true })
     } catch (err) {
       if (this.#log.enabled) this.#log('dial %p failed - %s', record.peerId, reasonOf(err, false))
       throw err

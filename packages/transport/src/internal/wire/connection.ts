@@ -11,6 +11,7 @@ import { FrameDecoder, LengthMasker, NOISE_SELECT, NoiseTracker, encodeFrames } 
 import { UNOBSERVABLE } from '../../constants.ts'
 import { CLIENT_HEAD_BYTES, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
+import { Flights } from './flights.ts'
 import { takeEphemeral } from './key-pool.ts'
 import type { OpenedClientHead, SentClientHello } from './hello.ts'
 import type { KeyStream } from './keys.ts'
@@ -68,10 +69,9 @@ export class WireConnection extends AbstractMultiaddrConnection {
   #pending = new Uint8ArrayList()
   #in: KeyStream | undefined
   #out: KeyStream | undefined
-  /** A hello waiting to go out with the first frames. */
-  #prefix: Uint8Array | undefined
+  /** The first flights, gathered by turn of the event loop. */
+  readonly #flights: Flights
   #padWrites: number
-  #flushing = false
   /** Where libp2p's outgoing stream is, to know when this side may switch to passthrough. */
   readonly #tracker: NoiseTracker
   #outLengths: (() => KeyStream) | undefined
@@ -109,6 +109,13 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#padding = init.padding
     this.#rekeyBytes = init.rekeyBytes
     this.#padWrites = init.padding.writes
+    this.#flights = new Flights(init.raw)
+    // libp2p closes and resets a connection through the raw connection under this layer (its
+    // Connection holds that one): what the layer still gathers goes out first, so nothing written
+    // before a reset is lost to it (a refusal's answer before the guessing guard's reset)
+    const { abort, close } = init.raw
+    init.raw.abort = (err: Error): void => { this.#flights.flush(); abort.call(init.raw, err) }
+    init.raw.close = async (options?: AbortOptions): Promise<void> => { this.#flights.flush(); await close.call(init.raw, options) }
     // Noise XX: the initiator sends messages 1 and 3, the listener message 2
     this.#tracker = new NoiseTracker('listener' in init ? 2 : 1)
     this.#unanswered = 'listener' in init ? 0 : NOISE_SELECT.byteLength
@@ -156,20 +163,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#sent = sent
     this.#out = sent.out
     this.#outLengths = sent.outLengths
-    this.#queue(sent.bytes)
-  }
-
-  /** Send `hello` with the first frames, or on its own once this turn of the event loop has written none. */
-  #queue (hello: Uint8Array): void {
-    this.#prefix = hello
-    if (this.#flushing) return
-    this.#flushing = true
-    setImmediate(() => {
-      this.#flushing = false
-      const prefix = this.#prefix
-      this.#prefix = undefined
-      if (prefix != null && this.#raw.status === 'open') this.#raw.send(prefix)
-    })
+    this.#flights.gather(sent.bytes)
   }
 
   #receive (chunk: Uint8Array): void {
@@ -263,7 +257,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#state = 'frames'
     const rest = pending.subarray(end + MAC_BYTES)
     this.#pending = new Uint8ArrayList()
-    this.#queue(sent.bytes)
+    this.#flights.gather(sent.bytes)
     this.#settle?.resolve()
     this.#settle = undefined
     if (rest.byteLength > 0) this.#deliver(rest)
@@ -316,8 +310,6 @@ export class WireConnection extends AbstractMultiaddrConnection {
     const sentBytes = written.byteLength
     let data = written
     const out = new Uint8ArrayList()
-    const prefix = this.#prefix
-    this.#prefix = undefined
     if (this.#outMask == null && this.#padWrites === 0 && this.#tracker.atTransportBoundary) {
       // the Noise handshake is over and padded writes are spent: from here on Noise's own
       // ciphertext goes as it is, behind masked lengths (spec/unobservable.md#passthrough)
@@ -354,24 +346,19 @@ export class WireConnection extends AbstractMultiaddrConnection {
         queueMicrotask(() => { if (this.status === 'open') this.onData(new Uint8Array(NOISE_SELECT)) })
       }
     }
-    if (out.byteLength === 0) {
-      // all of it was the dropped answer: a hello waiting goes with the next write, or on its own
-      if (prefix != null) this.#queue(prefix)
-      return { sentBytes, canSendMore: true }
-    }
-    // a hello goes in one buffer with what follows it: one write, one segment
-    if (prefix != null) return { sentBytes, canSendMore: this.#raw.send(Buffer.concat([prefix, ...out])) }
-    return { sentBytes, canSendMore: this.#raw.send(out) }
+    // all of it was the dropped answer: nothing to send
+    if (out.byteLength === 0) return { sentBytes, canSendMore: true }
+    return { sentBytes, canSendMore: this.#flights.send(out) }
   }
 
   async sendClose (options?: AbortOptions): Promise<void> {
-    const prefix = this.#prefix
-    this.#prefix = undefined
-    if (prefix != null && this.#raw.status === 'open') this.#raw.send(prefix)
+    this.#flights.flush()
     await this.#raw.close(options)
   }
 
   sendReset (err: Error): void {
+    // what was written before the reset goes first (a refusal's answer must not be lost to the reset)
+    this.#flights.flush()
     this.#raw.abort(err)
   }
 
