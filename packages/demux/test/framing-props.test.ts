@@ -231,6 +231,30 @@ describe('StreamReader.readFrame (properties, real libp2p stream pairs)', () => 
     }), { numRuns: runs(200) })
   }, budget(30_000))
 
+  it('takeFrameList hands over, without waiting, exactly the frames already buffered whole, then what readFrame would read next', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 6 }), fc.nat(), async (bodies, cut) => {
+      const input = Uint8Array.from(bodies.flatMap(b => [...lengthPrefixed(b)]))
+      const at = cut % (input.byteLength + 1)
+      const [out, inb] = await pair()
+      const reader = new StreamReader(inb)
+      out.send(input.subarray(0, at))
+      // the bytes are in once a frame of them can be read: wait for the last whole one before the cut (if any)
+      const whole = refFrames(input.subarray(0, at), MAX_DATA_FRAME_BYTES).frames
+      const taken: string[] = []
+      if (whole.length > 0) taken.push(Buffer.from(await reader.readFrame(MAX_DATA_FRAME_BYTES, 'test')).toString('hex'))
+      for (let body = reader.takeFrameList(MAX_DATA_FRAME_BYTES, 'test'); body != null; body = reader.takeFrameList(MAX_DATA_FRAME_BYTES, 'test')) {
+        taken.push(Buffer.from(body.subarray()).toString('hex'))
+      }
+      expect(taken).toEqual(whole.map(f => Buffer.from(f).toString('hex')))
+      // the rest arrives: reading goes on where taking stopped
+      out.send(input.subarray(at))
+      await out.close()
+      const rest: string[] = []
+      for (let i = whole.length; i < bodies.length; i++) rest.push(Buffer.from(await reader.readFrame(MAX_DATA_FRAME_BYTES, 'test')).toString('hex'))
+      expect([...taken, ...rest]).toEqual(bodies.map(b => Buffer.from(b).toString('hex')))
+    }), { numRuns: runs(100) })
+  }, budget(30_000))
+
   it('refuses an oversized length prefix as soon as it arrives, without waiting for a body or the end of the stream', async () => {
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESUME_FRAME_BYTES, MAX_DATA_FRAME_BYTES),

@@ -121,29 +121,47 @@ export class StreamReader {
     return out
   }
 
+  /**
+   * The next frame's body if it is buffered whole, without waiting (frames
+   * that arrived before a path broke are still the peer's last word);
+   * undefined if it is not.
+   */
+  takeFrameList (max: number, what: string): Uint8ArrayList | undefined {
+    const length = this.#bufferedFrame(max, what)
+    if (length == null) return undefined
+    const out = this.#queue.sublist(0, length)
+    this.#queue.consume(length)
+    this.#consumed()
+    return out
+  }
+
+  /** If a whole frame is buffered: consume its length prefix and return the body's length. */
+  #bufferedFrame (max: number, what: string): number | undefined {
+    const maxPrefix = Math.max(1, Math.ceil(Math.log2(max + 1) / 7))
+    let length = 0
+    let prefix = 0
+    let complete = false
+    for (; prefix < this.#queue.byteLength && prefix < maxPrefix; prefix++) {
+      const byte = this.#queue.get(prefix)
+      length += (byte & 0x7f) * 2 ** (7 * prefix)
+      if ((byte & 0x80) === 0) { complete = true; prefix++; break }
+    }
+    if (!complete && prefix >= maxPrefix) {
+      throw new FrameTooLargeError(`${what} frame length prefix is longer than ${maxPrefix} bytes`)
+    }
+    if (!complete) return undefined
+    if (length > max) throw new FrameTooLargeError(`${what} frame is ${length} bytes; at most ${max} allowed`)
+    if (length === 0) throw new MalformedFrameError(`${what} frame is empty`)
+    if (this.#queue.byteLength < prefix + length) return undefined
+    this.#queue.consume(prefix)
+    return length
+  }
+
   /** Wait until a whole frame is buffered; consume its length prefix and return the body's length. */
   async #frameLength (max: number, what: string, signal?: AbortSignal): Promise<number> {
-    const maxPrefix = Math.max(1, Math.ceil(Math.log2(max + 1) / 7))
     while (true) {
-      let length = 0
-      let prefix = 0
-      let complete = false
-      for (; prefix < this.#queue.byteLength && prefix < maxPrefix; prefix++) {
-        const byte = this.#queue.get(prefix)
-        length += (byte & 0x7f) * 2 ** (7 * prefix)
-        if ((byte & 0x80) === 0) { complete = true; prefix++; break }
-      }
-      if (!complete && prefix >= maxPrefix) {
-        throw new FrameTooLargeError(`${what} frame length prefix is longer than ${maxPrefix} bytes`)
-      }
-      if (complete) {
-        if (length > max) throw new FrameTooLargeError(`${what} frame is ${length} bytes; at most ${max} allowed`)
-        if (length === 0) throw new MalformedFrameError(`${what} frame is empty`)
-        if (this.#queue.byteLength >= prefix + length) {
-          this.#queue.consume(prefix)
-          return length
-        }
-      }
+      const length = this.#bufferedFrame(max, what)
+      if (length != null) return length
       // what is queued is less than one frame (at most `max` and its prefix): if that is above
       // LOW_WATER the stream would stay paused and the frame never complete
       this.#resumeStream()

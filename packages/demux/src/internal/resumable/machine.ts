@@ -1,6 +1,6 @@
 import { AssociationClosedError, AssociationResetError, FrameTooLargeError, MalformedFrameError } from '../../errors.ts'
 import { FrameType, abortFrame } from '../data-frames.ts'
-import { readPath } from './receive.ts'
+import { drainPath, readPath } from './receive.ts'
 import { Names, answerResume, redial, requestResume, verifyResume } from './resume.ts'
 import { closeGracefully, detach, isOpen, leave, pathOf } from './state.ts'
 import { linger, resumeDeadline } from './timers.ts'
@@ -142,6 +142,12 @@ export class PathMachine {
 
   /** `path` failed (nothing happens if it is no longer the current one): resume on a new path, or fail without a key. */
   lost (path: Path, cause: Error): void {
+    if (pathOf(this.#state) !== path) return
+    // what the peer sent before the path broke comes first: an ABORT among it ends the association
+    // here (a write that failed on a stream the peer closed behind its ABORT must not resume it)
+    try {
+      drainPath(path, () => pathOf(this.#state) === path, (frame) => { this.#onFrame(frame) })
+    } catch { /* a malformed frame on a path that is gone: the loss decides */ }
     const state = this.#state
     if (pathOf(state) !== path) return
     const { direction, sender, waiters, resumeTimeout, openTimeout, reconnect } = this.#init

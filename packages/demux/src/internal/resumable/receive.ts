@@ -28,6 +28,20 @@ export async function readPath (path: Path, current: () => boolean, onFrame: (fr
   }
 }
 
+/**
+ * The frames of `path` already received whole, handed to `onFrame` now while
+ * `current()` holds: a path that broke (a write failed, the stream was reset)
+ * may have delivered the peer's last frames first (an ABORT, the last ACK).
+ * Throws what {@link readPath} would for a malformed frame.
+ */
+export function drainPath (path: Path, current: () => boolean, onFrame: (frame: ReceivedFrame) => void): void {
+  while (current()) {
+    const body = path.reader.takeFrameList(MAX_DATA_FRAME_BYTES, 'data')
+    if (body == null) return
+    onFrame(parseFrame(body))
+  }
+}
+
 /** Parse a frame body. Throws `MalformedFrameError` for one that breaks the rules. */
 function parseFrame (body: Uint8ArrayList): ReceivedFrame {
   const payload = dataPayload(body)

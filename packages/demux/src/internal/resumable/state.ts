@@ -74,14 +74,20 @@ export interface Link {
 
 /**
  * Stop reading `path` and end its stream: reset it with `err`, or, without
- * one, close it once what is queued on it is sent (bounded: a peer that reads
- * nothing cannot hold the path open).
+ * one, drop what still arrives and close it once what is queued on it is sent
+ * (bounded: a peer that reads nothing cannot hold the path open).
  */
 export function detach (path: Path, err?: Error): void {
   path.reader.detach()
   if (path.stream.status !== 'open') return
-  if (err == null) closeWithin(path.stream)
-  else path.stream.abort(err)
+  if (err != null) {
+    path.stream.abort(err)
+    return
+  }
+  // nothing more is read from this path: what still arrives is dropped, not buffered until the
+  // stream's read limit resets it (which would cut off the frames still queued to go out)
+  path.stream.closeRead().catch(() => {})
+  closeWithin(path.stream)
 }
 
 /** Both ends have everything: stop reading `path` and close it gracefully once this end's frames are out. */
