@@ -2,6 +2,14 @@
 /** Most concurrent inbound association streams per connection. */
 export const MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION = 256
 
+/**
+ * An association that ended keeps what carries it (its client node, an
+ * entity's node at close) until its last path's stream has closed, at most
+ * this long (ms): its last frames (an ABORT, the last ACK) go out behind the
+ * data queued ahead of them, and a peer that reads nothing cannot hold it.
+ */
+export const PATH_DRAIN_TIMEOUT_MS = 5_000
+
 /** Fraction of a record's TTL after which it is re-registered. */
 export const REFRESH_FRACTION = 0.5
 

@@ -5,7 +5,7 @@ import { memoryRendezvous } from '@fara/rendezvous'
 import { createHopParams, hopAddr, hopSchedules } from '@fara/port-hopping'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AlreadyServingError, EntityClosedError } from './errors.ts'
-import { GUESS_LIMITS } from './constants.ts'
+import { GUESS_LIMITS, PATH_DRAIN_TIMEOUT_MS } from './constants.ts'
 import { Associations } from './internal/associations.ts'
 import { Connector } from './internal/connector.ts'
 import { Inbound } from './internal/inbound.ts'
@@ -169,7 +169,7 @@ class FaraEntity extends TypedEventEmitter<EntityEvents> implements Entity {
     // an entity that closes on purpose ends its associations itself: the peer learns at once, with the reason,
     // instead of waiting for a resumption that cannot come (resumption is for a path lost, not for a close)
     // bounded (a peer that reads nothing cannot hold the close): the ABORT frames out, the names withdrawn
-    const ending = AbortSignal.any([AbortSignal.timeout(5_000), ...(options.signal == null ? [] : [options.signal])])
+    const ending = AbortSignal.any([AbortSignal.timeout(PATH_DRAIN_TIMEOUT_MS), ...(options.signal == null ? [] : [options.signal])])
     const aborted = this.#associations.abortAll(new EntityClosedError(`${this.app} closed`), ending)
     this.node.removeEventListener('self:peer:update', this.#onAddrs)
     this.#relays()?.removeEventListener('relay:reserved', this.#onReserved)

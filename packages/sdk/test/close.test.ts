@@ -41,3 +41,45 @@ describe('Entity.close with data queued', () => {
     expect(got).toBe(sent)
   })
 })
+
+describe('Entity.close while data pours in', () => {
+  const { entity, track, rendezvous } = entityPool()
+
+  it('tells the sender at once (ABORT, AssociationResetError), though its data keeps arriving until the path closes', async () => {
+    // a long resume timeout: a lost ABORT frame leaves the server waiting for a resumption, and the test times out
+    const server = track(await createEntity({ app: 'server', rendezvous, listen: LOOPBACK, demux: { resumeTimeout: 60_000 } }))
+    let flowing!: () => void
+    const started = new Promise<void>((resolve) => { flowing = resolve })
+    let ended!: (err: Error | undefined) => void
+    const serverEnd = new Promise<Error | undefined>((resolve) => { ended = resolve })
+    await server.serve('firehose', async (a) => {
+      const chunk = new Uint8Array(256 * 1024).fill(7)
+      try {
+        while (true) {
+          if (!a.send(chunk)) await a.onDrain()
+        }
+      } catch (err) {
+        ended(err as Error)
+      }
+    })
+    const client = await entity('client', [])
+    const association = await client.connect('firehose')
+    // read at full speed, so the server's window is wide open when the client leaves (the client's
+    // per-association node must outlive the ABORT frame queued behind the data it still acknowledges)
+    let got = 0
+    const reading = (async () => {
+      try {
+        for await (const chunk of association) {
+          got += chunk.byteLength
+          if (got >= 32 * 1024 * 1024) flowing()
+        }
+      } catch { /* the reset ends the reading */ }
+    })()
+    await started
+    await client.close()
+    await reading
+    const err = await serverEnd
+    expect(err?.name).toBe('AssociationResetError')
+    expect(err?.message).toMatch(/client closed/)
+  })
+})

@@ -63,7 +63,7 @@ export class Associations {
 }
 
 /** Resolve once `stream` is closed both ways (or reset), or when `signal` aborts. */
-async function closed (stream: Stream, signal: AbortSignal): Promise<void> {
+export async function closed (stream: Stream, signal: AbortSignal): Promise<void> {
   if (stream.status !== 'open' && stream.status !== 'closing') return
   if (signal.aborted) return
   await new Promise<void>((resolve) => {

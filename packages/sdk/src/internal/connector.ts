@@ -6,13 +6,14 @@ import { ephemeralIdentity } from '@fara/identity'
 import { AssociationRejectedError } from '@fara/demux'
 import { ASSOCIATION_PROTOCOL, RESUME_PROTOCOL } from '@fara/demux/constants'
 import { openStream } from '@fara/transport'
-import { PREPARE_TIMEOUT_MS } from '../constants.ts'
+import { PATH_DRAIN_TIMEOUT_MS, PREPARE_TIMEOUT_MS } from '../constants.ts'
 import { resolvePrivateName } from '@fara/rendezvous/private'
 import { ClientNodes } from './client-nodes.ts'
 import { PunchBackoff, directPath, isRelayed } from './direct.ts'
 import { addrOf, reasonOf, shownName } from './log.ts'
 import { buildNode } from './nodes.ts'
 import { privateOf } from './private-options.ts'
+import { closed } from './associations.ts'
 import type { Associations } from './associations.ts'
 import type { Served } from './inbound.ts'
 import type { NodeSettings } from './nodes.ts'
@@ -109,8 +110,10 @@ export class Connector {
     const stop = (): void => { this.#clientNodes.release(client.node) }
     try {
       const association = await this.#associate(client.node, client.rendezvous, name, options)
-      // the node lives as long as the association, across its paths
-      association.finished.then(stop, stop)
+      // the node lives as long as the association, across its paths, and until its last path has
+      // closed: an ABORT (or the last ACK) still queued behind data must reach the peer
+      const drained = (): void => { void closed(association.stream, AbortSignal.timeout(PATH_DRAIN_TIMEOUT_MS)).then(stop) }
+      association.finished.then(drained, drained)
       return association
     } catch (err) {
       stop()
