@@ -1,7 +1,8 @@
 // Start-up checks and clear refusals of the `fara` command (issue 16): a name
 // nobody serves and a forward target nobody listens on are reported at start
 // (the command keeps running: either may come up later); a local port in use,
-// a huge argument: one short line and exit 2.
+// a huge argument: one short line and exit 2; a rendezvous address whose
+// /p2p/ id is not the point's: one line that says so, exit 4.
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -9,6 +10,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '@fara/testkit'
 import { FARA_BIN, startFara, stopAllPrograms } from './fixtures/cli-process.ts'
@@ -67,6 +70,25 @@ describe('fara start-up checks and refusals', () => {
     } finally {
       taken.close()
     }
+  })
+
+  it('a rendezvous address with another peer\'s /p2p/ id: one line saying something listens there without that key, exit 4; a dead port is not said to listen', async () => {
+    const point = env.FARA_RENDEZVOUS!.split(',')[0]!
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const wrongId = point.replace(/\/p2p\/[^/]+$/, `/p2p/${other}`)
+    expect(wrongId).not.toBe(point)
+    const wrong = await fails(['resolve', 'web', '--rendezvous', wrongId], env)
+    expect(wrong.code).toBe(4)
+    expect(wrong.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^fara resolve: error: something listens at the rendezvous point's address but did not prove the key in its \/p2p\/ id: a wrong \/p2p\/ id, or not a Fara rendezvous point \(/)])
+    const json = await fails(['resolve', 'web', '--rendezvous', wrongId, '--json'], env)
+    expect(JSON.parse(json.stdout.trim().split('\n').at(-1)!)).toMatchObject({ event: 'error', name: 'RendezvousUnavailableError', exit: 4, message: expect.stringContaining('/p2p/ id') })
+    // the point's own id on a port where nothing listens: unreachable too, but no claim that something listens
+    const deadPort = point.replace(/\/tcp\/\d+\//, `/tcp/${await freePort()}/`)
+    const dead = await fails(['resolve', 'web', '--rendezvous', deadPort], env)
+    expect(dead.code).toBe(4)
+    expect(dead.stderr.trim().split('\n')).toHaveLength(1)
+    expect(dead.stderr).toContain('unreachable')
+    expect(dead.stderr).not.toContain('/p2p/ id')
   })
 
   it('a 5,000-character name is not echoed back whole: the error line stays short, exit 2', async () => {

@@ -97,6 +97,8 @@ describe.skipIf(!available)('fara serve --srv / --rendezvous dns:// with a real 
     expect(wrong.code, wrong.stderr).toBe(3)
     expect(await connect.stop()).toBe(0)
     expect(await serve.stop('SIGTERM')).toBe(0)
+    // no `published` line: it points at an SRV record, and a private name has none
+    expect(serve.lines.filter(l => l.json?.event === 'published' || /published in DNS zone/.test(l.text))).toEqual([])
   })
 
   it('fara resolve --srv prints the RFC 2782 order of what was published, as JSON', async () => {

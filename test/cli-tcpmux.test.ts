@@ -381,7 +381,11 @@ describe('bad values: one line on stderr, nothing on stdout, exit 2', () => {
   it('--help documents every flag with an example, and `fara --help` lists the command', async () => {
     const help = await fara(['tcpmux', '--help'], cleanEnv(home))
     expect(help.code).toBe(0)
-    for (const flag of ['--listen', '--map', '--allow', '--max-connections']) expect(help.stdout.toString()).toContain(flag)
+    const examples = help.stdout.toString().split('\nExamples:\n')[1] ?? ''
+    for (const flag of ['--listen', '--map', '--allow', '--max-connections']) {
+      expect(help.stdout.toString()).toContain(flag)
+      expect(examples).toMatch(new RegExp(`^ {2}fara tcpmux .*${flag} `, 'm'))
+    }
     expect(help.stdout.toString()).toMatch(/Examples:\n {2}# .+\n {2}.*fara tcpmux/)
     expect((await fara(['--help'], cleanEnv(home))).stdout.toString()).toMatch(/^ {2}tcpmux /m)
     expect((await fara(['connect', '--help'], cleanEnv(home))).stdout.toString()).toContain('tcpmux://')

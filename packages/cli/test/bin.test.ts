@@ -37,7 +37,7 @@ describe('help', () => {
     for (const c of ['rendezvous', 'serve', 'connect', 'resolve', 'id', 'config', 'demo']) expect(r.stdout).toMatch(new RegExp(`^  ${c} `, 'm'))
   })
 
-  for (const c of ['rendezvous', 'serve', 'connect', 'resolve', 'id', 'config', 'demo']) {
+  for (const c of ['rendezvous', 'serve', 'connect', 'resolve', 'id', 'config', 'demo', 'tcpmux', 'up']) {
     it(`fara ${c} --help shows usage, options and examples, and exits 0`, () => {
       const r = fara([c, '--help'])
       expect(r.status).toBe(0)
@@ -45,6 +45,20 @@ describe('help', () => {
       expect(r.stdout).toContain('--json')
       expect(r.stdout).toMatch(/Examples:\n {2}# .+\n {2}.*fara /)
       expect(fara(['help', c]).stdout).toBe(r.stdout)
+    })
+  }
+
+  // a flag of issue 16 is documented by an example that uses it, not only by its line under Options
+  const exampled: Array<[string, string]> = [
+    ['tcpmux', '--max-connections'], ['tcpmux', '--map'], ['tcpmux', '--allow'],
+    ['resolve', '--bootstrap'], ['up', '--bootstrap'], ['connect', '--bootstrap'], ['serve', '--bootstrap'], ['rendezvous', '--bootstrap'],
+    ['connect', '--identity'], ['connect', '--invite'], ['connect', '--listen-udp'], ['serve', '--allow'], ['serve', '--hop'], ['serve', '--forward-udp']
+  ]
+  for (const [c, flag] of exampled) {
+    it(`fara ${c} --help has an example with ${flag}`, () => {
+      const examples = fara([c, '--help']).stdout.split('\nExamples:\n')[1] ?? ''
+      const lines = examples.split('\n').filter(l => /^ {2}[^ #]/.test(l))
+      expect(lines.some(l => l.includes(` ${flag} `)), examples).toBe(true)
     })
   }
 

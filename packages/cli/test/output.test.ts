@@ -104,6 +104,19 @@ describe('failures', () => {
     expect(describeFailure('just a string')).toEqual({ exit: ExitCode.FAILURE, name: 'Error', message: 'just a string' })
   })
 
+  it('tells a point address that took the connection but not the key (wrong /p2p/ id) from a dead one', () => {
+    const caused = (name: string, cause: unknown): Error => Object.assign(new Error('m', { cause }), { name })
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    const silent = named('EncryptionFailedError', 'unexpected end of input')
+    const wrongId = describeFailure(caused('RendezvousUnavailableError', caused('DialFailedError', new AggregateError([refused, silent]))))
+    expect(wrongId.exit).toBe(ExitCode.UNREACHABLE)
+    expect(wrongId.message).toContain('did not prove the key in its /p2p/ id')
+    const dead = describeFailure(caused('RendezvousUnavailableError', caused('DialFailedError', refused)))
+    expect(dead).toMatchObject({ exit: ExitCode.UNREACHABLE, message: 'm' })
+    // a DHT lookup's failure is not a point's address
+    expect(describeFailure(caused('RendezvousUnavailableError', silent)).message).toBe('m')
+  })
+
   it('retries registration only after failures that may pass', () => {
     expect(isTransient(named('RendezvousUnavailableError'))).toBe(true)
     expect(isTransient(named('RateLimitedError'))).toBe(true)

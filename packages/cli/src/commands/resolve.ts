@@ -60,6 +60,7 @@ export const resolve: Command = {
   examples: [
     ['fara resolve web', 'who serves "web", and where'],
     ['fara resolve web --rendezvous dns://192.0.2.53/fara.example.com', '"web" from its signed TXT record in a DNS zone'],
+    ['fara resolve web --rendezvous dht --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…', '"web" from the DHT, joined through that node (`fara rendezvous --dht` prints its address)'],
     ['fara resolve --srv _imaps._tcp.example.com', 'the SRV targets of any service, in the order to try them'],
     ['fara resolve --srv web._fara._tcp.fara.example.com --dns-server 192.0.2.53 --json', 'what `fara serve --srv` published, asked of the zone\'s server'],
     ['fara resolve web --json | jq -r .peerId', 'the key, for a script'],

@@ -125,7 +125,7 @@ async function run (ctx: Context): Promise<ExitCode> {
       // the invite as a QR code, for a phone's camera, on a terminal only
       ...(invite != null && ctx.out.stdoutIsTerminal ? inviteQr(invite) : [])
     ])
-    await announceBackend(ctx.out, NAME, settings, ctx, name)
+    if (privately.private == null) await announceBackend(ctx.out, NAME, settings, ctx, name)
     await untilAborted(ctx.signal)
     ctx.out.status('stopping', { name }, `stopping: withdrawing ${JSON.stringify(name)}`)
   } finally {

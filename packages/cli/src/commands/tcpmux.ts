@@ -165,6 +165,8 @@ export const tcpmux: Command = {
     ['fara tcpmux --allow web --allow ssh', 'TCPMUX on 127.0.0.1:1 (as root or with CAP_NET_BIND_SERVICE) for the Fara services "web" and "ssh" only'],
     ['fara tcpmux --listen 127.0.0.1:10001 --map www=web', 'an unprivileged port; a client asking for "www" reaches "web"'],
     ['printf \'web\\r\\n\' | nc -N 127.0.0.1 10001', 'a legacy client: "+" CRLF, then the service\'s bytes'],
+    ['fara tcpmux --listen 127.0.0.1:10001 --max-connections 256', 'at most 256 connections at once, pending and carried (default 64); more are closed at once'],
+    ['fara tcpmux --listen 127.0.0.1:10001 --rendezvous dht --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…', 'the names looked up in the DHT, joined through that node'],
     ['fara tcpmux --listen 127.0.0.1:0 --json', 'print {"event":"listening","port":…} for a script, then a `request` event per request']
   ],
   run

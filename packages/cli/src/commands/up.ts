@@ -161,6 +161,7 @@ export const up: Command = {
   },
   examples: [
     ['fara up --config /etc/fara/up.json', 'run the services and tunnels that file lists'],
+    ['fara up --config up.json --rendezvous dht --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…', 'the same through the DHT, joined through that node (or "rendezvous": ["dht"], "bootstrap": […] in the file)'],
     ['kill -HUP "$(pidof -s fara)"', 'apply an edited config file without dropping what did not change'],
     ['fara up --config /etc/fara/up.json --print-systemd-unit | sudo tee /etc/systemd/system/fara.service', 'install it as a service (then: systemctl enable --now fara; systemctl reload fara after an edit)'],
     ['fara up --config up.json --json', 'one JSON line per event: started, stopped, reloaded, reload-failed, …']

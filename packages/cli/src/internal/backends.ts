@@ -284,7 +284,11 @@ export async function backendOf (command: string, settings: Settings, ctx: Backe
   return factory
 }
 
-/** After `fara serve` registered through DNS: where anyone can see it (a status line), else nothing. */
+/**
+ * After `fara serve` registered a public name through DNS: where anyone can see it (a status line), else
+ * nothing. A private name has no SRV record to point at: its sealed TXT record sits under a blinded owner
+ * name (spec/adapters.md#srv-private-records).
+ */
 export async function announceBackend (out: Output, command: string, settings: Settings, ctx: BackendContext, name: string): Promise<void> {
   const spec = backendSpecOf(command, settings, ctx)
   if (spec.kind !== 'dns') return

@@ -32,6 +32,40 @@ function nameIn<M> (name: keyof M & `${string}Error`): string {
 /** Raised by AbortSignal.timeout: a platform name, not a class of ours. */
 const TIMEOUT_ERROR = 'TimeoutError'
 
+/**
+ * Errors in a dial's chain that mean a TCP connection was made and the peer
+ * then did not prove the key the address names: libp2p's upgrade failed
+ * (the listener closed, stayed silent or sent something else before the
+ * hello; libp2p's own class, not exported), the hello failed its MAC, or
+ * Noise proved another key. A refused or unroutable connection has none.
+ */
+const CONNECTED_UNPROVEN = new Set(['EncryptionFailedError', nameIn<typeof Sdk>('HandshakeFailedError'), nameIn<typeof Sdk>('PeerMismatchError')])
+
+/** True if `err`, its causes or the errors it aggregates hold one of {@link CONNECTED_UNPROVEN}. */
+function connectedUnproven (err: unknown, depth = 0): boolean {
+  if (err == null || typeof err !== 'object' || depth > 8) return false
+  const e = err as Error & { errors?: unknown[], cause?: unknown }
+  if (CONNECTED_UNPROVEN.has(e.name)) return true
+  return (Array.isArray(e.errors) && e.errors.some(inner => connectedUnproven(inner, depth + 1))) || connectedUnproven(e.cause, depth + 1)
+}
+
+/** The dial of a rendezvous point's client (@fara/transport's dialEntity), as the cause of its RendezvousUnavailableError. */
+function pointDial (cause: unknown): boolean {
+  const name = (cause as Error | undefined)?.name
+  return name === nameIn<typeof Sdk>('DialFailedError') || name === nameIn<typeof Sdk>('PeerMismatchError')
+}
+
+/**
+ * The point's address answered a TCP connection but not with the key of its
+ * `/p2p/` id. A Fara node stays silent to a dialler that names another key
+ * (spec/unobservable.md), so this cannot tell a wrong id from a listener that
+ * is not a point; it does tell both from a dead address (refused, no route).
+ */
+const POINT_WITHOUT_KEY: Pick<Failure, 'message' | 'hint'> = {
+  message: 'something listens at the rendezvous point\'s address but did not prove the key in its /p2p/ id: a wrong /p2p/ id, or not a Fara rendezvous point',
+  hint: 'check FARA_RENDEZVOUS / --rendezvous against the address `fara rendezvous` prints; a point also stays silent to a machine whose clock is over 5 min off'
+}
+
 const BY_NAME: Record<string, { exit: ExitCode, hint?: string, message?: (err: Error, ctx: FailureContext) => string }> = {
   [UsageError.name]: { exit: ExitCode.USAGE },
   [ConfigError.name]: { exit: ExitCode.USAGE },
@@ -43,8 +77,8 @@ const BY_NAME: Record<string, { exit: ExitCode, hint?: string, message?: (err: E
   },
   [nameIn<typeof Sdk>('RendezvousUnavailableError')]: {
     exit: ExitCode.UNREACHABLE,
-    // a Fara node stays silent to a dialler that names another key (spec/unobservable.md), so a wrong /p2p/ id looks like no answer
-    hint: 'check FARA_RENDEZVOUS / --rendezvous (the address and its /p2p/ id: a point stays silent to a dialler that names another key) and that `fara rendezvous` runs'
+    // refused, no route, no answer: a listener that took the connection but not the key is POINT_WITHOUT_KEY below
+    hint: 'check FARA_RENDEZVOUS / --rendezvous and that `fara rendezvous` runs there'
   },
   [nameIn<typeof Sdk>('DialFailedError')]: { exit: ExitCode.UNREACHABLE, hint: 'the service is registered but could not be reached at its addresses' },
   [TIMEOUT_ERROR]: { exit: ExitCode.UNREACHABLE, message: (err) => `timed out: ${err.message}` },
@@ -89,6 +123,9 @@ export function describeFailure (err: unknown, ctx: FailureContext = {}): Failur
   const known = BY_NAME[err.name]
   if (known == null) {
     return { exit: ExitCode.FAILURE, name: err.name, message: err.name === 'Error' ? err.message : `${err.name}: ${err.message}` }
+  }
+  if (err.name === nameIn<typeof Sdk>('RendezvousUnavailableError') && pointDial(err.cause) && connectedUnproven(err.cause)) {
+    return { exit: known.exit, name: err.name, ...POINT_WITHOUT_KEY }
   }
   const message = known.message?.(err, ctx) ?? err.message
   return { exit: known.exit, name: err.name, message, ...(known.hint == null ? {} : { hint: known.hint }) }
