@@ -351,14 +351,12 @@ export class WireConnection extends AbstractMultiaddrConnection {
     return { sentBytes, canSendMore: this.#flights.send(out) }
   }
 
+  // the raw connection's close and abort send what the first flights gathered first (see the constructor)
   async sendClose (options?: AbortOptions): Promise<void> {
-    this.#flights.flush()
     await this.#raw.close(options)
   }
 
   sendReset (err: Error): void {
-    // what was written before the reset goes first (a refusal's answer must not be lost to the reset)
-    this.#flights.flush()
     this.#raw.abort(err)
   }
 
