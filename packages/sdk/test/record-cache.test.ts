@@ -36,6 +36,23 @@ function counting (base: RendezvousFactory): RendezvousFactory & { resolves: num
   return factory
 }
 
+/** A rendezvous with `prepare`, and for each node it was made for (in order) how often it prepared and resolved. */
+function preparing (base: RendezvousFactory): { rendezvous: RendezvousFactory, instances: Array<{ prepared: number, resolves: number }> } {
+  const instances: Array<{ prepared: number, resolves: number }> = []
+  const rendezvous = (components: Parameters<RendezvousFactory>[0]): ReturnType<RendezvousFactory> => {
+    const rv = base(components)
+    const seen = { prepared: 0, resolves: 0 }
+    instances.push(seen)
+    return {
+      register: rv.register.bind(rv),
+      unregister: rv.unregister.bind(rv),
+      async resolve (name: string, options?: { signal?: AbortSignal }) { seen.resolves++; return rv.resolve(name, options) },
+      async prepare () { seen.prepared++ }
+    }
+  }
+  return { rendezvous, instances }
+}
+
 async function recordFor (name: string, now: number, ttl = 600_000): ReturnType<typeof verifyRecord> {
   const key = await generateKeyPair('Ed25519')
   const signed = await createRecord(key, { name, addrs: ['/ip4/127.0.0.1/tcp/4001'], aid: randomBytes(8), ttl, now })
@@ -119,19 +136,7 @@ describe('record cache (spec/architecture.md#client-record-cache-and-spare-nodes
   })
 
   it('prepares the spare client node for lookups, and the next connect resolves through that one', async () => {
-    const base = memoryRendezvous()
-    const instances: Array<{ prepared: number, resolves: number }> = []
-    const rendezvous = Object.assign((components: Parameters<RendezvousFactory>[0]) => {
-      const rv = base(components)
-      const seen = { prepared: 0, resolves: 0 }
-      instances.push(seen)
-      return {
-        register: rv.register.bind(rv),
-        unregister: rv.unregister.bind(rv),
-        async resolve (name: string, options?: { signal?: AbortSignal }) { seen.resolves++; return rv.resolve(name, options) },
-        async prepare () { seen.prepared++ }
-      }
-    }, {})
+    const { rendezvous, instances } = preparing(memoryRendezvous())
     const server = await entity('server', rendezvous)
     await server.serve('echo', echo)
     const client = await entity('client', rendezvous, {}, [])
@@ -142,6 +147,26 @@ describe('record cache (spec/architecture.md#client-record-cache-and-spare-nodes
     const spare = instances[before + 1]!
     expect(await ping(await client.connect('echo'))).toBe(1)
     expect(spare.resolves).toBe(1)
+  })
+
+  it('prepares no spare after a connect served from the cache (it would cost the point a connection per association), and again after one that looked up', async () => {
+    const { rendezvous, instances } = preparing(memoryRendezvous())
+    const server = await entity('server', rendezvous)
+    await server.serve('echo', echo)
+    await server.serve('echo-2', echo)
+    const client = await entity('client', rendezvous, { recordCache: true }, [])
+    const before = instances.length
+    // a lookup (nothing cached yet): the spare made after it is prepared
+    expect(await ping(await client.connect('echo'))).toBe(1)
+    await expect.poll(() => instances.slice(before + 1).map(i => i.prepared), { timeout: 5_000 }).toEqual([1])
+    // served from the cache: the spare made after it is not
+    expect(await ping(await client.connect('echo'))).toBe(1)
+    await expect.poll(() => instances.length, { timeout: 5_000 }).toBe(before + 3)
+    // that spare still resolves a name it has no record for, through a rendezvous it opens then
+    expect(await ping(await client.connect('echo-2'))).toBe(1)
+    expect(instances[before + 2]).toEqual({ prepared: 0, resolves: 1 })
+    // and after that lookup, the next spare is prepared again
+    await expect.poll(() => instances.slice(before + 3).map(i => i.prepared), { timeout: 5_000 }).toEqual([1])
   })
 
   it('refuses bad settings with a RangeError before creating anything', async () => {

@@ -1,4 +1,3 @@
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { tcp } from '@libp2p/tcp'
@@ -16,6 +15,8 @@ import { checkRelayAddrs } from './relay.ts'
 import { pendingPerHostGate } from './internal/pending-gate.ts'
 import { optimisticSelect } from './internal/optimistic-select.ts'
 import { noiseCrypto, warmNoiseKeys } from './internal/noise-crypto.ts'
+import { noiseWithKeptSignature } from './internal/noise-signature.ts'
+import { quietLogger } from './internal/quiet-logger.ts'
 import { unobservable } from './unobservable.ts'
 import type { UnobservableInit } from './unobservable.ts'
 import type { RelayReservations } from './relay.ts'
@@ -180,7 +181,8 @@ export async function createNode<S extends ServiceMap = ServiceMap> (init: NodeI
     addresses,
     transports,
     connectionProtector: unobservable(init.unobservable),
-    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    connectionEncrypters: [noiseWithKeptSignature({ crypto: noiseCrypto })],
+    logger: quietLogger(),
     streamMuxers: [optimisticSelect(yamux({ maxEarlyStreams: STREAMS_PER_CONNECTION, streamOptions: { ...YAMUX_STREAM } } as Parameters<typeof yamux>[0]))],
     connectionManager: { ...ENTITY_CONNECTION_LIMITS, ...init.connectionManager },
     connectionGater: pendingPerHostGate(MAX_PENDING_PER_HOST),

@@ -74,6 +74,8 @@ export class Connector {
   readonly #punchBackoff = new PunchBackoff()
   readonly #log: Logger
   readonly #onDirect: (event: DirectPathEvent) => void
+  /** Whether the last connect resolved its name through the rendezvous (not from the record cache); true before the first. */
+  #lookedUp = true
 
   constructor (init: ConnectorInit) {
     this.#node = init.node
@@ -90,7 +92,10 @@ export class Connector {
       const node = await buildNode('client', { ...settings, privateKey: identity.privateKey })
       return { node, rendezvous: settings.rendezvous({ node }) }
     }, (spare) => {
-      // a spare waits with its way to the rendezvous open, so a lookup costs one round trip
+      // a spare waits with its way to the rendezvous open, so a lookup costs one round trip; not
+      // after a connect served from the record cache: then the next most likely is too, and a
+      // prepared spare would cost the point a connection (and a handshake) per association
+      if (!this.#lookedUp) return
       spare.rendezvous.prepare?.({ signal: AbortSignal.timeout(PREPARE_TIMEOUT_MS) }).catch((err: Error) => {
         this.#log('preparing a spare client node for lookups failed - %s', err.message)
       })
@@ -213,6 +218,7 @@ export class Connector {
         cache?.drop(name, record)
       }
     }
+    this.#lookedUp = stream == null
     if (record == null || stream == null) {
       record = this.#learn(await this.#resolveWith(rendezvous, name, privately, options.signal))
       cache?.set(record)
