@@ -39,6 +39,35 @@ export function keySecret (key: TsigKey): Uint8Array {
 }
 
 /**
+ * `text` without BIND's comments (`#` and `//` to the end of the line, `/* … *\/`),
+ * outside quoted strings only: a base64 secret may hold `//`.
+ */
+function withoutComments (text: string): string {
+  let out = ''
+  let at = 0
+  while (at < text.length) {
+    const c = text[at]!
+    if (c === '"') {
+      const end = text.indexOf('"', at + 1)
+      const stop = end < 0 ? text.length : end + 1
+      out += text.slice(at, stop)
+      at = stop
+    } else if (c === '#' || text.startsWith('//', at)) {
+      const end = text.indexOf('\n', at)
+      at = end < 0 ? text.length : end
+    } else if (text.startsWith('/*', at)) {
+      const end = text.indexOf('*/', at + 2)
+      at = end < 0 ? text.length : end + 2
+      out += ' '
+    } else {
+      out += c
+      at++
+    }
+  }
+  return out
+}
+
+/**
  * Parse the key statement `tsig-keygen -a hmac-sha256 <name>` prints (the
  * BIND `key` clause): `key "<name>" { algorithm hmac-sha256; secret "<base64>"; };`.
  *
@@ -58,7 +87,7 @@ export function keySecret (key: TsigKey): Uint8Array {
 export function parseTsigKey (text: string): TsigKey {
   if (typeof text !== 'string') throw new TypeError(`key text must be a string, got ${typeof text}`)
   if (text.length > MAX_KEY_FILE_CHARS) throw new MalformedMessageError(`key file of ${text.length} characters; at most ${MAX_KEY_FILE_CHARS}`)
-  const body = text.replace(/(#|\/\/)[^\n]*/g, '').trim()
+  const body = withoutComments(text).trim()
   const m = /^key\s+"([^"\\]{1,253})"\s*\{\s*algorithm\s+"?([a-z0-9-]+)"?\s*;\s*secret\s+"([A-Za-z0-9+/=\s]+)"\s*;\s*\}\s*;?$/i.exec(body)
   if (m == null) throw new MalformedMessageError('not a key statement: expected key "<name>" { algorithm hmac-sha256; secret "<base64>"; };')
   const key = { name: m[1]!, algorithm: m[2]!.toLowerCase(), secret: m[3]!.replace(/\s+/g, '') }

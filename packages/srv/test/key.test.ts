@@ -18,6 +18,12 @@ describe('parseTsigKey', () => {
     expect(parseTsigKey(`# made by hand\nkey "k.example" { algorithm "HMAC-SHA256"; secret "${'A'.repeat(44)}"; }`).name).toBe('k.example')
   })
 
+  it('reads a secret that holds // (base64 does, about one key in a hundred), with comments of every kind around it', () => {
+    const secret = 'ab//cdEFgh+/ijKLmnOPqrSTuvWXyz0123456789ab=='
+    const text = `// made by hand\nkey "k.example" { # the key\n  algorithm hmac-sha256; /* a\ncomment */ secret "${secret}"; // the secret\n};\n`
+    expect(parseTsigKey(text)).toEqual({ name: 'k.example', algorithm: 'hmac-sha256', secret })
+  })
+
   const bad: Array<[string, string]> = [
     ['another algorithm', KEYGEN.replace('hmac-sha256', 'hmac-md5')],
     ['a secret that is not base64', KEYGEN.replace('WLR8', 'WL!8')],
