@@ -8,7 +8,7 @@
 // libp2p stream (TCP + Noise + Yamux, the bench's baseline) moves the same
 // bytes to the same sink process. Prints each round's rates and their ratio.
 //
-//   node bench/bulk-records.ts [--mib=256] [--rounds=3] [--record=262144]
+//   npx node bench/bulk-records.ts [--mib=256] [--rounds=3] [--record=262144]
 import { spawn } from 'node:child_process'
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { connect, createServer } from 'node:net'
