@@ -39,8 +39,16 @@ describe.skipIf(!canRun)(`birthday punch faults across NATs${canRun ? '' : ` —
   it('an association on a punched path survives its NAT mappings being dropped (conntrack -F): it resumes, 8 MiB intact both ways', async () => {
     const service = startFixture('service', { point: pointAddrs, name: 'media', relays: pointAddrs, listen: ['/ip4/0.0.0.0/tcp/0'], direct: { observers } }, { netns: lab.nats.home!.hosts[0]!.ns })
     await service.next(l => l.event === 'registered' && JSON.stringify(service.lines).includes('/p2p-circuit'), 60_000)
-    const client = startFixture('punch-fault-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { observers } }, { netns: lab.nats.mobile!.hosts[0]!.ns, stdin: true })
-    const direct = await client.next(l => l.event === 'direct' || l.event === 'result', 170_000)
+    // the precondition, a punched path: a birthday punch misses now and then (and a punched path that
+    // measures slower than the relay on a loaded machine is not used), so a client that got none within
+    // its bound says so, and one more client (a new entity: no punch backoff) tries
+    let client = startFixture('punch-fault-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { observers }, directWithinMs: 150_000 }, { netns: lab.nats.mobile!.hosts[0]!.ns, stdin: true })
+    let direct = await client.next(l => l.event === 'direct' || l.event === 'result', 170_000)
+    if (direct.event === 'result' && String(direct.error).startsWith('NoDirectPathError')) {
+      await client.stop()
+      client = startFixture('punch-fault-client', { point: pointAddrs, name: 'media', bytes: 8 * MiB, direct: { observers }, directWithinMs: 150_000 }, { netns: lab.nats.mobile!.hosts[0]!.ns, stdin: true })
+      direct = await client.next(l => l.event === 'direct' || l.event === 'result', 170_000)
+    }
     expect(direct.event, JSON.stringify(client.lines)).toBe('direct')
     expect(String(direct.path)).toMatch(/\/udp\/\d+\/p2p\//)
     // every mapping of the symmetric NAT goes: the punched UDP path, and the TCP connection to the relay with it
@@ -54,7 +62,7 @@ describe.skipIf(!canRun)(`birthday punch faults across NATs${canRun ? '' : ` —
     expect(total).toEqual({ sentBytes: total.sentBytes, receivedBytes: total.sentBytes, sha256Equal: true })
     expect(r.resumedAfterFault as number, JSON.stringify(r)).toBeGreaterThanOrEqual(1)
     await Promise.all([client.stop(), service.stop()])
-  }, 300_000)
+  }, 600_000)
 
   const liars = [
     { liar: 'lie', what: 'accepts and names an endpoint nobody answers on', nat: 'liar', results: ['failed'] },
