@@ -331,6 +331,26 @@ describe('signDomain / verifyDomain', () => {
     await expect(verifyDomain(publicKey, 'fara/test/a/v1', data, 'sig' as unknown as Uint8Array)).resolves.toBe(false)
   })
 
+  it('agrees with the key\'s own verify for more keys than it keeps imported, and for other key types', async () => {
+    const first = await generateKeyPair('Ed25519')
+    const firstSig = await signDomain(first, 'fara/test/a/v1', data)
+    for (let i = 0; i < 1100; i++) {
+      const key = await generateKeyPair('Ed25519')
+      const sig = await signDomain(key, 'fara/test/a/v1', data)
+      const forged = new Uint8Array(sig)
+      forged[i % 64]! ^= 1 << (i % 8)
+      expect(await verifyDomain(key.publicKey, 'fara/test/a/v1', data, sig)).toBe(true)
+      expect(await verifyDomain(key.publicKey, 'fara/test/a/v1', data, forged)).toBe(await key.publicKey.verify(domainMessage('fara/test/a/v1', data), forged))
+    }
+    // the first key was dropped from the imported ones long ago: imported again, same answer
+    expect(await verifyDomain(first.publicKey, 'fara/test/a/v1', data, firstSig)).toBe(true)
+    expect(await verifyDomain(first.publicKey, 'fara/test/b/v1', data, firstSig)).toBe(false)
+    const secp = await generateKeyPair('secp256k1')
+    const secpSig = await signDomain(secp, 'fara/test/a/v1', data)
+    expect(await verifyDomain(secp.publicKey, 'fara/test/a/v1', data, secpSig)).toBe(true)
+    expect(await verifyDomain(secp.publicKey, 'fara/test/b/v1', data, secpSig)).toBe(false)
+  })
+
   it('builds the signed message as utf8(domain) || 0x00 || data', () => {
     expect(Array.from(domainMessage('ab', new Uint8Array([1, 2])))).toEqual([0x61, 0x62, 0x00, 1, 2])
     expect(Array.from(domainMessage('é', new Uint8Array(0)))).toEqual([0xc3, 0xa9, 0x00])
