@@ -19,7 +19,8 @@ import { spawn } from 'node:child_process'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createEntity, createRendezvousPoint, rendezvousPoint } from '@fara/sdk'
 import { baselineNode, echo, ECHO_PROTOCOL, handleBaseline } from './lib/libp2p.ts'
-import type { Entity } from '@fara/sdk'
+import type { Association, Entity } from '@fara/sdk'
+import type { Duplex } from './lib/libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -43,30 +44,30 @@ async function services (): Promise<{ point: string[], libp2p: Libp2p }> {
   return { point: addrs, libp2p }
 }
 
-/** One warm connect: ms from the call to the echoed byte; tear-down after, untimed. */
-async function fara (client: Entity): Promise<number> {
+/** Open a stream-like with `open`, send one byte, and time until it is echoed; then close it and read the rest (untimed). */
+async function timedEcho (open: () => Promise<Duplex>): Promise<number> {
   const start = performance.now()
-  const association = await client.connect(ECHO_NAME)
-  association.send(probe)
-  const it = association[Symbol.asyncIterator]()
+  const io = await open()
+  io.send(probe)
+  const it = io[Symbol.asyncIterator]()
   await it.next()
   const ms = performance.now() - start
-  await association.close()
+  await io.close()
   while ((await it.next()).done !== true) { /* the rest of the echo */ }
-  await association.finished
+  return ms
+}
+
+/** One warm connect: ms from the call to the echoed byte; tear-down after, untimed. */
+async function fara (client: Entity): Promise<number> {
+  let association: Association | undefined
+  const ms = await timedEcho(async () => (association = await client.connect(ECHO_NAME)))
+  await association!.finished
   return ms
 }
 
 /** One libp2p dialProtocol to the raw echo (new connection), the same way. */
 async function libp2pDial (node: Libp2p, to: Multiaddr): Promise<number> {
-  const start = performance.now()
-  const stream = await node.dialProtocol(to, ECHO_PROTOCOL)
-  stream.send(probe)
-  const it = stream[Symbol.asyncIterator]()
-  await it.next()
-  const ms = performance.now() - start
-  await stream.close()
-  while ((await it.next()).done !== true) { /* the rest of the echo */ }
+  const ms = await timedEcho(async () => node.dialProtocol(to, ECHO_PROTOCOL))
   await node.hangUp(to)
   return ms
 }

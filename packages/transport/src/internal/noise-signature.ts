@@ -26,7 +26,7 @@ export function noiseWithKeptSignature (init: NoiseInit): NoiseFactory {
     const encrypter = factory(Object.create(components, { privateKey: { value: signer.key, enumerable: true } }) as NoiseComponents)
     // the static key is Noise's own field; if a version renames it, handshakes just sign as before
     const staticKey = (encrypter as unknown as { staticKey?: { publicKey?: unknown } }).staticKey?.publicKey
-    if (staticKey instanceof Uint8Array) signer.keep(concat(SIGNATURE_PREFIX, staticKey))
+    if (staticKey instanceof Uint8Array) signer.keep(Buffer.concat([SIGNATURE_PREFIX, staticKey]))
     return encrypter
   }
 }
@@ -42,7 +42,7 @@ export class KeptSigner {
     this.#key = key
     const sign = async (data: Uint8Array | { subarray: () => Uint8Array }): Promise<Uint8Array> => {
       const bytes = data instanceof Uint8Array ? data : data.subarray()
-      if (this.#signature != null && this.#message != null && equal(bytes, this.#message)) return this.#signature
+      if (this.#signature != null && this.#message != null && Buffer.compare(bytes, this.#message) === 0) return this.#signature
       return key.sign(bytes)
     }
     // everything else (type, raw, publicKey, equals, …) is the key's own
@@ -61,17 +61,4 @@ export class KeptSigner {
       this.#signature = undefined
     })
   }
-}
-
-function concat (a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength)
-  out.set(a)
-  out.set(b, a.byteLength)
-  return out
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }
