@@ -57,6 +57,9 @@ describe.skipIf(missingKill.length > 0)(`resumption after the TCP connection is 
     const served = await service.next(l => l.event === 'association')
     expect(served.sha256).toBe(done.sentSha256)
     expect(served.resumptions).toBe(done.resumptions)
+    // both directions moved onto the record path (spec/resumption.md#records), which the cut broke too
+    expect(done.recordsSeen).toBe(true)
+    expect(served.recordsSeen).toBe(true)
   })
 
   it('without resumption, the same cut fails the association with a typed error (the control)', async () => {

@@ -31,6 +31,13 @@ export interface Association extends AsyncIterable<Uint8Array> {
   /** How many times the association moved to a new path. */
   readonly resumptions: number
   /**
+   * True while this end's frames go as encrypted records on the current
+   * path's connection instead of through its stream (spec/resumption.md#records):
+   * a resumable association moves there once the other end offered it and the
+   * connection can carry records. Always false for a plain association.
+   */
+  readonly onRecords: boolean
+  /**
    * Resolves when the association is over: both ends closed and (resumable)
    * everything sent was acknowledged. Rejects with the error that ended it otherwise.
    */
@@ -84,6 +91,7 @@ export class StreamAssociation implements Association {
   readonly finished: Promise<void>
   readonly resumable = false
   readonly resumptions = 0
+  readonly onRecords = false
   #remoteAid: Uint8Array | undefined
   readonly #reader: StreamReader
 

@@ -12,6 +12,7 @@ import { resumeKey } from './internal/resume-keys.ts'
 import { AssociationTable } from './table.ts'
 import { AbortError, TimeoutError } from '@libp2p/interface'
 import type { Association } from './association.ts'
+import type { RecordsOf } from './internal/records.ts'
 import type { Reconnect, ResumableHooks } from './resumable.ts'
 import type { AssociationTableInit } from './table.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
@@ -36,6 +37,14 @@ export interface OpenOptions {
    * same peer, and the association continues there.
    */
   resume?: { reconnect: Reconnect }
+  /**
+   * Resumable associations: where the connection of each of this
+   * association's streams (the first, every reconnected one) has a record
+   * side channel, such as the unobservable layer's (`@fara/transport`'s
+   * `layerRecords`). The association's frames then leave Noise and Yamux for
+   * encrypted records on it (spec/resumption.md#records).
+   */
+  records?: RecordsOf
 }
 
 /** Options for {@link Demux.accept}. */
@@ -46,6 +55,14 @@ export interface AcceptOptions<S> extends AbortOptions {
    * any AId is drawn for it. A throw refuses it too.
    */
   admit?: (service: S) => boolean
+  /** As {@link OpenOptions.records}, for the accepted stream. */
+  records?: RecordsOf
+}
+
+/** Options for {@link Demux.resume}. */
+export interface ResumeOptions extends AbortOptions {
+  /** As {@link OpenOptions.records}, for the resumed stream. */
+  records?: RecordsOf
 }
 
 /** What an accepted association was opened for. */
@@ -85,7 +102,7 @@ export interface Demux<S> {
    * the association it names over this stream. Refuses (one answer for an
    * unknown token, a wrong proof or another peer) with `ResumeRefusedError`.
    */
-  resume (stream: Stream, remotePeer: PeerId, options?: AbortOptions): Promise<Association>
+  resume (stream: Stream, remotePeer: PeerId, options?: ResumeOptions): Promise<Association>
   /** Number of live associations. */
   readonly associations: number
   /** Number of listening services. */
@@ -174,12 +191,13 @@ class DefaultDemux<S> implements Demux<S> {
     const reader = new StreamReader(stream)
     // queued now, before any data the caller sends next: the Open leaves with the first data
     try {
-      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid, ...(nonce == null ? {} : { resumeNonce: nonce }) })))
+      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid, ...(nonce == null ? {} : { resumeNonce: nonce, records: true }) })))
     } catch (err) {
       this.#table.release(localAid)
       throw new AssociationClosedError(`Cannot open an association on this stream: ${(err as Error).message}`)
     }
     let replyNonce: Uint8Array | undefined
+    let replyRecords = false
     const established = (async (): Promise<Uint8Array> => {
       const signal = AbortSignal.timeout(this.#openTimeout)
       let reply
@@ -201,6 +219,7 @@ class DefaultDemux<S> implements Demux<S> {
         throw err
       }
       replyNonce = reply.resumeNonce
+      replyRecords = reply.records === true
       return reply.responderAid
     })()
     if (nonce == null || options.resume == null) {
@@ -217,7 +236,8 @@ class DefaultDemux<S> implements Demux<S> {
       resumeTimeout: this.#resumeTimeout,
       openTimeout: this.#openTimeout,
       reconnect: options.resume.reconnect,
-      established: established.then(remoteAid => ({ remoteAid, key: resumeKey(nonce, replyNonce!, localAid, remoteAid) }), (err: Error) => {
+      records: options.records,
+      established: established.then(remoteAid => ({ remoteAid, key: resumeKey(nonce, replyNonce!, localAid, remoteAid), records: replyRecords }), (err: Error) => {
         this.#table.release(localAid)
         throw err
       })
@@ -265,7 +285,7 @@ class DefaultDemux<S> implements Demux<S> {
     }
     if (resumable) {
       const nonce = new Uint8Array(randomBytes(RESUME_NONCE_BYTES))
-      stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '', resumeNonce: nonce })))
+      stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '', resumeNonce: nonce, ...(open.records === true ? { records: true } : {}) })))
       const key = resumeKey(open.resumeNonce!, nonce, open.initiatorAid, localAid)
       const association = new ResumableAssociation({
         direction: 'inbound',
@@ -278,7 +298,8 @@ class DefaultDemux<S> implements Demux<S> {
         window: this.#sendWindow,
         resumeTimeout: this.#resumeTimeout,
         openTimeout: this.#openTimeout,
-        established: Promise.resolve({ remoteAid: open.initiatorAid, key })
+        records: options.records,
+        established: Promise.resolve({ remoteAid: open.initiatorAid, key, records: open.records === true })
       })
       return { association, service: entry.service }
     }
@@ -290,7 +311,7 @@ class DefaultDemux<S> implements Demux<S> {
     return { association, service: entry.service }
   }
 
-  async resume (stream: Stream, remotePeer: PeerId, options: AbortOptions = {}): Promise<Association> {
+  async resume (stream: Stream, remotePeer: PeerId, options: ResumeOptions = {}): Promise<Association> {
     const reader = new StreamReader(stream)
     const signal = options.signal == null
       ? AbortSignal.timeout(this.#openTimeout)
@@ -315,7 +336,7 @@ class DefaultDemux<S> implements Demux<S> {
     const association = this.#tokens.get(Buffer.from(frame.token).toString('hex'))
     let accepted = false
     try {
-      accepted = association?.acceptResume(stream, reader, frame, remotePeer) ?? false
+      accepted = association?.acceptResume(stream, reader, frame, remotePeer, options.records) ?? false
     } catch (err) {
       stream.abort(err as Error)
       throw err

@@ -65,3 +65,13 @@ export class ResumeFailedError extends Error {
   override name = 'ResumeFailedError'
   constructor (message = 'Association lost its path and could not be resumed', options?: ErrorOptions) { super(message, options) }
 }
+
+/**
+ * A record of an association's record path did not authenticate
+ * (spec/resumption.md#records): that path is broken, as by a Noise message
+ * that fails its tag, and a resumable association resumes on another.
+ */
+export class RecordFailedError extends Error {
+  static override name = 'RecordFailedError'
+  override name = 'RecordFailedError'
+}

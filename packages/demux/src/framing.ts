@@ -14,6 +14,8 @@ export interface OpenFrame {
   initiatorAid: Uint8Array
   /** Version 2 (resumable) only: the initiator's 32-byte resumption nonce; empty in version 1. */
   resumeNonce?: Uint8Array
+  /** Version 2 only: this end understands the record path's frames (spec/resumption.md#records). */
+  records?: boolean
 }
 
 /** The responder's answer to an Open (spec/wire.md#reply). */
@@ -25,6 +27,8 @@ export interface ReplyFrame {
   message: string
   /** The responder's 32-byte resumption nonce when accepting a version 2 Open; empty otherwise. */
   resumeNonce?: Uint8Array
+  /** Version 2 only: this end understands the record path's frames (spec/resumption.md#records). */
+  records?: boolean
 }
 
 /** The first frame on a resume stream, initiator → responder (spec/resumption.md#resumption). */
@@ -79,7 +83,7 @@ export function encodeOpen (frame: Omit<OpenFrame, 'version'> & { version?: numb
   if (version === RESUMABLE_FRAMING_VERSION && frame.resumeNonce?.byteLength !== RESUME_NONCE_BYTES) {
     throw new RangeError(`a version ${RESUMABLE_FRAMING_VERSION} Open needs a ${RESUME_NONCE_BYTES}-byte resumeNonce`)
   }
-  return OpenType.encode({ version, aid: frame.aid, initiatorAid: frame.initiatorAid, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }) }).finish()
+  return OpenType.encode({ version, aid: frame.aid, initiatorAid: frame.initiatorAid, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...(frame.records === true ? { records: true } : {}) }).finish()
 }
 
 /**
@@ -87,9 +91,9 @@ export function encodeOpen (frame: Omit<OpenFrame, 'version'> & { version?: numb
  * {@link MalformedFrameError}; the version is returned as sent, for the caller to refuse.
  */
 export function decodeOpen (bytes: Uint8Array): OpenFrame {
-  const raw = decodeWith<{ version: number, aid: unknown, initiatorAid: unknown, resumeNonce: unknown }>(OpenType, bytes, MAX_OPEN_FRAME_BYTES, 'Open')
+  const raw = decodeWith<{ version: number, aid: unknown, initiatorAid: unknown, resumeNonce: unknown, records: boolean }>(OpenType, bytes, MAX_OPEN_FRAME_BYTES, 'Open')
   const nonce = copyBytes(raw.resumeNonce)
-  const frame: OpenFrame = { version: raw.version, aid: copyBytes(raw.aid), initiatorAid: copyBytes(raw.initiatorAid), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }) }
+  const frame: OpenFrame = { version: raw.version, aid: copyBytes(raw.aid), initiatorAid: copyBytes(raw.initiatorAid), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(raw.records === true && raw.version === RESUMABLE_FRAMING_VERSION ? { records: true } : {}) }
   const known = frame.version === FRAMING_VERSION || frame.version === RESUMABLE_FRAMING_VERSION
   if (known && (frame.aid.byteLength !== AID_BYTES || frame.initiatorAid.byteLength !== AID_BYTES)) {
     throw new MalformedFrameError(`Open frame AIds must be ${AID_BYTES} bytes, got ${frame.aid.byteLength} and ${frame.initiatorAid.byteLength}`)
@@ -110,7 +114,7 @@ export function encodeReply (frame: ReplyFrame): Uint8Array {
     throw new RangeError(`resumeNonce must be ${RESUME_NONCE_BYTES} bytes`)
   }
   const message = truncateUtf8(frame.message, MAX_REASON_BYTES)
-  return ReplyType.encode({ code: frame.code, responderAid: frame.responderAid, message, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }) }).finish()
+  return ReplyType.encode({ code: frame.code, responderAid: frame.responderAid, message, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...(frame.records === true ? { records: true } : {}) }).finish()
 }
 
 /** The longest prefix of `text` whose UTF-8 encoding fits in `max` bytes, never cutting a character. */
@@ -129,12 +133,12 @@ export function truncateUtf8 (text: string, max: number): string {
 
 /** Decode a Reply frame, enforcing its bounds and field rules. */
 export function decodeReply (bytes: Uint8Array): ReplyFrame {
-  const raw = decodeWith<{ code: number, responderAid: unknown, message: string, resumeNonce: unknown }>(ReplyType, bytes, MAX_REPLY_FRAME_BYTES, 'Reply')
+  const raw = decodeWith<{ code: number, responderAid: unknown, message: string, resumeNonce: unknown, records: boolean }>(ReplyType, bytes, MAX_REPLY_FRAME_BYTES, 'Reply')
   if (!REPLY_CODES.has(raw.code)) {
     throw new MalformedFrameError(`Reply frame has unknown code ${raw.code}`)
   }
   const nonce = copyBytes(raw.resumeNonce)
-  const frame: ReplyFrame = { code: raw.code as ReplyCode, responderAid: copyBytes(raw.responderAid), message: String(raw.message), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }) }
+  const frame: ReplyFrame = { code: raw.code as ReplyCode, responderAid: copyBytes(raw.responderAid), message: String(raw.message), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(raw.records === true && nonce.byteLength > 0 ? { records: true } : {}) }
   if (nonce.byteLength !== 0 && (frame.code !== ReplyCode.ACCEPTED || nonce.byteLength !== RESUME_NONCE_BYTES)) {
     throw new MalformedFrameError(`Reply resume nonce must be ${RESUME_NONCE_BYTES} bytes and only in an accepting Reply, got ${nonce.byteLength}`)
   }

@@ -25,7 +25,8 @@
  * @packageDocumentation
  */
 export { createDemux } from './demux.ts'
-export type { Demux, DemuxInit, Accepted, AcceptOptions, OpenOptions } from './demux.ts'
+export type { Demux, DemuxInit, Accepted, AcceptOptions, OpenOptions, ResumeOptions } from './demux.ts'
+export type { RecordLink, RecordsOf } from './internal/records.ts'
 export type { Reconnect } from './resumable.ts'
 export type { Association } from './association.ts'
 export { AssociationTable } from './table.ts'
@@ -34,6 +35,6 @@ export { randomAid, isAid, aidToHex, aidFromHex, csprng } from './aid.ts'
 export type { RandomBytes } from './aid.ts'
 export { encodeOpen, decodeOpen, encodeReply, decodeReply, encodeResume, decodeResume, encodeResumeReply, decodeResumeReply } from './framing.ts'
 export type { OpenFrame, ReplyFrame, ResumeFrame, ResumeReplyFrame } from './framing.ts'
-export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError, ResumeRefusedError, ResumeFailedError } from './errors.ts'
+export { AssociationRejectedError, MalformedFrameError, FrameTooLargeError, AssociationClosedError, AssociationTableFullError, AssociationResetError, ResumeRefusedError, ResumeFailedError, RecordFailedError } from './errors.ts'
 // the wire code an AssociationRejectedError carries; the other constants are in '@fara/demux/constants'
 export { ReplyCode } from './constants.ts'

@@ -8,6 +8,7 @@ import type { Association } from './association.ts'
 import type { ResumeFrame } from './framing.ts'
 import type { SinkSource } from './internal/duplex.ts'
 import type { StreamReader } from './internal/reader.ts'
+import type { RecordsOf } from './internal/records.ts'
 import type { Link } from './internal/resumable/state.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
 import type { Duplex } from 'node:stream'
@@ -34,14 +35,16 @@ export interface ResumableInit {
   remoteAid?: Uint8Array
   stream: Stream
   reader: StreamReader
-  /** Resolves with the remote AId and the resumption key once the open/accept exchange completed. */
-  established: Promise<{ remoteAid: Uint8Array, key: Uint8Array }>
+  /** Resolves with the remote AId, the resumption key and whether both ends understand records, once the open/accept exchange completed. */
+  established: Promise<{ remoteAid: Uint8Array, key: Uint8Array, records: boolean }>
   hooks: ResumableHooks
   window: number
   resumeTimeout: number
   openTimeout: number
   /** Initiator only: how to reach the responder again. */
   reconnect?: Reconnect
+  /** How to find the record side channel of this end's streams, if any (spec/resumption.md#records). */
+  records?: RecordsOf | undefined
 }
 
 /**
@@ -93,11 +96,12 @@ export class ResumableAssociation implements Association {
       waiters: this.#waiters,
       resumeTimeout: init.resumeTimeout,
       openTimeout: init.openTimeout,
-      reconnect: init.reconnect
+      reconnect: init.reconnect,
+      records: init.records
     })
     this.finished = this.#paths.finished
-    this.accepted = init.established.then(({ remoteAid, key }) => {
-      this.#paths.established(remoteAid, key)
+    this.accepted = init.established.then(({ remoteAid, key, records }) => {
+      this.#paths.established(remoteAid, key, records)
     }, (err: Error) => {
       this.#paths.fail(err)
       throw err
@@ -110,6 +114,8 @@ export class ResumableAssociation implements Association {
   /** The current path's stream (the last one, while a new path is being established). */
   get stream (): Stream { return this.#paths.stream }
   get resumptions (): number { return this.#paths.resumptions }
+  /** This end's frames on the current path go as records (spec/resumption.md#records), not through the stream. */
+  get onRecords (): boolean { return this.#paths.path()?.records?.moved === true }
 
   send (data: Uint8Array | Uint8ArrayList): boolean {
     const failure = this.#paths.failure
@@ -165,8 +171,8 @@ export class ResumableAssociation implements Association {
    * new stream. Checks the peer and the proof; answers; adopts the path.
    * Returns false (having answered nothing) if the resumption is refused.
    */
-  acceptResume (stream: Stream, reader: StreamReader, frame: ResumeFrame, remotePeer: PeerId): boolean {
-    return this.#paths.acceptResume(stream, reader, frame, remotePeer)
+  acceptResume (stream: Stream, reader: StreamReader, frame: ResumeFrame, remotePeer: PeerId, records?: RecordsOf): boolean {
+    return this.#paths.acceptResume(stream, reader, frame, remotePeer, records)
   }
 
   /** Resolve when `ready()` holds; reject with the failure, or on abort. */

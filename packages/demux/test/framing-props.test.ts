@@ -10,7 +10,7 @@ import {
   AID_BYTES, MAX_OPEN_FRAME_BYTES, MAX_REASON_BYTES, MAX_REPLY_FRAME_BYTES, MAX_RESUME_FRAME_BYTES, MAX_RESUME_REPLY_FRAME_BYTES,
   RESUME_NONCE_BYTES, RESUME_PROOF_BYTES, RESUME_TOKEN_BYTES, ResumeCode
 } from '../src/constants.ts'
-import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, decodeDataPhaseFrame, finFrame } from '../src/internal/data-frames.ts'
+import { FrameType, MAX_DATA_FRAME_BYTES, abortFrame, ackFrame, decodeDataPhaseFrame, finFrame, movedFrame, recordsFrame } from '../src/internal/data-frames.ts'
 import { truncateUtf8 } from '../src/framing.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import {
@@ -155,6 +155,10 @@ function refDataFrame (body: Uint8Array): ReturnType<typeof decodeDataPhaseFrame
     }
     case FrameType.ABORT:
       return body.byteLength - 1 > MAX_REASON_BYTES ? 'malformed' : { type: FrameType.ABORT, reason: new TextDecoder().decode(body.subarray(1)) }
+    case FrameType.RECORDS:
+      return body.byteLength !== 21 ? 'malformed' : { type: FrameType.RECORDS, channel: ((body[1]! << 24) >>> 0) + (body[2]! << 16) + (body[3]! << 8) + body[4]!, salt: body.slice(5) }
+    case FrameType.MOVED:
+      return body.byteLength !== 1 ? 'malformed' : { type: FrameType.MOVED }
     default: return 'malformed'
   }
 }
@@ -163,7 +167,8 @@ const u53 = fc.oneof(fc.nat(), fc.constantFrom(0, 1, 127, 128, 2 ** 32, Number.M
 /** Bodies of data-phase frames: well-formed ones, near misses (huge varints, bad flags, trailing bytes, unknown types) and noise. */
 const dataBody = fc.oneof(
   fc.uint8Array({ maxLength: 24 }),
-  fc.tuple(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 20 })).map(([t, rest]) => Uint8Array.from([t, ...rest])),
+  fc.tuple(fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 22 })).map(([t, rest]) => Uint8Array.from([t, ...rest])),
+  fc.tuple(fc.constantFrom(FrameType.RECORDS, FrameType.MOVED), fc.integer({ min: 0, max: 21 })).map(([t, n]) => Uint8Array.from([t, ...new Array<number>(n).fill(0xa5)])),
   fc.tuple(u53, fc.integer({ min: 0, max: 3 })).map(([n, flags]) => Uint8Array.from([FrameType.ACK, ...varint(n), flags])),
   u53.map(n => Uint8Array.from([FrameType.FIN, ...varint(n)])),
   fc.bigInt({ min: 2n ** 53n - 2n, max: 2n ** 70n }).map(n => Uint8Array.from([FrameType.FIN, ...varint(n)])),
@@ -198,6 +203,10 @@ describe('decodeDataPhaseFrame (properties)', () => {
       expect(decodeDataPhaseFrame(body(finFrame(n)))).toEqual({ type: FrameType.FIN, total: n })
       expect(decodeDataPhaseFrame(body(abortFrame(text)))).toEqual({ type: FrameType.ABORT, reason: truncateUtf8(text, MAX_REASON_BYTES) })
     }), { numRuns: runs(1_000) })
+    fc.assert(fc.property(fc.nat({ max: 2 ** 32 - 1 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (channel, salt) => {
+      expect(decodeDataPhaseFrame(body(recordsFrame(channel, salt)))).toEqual({ type: FrameType.RECORDS, channel, salt })
+    }), { numRuns: runs(1_000) })
+    expect(decodeDataPhaseFrame(body(movedFrame()))).toEqual({ type: FrameType.MOVED })
   })
 })
 

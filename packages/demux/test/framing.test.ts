@@ -16,6 +16,20 @@ describe('Open frame', () => {
     expect(Array.from(frame.initiatorAid)).toEqual(Array.from(initiatorAid))
   })
 
+  it('carries `records` in version 2 only, within the bound, and the Reply answers it only with a nonce', () => {
+    const nonce = new Uint8Array(32).fill(9)
+    const bytes = encodeOpen({ aid: randomAid(), initiatorAid: randomAid(), resumeNonce: nonce, records: true })
+    expect(bytes.byteLength).toBe(58)
+    expect(decodeOpen(bytes).records).toBe(true)
+    expect(decodeOpen(encodeOpen({ aid: randomAid(), initiatorAid: randomAid(), resumeNonce: nonce })).records).toBeUndefined()
+    // version 1 ignores it: a raw byte stream has no frames to move
+    expect(decodeOpen(OpenType.encode({ version: 1, aid: randomAid(), initiatorAid: randomAid(), records: true }).finish()).records).toBeUndefined()
+    const reply = encodeReply({ code: ReplyCode.ACCEPTED, responderAid: randomAid(), message: '', resumeNonce: nonce, records: true })
+    expect(reply.byteLength).toBe(46)
+    expect(decodeReply(reply).records).toBe(true)
+    expect(decodeReply(ReplyType.encode({ code: ReplyCode.ACCEPTED, responderAid: randomAid(), records: true }).finish()).records).toBeUndefined()
+  })
+
   it('returns another version as sent, for the caller to refuse', () => {
     const frame = decodeOpen(encodeOpen({ version: 7, aid: randomAid(), initiatorAid: randomAid() }))
     expect(frame.version).toBe(7)

@@ -207,6 +207,20 @@ export const UNOBSERVABLE = {
 } as const
 
 /**
+ * The record side channel of a connection under the unobservable layer
+ * (spec/unobservable.md#records): opaque records sent straight onto the
+ * socket, beside Noise, once a direction is in passthrough.
+ */
+export const LAYER_RECORDS = {
+  /**
+   * Largest record (2 MiB); a record has 1 to this many bytes. It bounds
+   * what a receiver gathers per connection (one record at a time), and is
+   * large enough that the 10-byte header is nothing against a bulk transfer.
+   */
+  maxRecordBytes: 1 << 21
+} as const
+
+/**
  * The NAT observer's limits (spec/direct-paths.md#observers): questions per
  * source address (a burst, then a rate), how long a question's time stays
  * valid, and how many questions one window remembers against replays.

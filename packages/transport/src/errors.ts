@@ -55,6 +55,24 @@ export class HandshakeFailedError extends Error {
   constructor (message = 'The listener\'s hello failed verification', options?: ErrorOptions) { super(message, options) }
 }
 
+/**
+ * Thrown by a connection's record side channel (spec/unobservable.md#records):
+ * a record sent before this side's sending direction is in passthrough or
+ * after the connection closed, a channel listened to twice, or (the error the
+ * connection is aborted with) a malformed record header from the remote.
+ * `reason` says which.
+ */
+export class LayerRecordsError extends Error {
+  static override name = 'LayerRecordsError'
+  override name = 'LayerRecordsError'
+  /** Why: `not-passthrough`, `closed`, `channel-in-use`, `malformed`. */
+  readonly reason: 'not-passthrough' | 'closed' | 'channel-in-use' | 'malformed'
+  constructor (message = 'The record side channel refused the operation', options?: ErrorOptions & { reason?: LayerRecordsError['reason'] }) {
+    super(message, options)
+    this.reason = options?.reason ?? 'malformed'
+  }
+}
+
 /** Thrown when a birthday punch does not apply to two peers (not a consistent ↔ random pair, or the peer does not speak it), is refused as busy, or ran out of its budget. `reason` says which. */
 export class PunchFailedError extends Error {
   static override name = 'PunchFailedError'

@@ -40,9 +40,10 @@ describe('unobservable connection', () => {
   for (const writes of [0, 3, 16]) {
     it(`carries a Noise-shaped stream both ways, switching to passthrough once the handshake is over and ${writes} padded writes are spent`, async () => {
       const { initiator, listener } = await pair(writes)
-      // initiator: select + msg 1, then msg 3, then transport messages (some split across writes)
-      const i2l = [Buffer.concat([select, noiseMessage(32)]), noiseMessage(200), ...Array.from({ length: 24 }, (_, i) => noiseMessage(i * 997 % 65535))]
-      const l2i = [Buffer.concat([select, noiseMessage(150)]), ...Array.from({ length: 24 }, (_, i) => noiseMessage(i * 1499 % 65535))]
+      // initiator: select + msg 1, then msg 3, then transport messages (some split across writes); a
+      // transport message is never shorter than its 16-byte tag (shorter lengths are the records' escape)
+      const i2l = [Buffer.concat([select, noiseMessage(32)]), noiseMessage(200), ...Array.from({ length: 24 }, (_, i) => noiseMessage(16 + i * 997 % 65519))]
+      const l2i = [Buffer.concat([select, noiseMessage(150)]), ...Array.from({ length: 24 }, (_, i) => noiseMessage(16 + i * 1499 % 65519))]
       const wantAtListener = Buffer.concat(i2l)
       const wantAtInitiator = Buffer.concat(l2i)
       const atListener = collect(listener, wantAtListener.byteLength)

@@ -26,6 +26,10 @@ export const descriptor = {
                       "type": "bytes",
                       "id": 4,
                       "protoName": "resume_nonce"
+                    },
+                    "records": {
+                      "type": "bool",
+                      "id": 5
                     }
                   }
                 },
@@ -48,6 +52,10 @@ export const descriptor = {
                       "type": "bytes",
                       "id": 4,
                       "protoName": "resume_nonce"
+                    },
+                    "records": {
+                      "type": "bool",
+                      "id": 5
                     }
                   },
                   "nested": {

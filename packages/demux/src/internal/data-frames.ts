@@ -6,7 +6,7 @@ import { lengthPrefixed } from './reader.ts'
 
 // The data phase of a resumable association (spec/resumption.md#data-frames):
 // each frame is an unsigned-varint length, then a type byte and its body.
-export const FrameType = { DATA: 0, ACK: 1, FIN: 2, ABORT: 3 } as const
+export const FrameType = { DATA: 0, ACK: 1, FIN: 2, ABORT: 3, RECORDS: 4, MOVED: 5 } as const
 
 /** Largest frame body (type byte included) a reader accepts. */
 export const MAX_DATA_FRAME_BYTES = 1 + MAX_DATA_PAYLOAD_BYTES
@@ -17,6 +17,10 @@ export type DataPhaseFrame =
   | { type: typeof FrameType.ACK, received: number, fin: boolean }
   | { type: typeof FrameType.FIN, total: number }
   | { type: typeof FrameType.ABORT, reason: string }
+  /** Send me this path's frames as records on `channel`, keyed with `salt` (spec/resumption.md#records). */
+  | { type: typeof FrameType.RECORDS, channel: number, salt: Uint8Array }
+  /** This end's frames on this path continue as records: the last frame it writes on the stream. */
+  | { type: typeof FrameType.MOVED }
 
 function varint (n: number): number[] {
   const out: number[] = []
@@ -48,6 +52,21 @@ export function finFrame (total: number): Uint8Array {
 
 export function abortFrame (reason: string): Uint8Array {
   return lengthPrefixed(Uint8Array.from([FrameType.ABORT, ...new TextEncoder().encode(truncateUtf8(reason, MAX_REASON_BYTES))]))
+}
+
+/** Bytes of a RECORDS frame's salt. */
+const SALT_BYTES = 16
+
+export function recordsFrame (channel: number, salt: Uint8Array): Uint8Array {
+  const body = new Uint8Array(1 + 4 + SALT_BYTES)
+  body[0] = FrameType.RECORDS
+  new DataView(body.buffer).setUint32(1, channel)
+  body.set(salt, 5)
+  return lengthPrefixed(body)
+}
+
+export function movedFrame (): Uint8Array {
+  return lengthPrefixed(Uint8Array.of(FrameType.MOVED))
 }
 
 /** Read an unsigned varint of at most 8 bytes (below 2^53) at `offset`; returns [value, next offset]. */
@@ -96,6 +115,12 @@ export function decodeDataPhaseFrame (body: Uint8Array): DataPhaseFrame {
       if (body.byteLength - 1 > MAX_REASON_BYTES) throw new MalformedFrameError(`ABORT reason is longer than ${MAX_REASON_BYTES} bytes`)
       return { type: FrameType.ABORT, reason: new TextDecoder().decode(body.subarray(1)) }
     }
+    case FrameType.RECORDS:
+      if (body.byteLength !== 1 + 4 + SALT_BYTES) throw new MalformedFrameError(`RECORDS frame is ${body.byteLength} bytes, not ${1 + 4 + SALT_BYTES}`)
+      return { type: FrameType.RECORDS, channel: new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1), salt: body.slice(5) }
+    case FrameType.MOVED:
+      if (body.byteLength !== 1) throw new MalformedFrameError('MOVED frame has a body')
+      return { type: FrameType.MOVED }
     default:
       throw new MalformedFrameError(`unknown data-phase frame type ${body[0]}`)
   }

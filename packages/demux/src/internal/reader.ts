@@ -39,6 +39,7 @@ export class StreamReader {
   /** Stop listening to the stream: it is no longer this association's path. */
   detach (): void {
     this.#stream.removeEventListener('message', this.#onMessage as never)
+    this.#stream.removeEventListener('message', this.#onStray)
     this.#stream.removeEventListener('close', this.#onClose as never)
     this.#stream.removeEventListener('remoteCloseWrite', this.#onEnd)
     this.#failure ??= new AssociationClosedError('path detached')
@@ -53,6 +54,28 @@ export class StreamReader {
       try { this.#stream.pause() } catch { /* closing: nothing more will arrive */ }
     }
     this.#wake?.()
+  }
+
+  /**
+   * The frames continue from another source (a record path, after the peer's
+   * MOVED frame): returns what appends that source's bytes. The stream still
+   * ends or fails the reader; a byte on it from now on breaks the rules.
+   */
+  follow (): (data: Uint8Array) => void {
+    if (this.#queue.byteLength > 0) throw new MalformedFrameError('bytes on the stream after its MOVED frame')
+    this.#stream.removeEventListener('message', this.#onMessage as never)
+    this.#stream.addEventListener('message', this.#onStray)
+    this.#resumeStream()
+    return (data) => {
+      if (this.#ended) return
+      this.#queue.append(data)
+      this.#wake?.()
+    }
+  }
+
+  readonly #onStray = (): void => {
+    this.#failure ??= new MalformedFrameError('bytes on the stream after its MOVED frame')
+    this.#onEnd()
   }
 
   readonly #onClose = (evt: Event & { error?: Error, local?: boolean }): void => {

@@ -14,6 +14,7 @@ import { addrOf, reasonOf, shownName } from './log.ts'
 import { buildNode } from './nodes.ts'
 import { privateOf } from './private-options.ts'
 import { closed } from './associations.ts'
+import { recordsOn } from './records.ts'
 import type { Associations } from './associations.ts'
 import type { Served } from './inbound.ts'
 import type { NodeSettings } from './nodes.ts'
@@ -229,7 +230,8 @@ export class Connector {
       ? undefined
       : { node, rendezvous, name, private: privately, peer: record.peerId, addrs: record.addrs, attempts: 0, n }
     const association = this.#demux.open(stream, record.aid, record.peerId, route == null ? {} : {
-      resume: { reconnect: async (reconnectOptions) => this.reconnect(route, reconnectOptions) }
+      resume: { reconnect: async (reconnectOptions) => this.reconnect(route, reconnectOptions) },
+      records: recordsOn(node, record.peerId)
     })
     this.#associations.track(association, n)
     if (this.#log.enabled) this.#log('open #%d %s to %p', n, shownName(name, privately != null), record.peerId)

@@ -8,6 +8,7 @@ import { RefusalReports } from '@fara/transport'
 import { MAX_INBOUND_ASSOCIATIONS_PER_CONNECTION } from '../constants.ts'
 import { GuessLimiter, sourceOf } from './guesses.ts'
 import { reasonOf } from './log.ts'
+import { recordsOf } from './records.ts'
 import type { Associations } from './associations.ts'
 import type { GuessBlock, GuessLimits } from './guesses.ts'
 import type { ServiceHandler } from '../types.ts'
@@ -73,7 +74,7 @@ export class Inbound {
   #accept (stream: Stream, connection: Connection): void {
     if (this.#blocked(stream, connection)) return
     const admit = (served: Served): boolean => served.allow == null || served.allow(connection.remotePeer)
-    this.#demux.accept(stream, connection.remotePeer, { admit }).then(async ({ association, service }) => {
+    this.#demux.accept(stream, connection.remotePeer, { admit, records: recordsOf(connection) }).then(async ({ association, service }) => {
       const n = this.#associations.track(association)
       this.#log('accept #%d %s from %p via %a', n, service.shown, connection.remotePeer, connection.remoteAddr)
       try {
@@ -93,7 +94,7 @@ export class Inbound {
   /** A resumption: the association it names continues on this stream. */
   #resume (stream: Stream, connection: Connection): void {
     if (this.#blocked(stream, connection)) return
-    this.#demux.resume(stream, connection.remotePeer).then(
+    this.#demux.resume(stream, connection.remotePeer, { records: recordsOf(connection) }).then(
       (association) => { this.#log('repath #%d from %p via %a', this.#associations.numberOf(association), connection.remotePeer, connection.remoteAddr) },
       (err: Error) => {
         if (this.#log.enabled) this.#log('refuse resume from %p via %a - %s', connection.remotePeer, connection.remoteAddr, reasonOf(err, false))

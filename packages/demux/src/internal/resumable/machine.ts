@@ -1,12 +1,14 @@
 import { AssociationClosedError, AssociationResetError, FrameTooLargeError, MalformedFrameError } from '../../errors.ts'
 import { FrameType, abortFrame } from '../data-frames.ts'
+import { PathRecords } from '../records.ts'
 import { drainPath, readPath } from './receive.ts'
 import { Names, answerResume, redial, requestResume, verifyResume } from './resume.ts'
-import { closeGracefully, detach, isOpen, leave, pathOf } from './state.ts'
+import { closeGracefully, detach, isOpen, leave, pathOf, write } from './state.ts'
 import { linger, resumeDeadline } from './timers.ts'
 import type { ResumeFrame } from '../../framing.ts'
 import type { Reconnect, ResumableAssociation, ResumableHooks } from '../../resumable.ts'
 import type { StreamReader } from '../reader.ts'
+import type { RecordsOf } from '../records.ts'
 import type { ReceiveWindow, ReceivedFrame } from './receive.ts'
 import type { SendWindow } from './send.ts'
 import type { Path, PathState, Waiters } from './state.ts'
@@ -28,6 +30,8 @@ export interface PathMachineInit {
   resumeTimeout: number
   openTimeout: number
   reconnect: Reconnect | undefined
+  /** How to find the record side channel of this end's streams (the first path's, a resumed one's). */
+  records: RecordsOf | undefined
 }
 
 /**
@@ -44,6 +48,8 @@ export class PathMachine {
   /** The last path's stream, for {@link PathMachine.stream} while there is no path. */
   #lastStream: Stream
   #resumptions = 0
+  /** Both ends understand the record path's frames (the Open and Reply said so). */
+  #recordsAgreed = false
   readonly #init: PathMachineInit
   #finish!: { resolve: () => void, reject: (err: Error) => void }
 
@@ -77,12 +83,34 @@ export class PathMachine {
   }
 
   /** The open/accept exchange completed: the association has its key; the first path carries frames. */
-  established (remoteAid: Uint8Array, key: Uint8Array): void {
+  established (remoteAid: Uint8Array, key: Uint8Array, records: boolean): void {
     this.#names.established(remoteAid, key)
+    this.#recordsAgreed = records
     const state = this.#state
     if (state.kind !== 'establishing') return
     this.#enter({ kind: 'attached', path: state.path })
+    this.#offerRecords(state.path)
     void this.#read(state.path)
+  }
+
+  /**
+   * Offer the peer a record channel on `path`'s connection (RECORDS), when
+   * both ends agreed and the connection has a record side channel
+   * (spec/resumption.md#records). The stream carries everything until then.
+   */
+  #offerRecords (path: Path, records = this.#init.records): void {
+    const key = this.#names.secret?.key
+    if (!this.#recordsAgreed || key == null || records == null) return
+    const link = records(path.stream)
+    if (link == null) return
+    const pathRecords = new PathRecords(path.stream, link, key)
+    try {
+      path.stream.send(pathRecords.offer())
+    } catch {
+      pathRecords.release() // the path is going: its loss is seen where it is read
+      return
+    }
+    path.records = pathRecords
   }
 
   /** Tell the other end (ABORT frame, which the path is closed behind, not reset) and fail with `err`. */
@@ -90,7 +118,8 @@ export class PathMachine {
     const state = this.#state
     if (!isOpen(state)) return
     try {
-      pathOf(state)?.stream.send(abortFrame(err.message))
+      const path = pathOf(state)
+      if (path != null) write(path, abortFrame(err.message))
     } catch {
       this.fail(err) // the path is going anyway
       return
@@ -109,7 +138,7 @@ export class PathMachine {
 
   async #read (path: Path): Promise<void> {
     try {
-      await readPath(path, () => pathOf(this.#state) === path, (frame) => { this.#onFrame(frame) })
+      await readPath(path, () => pathOf(this.#state) === path, (frame) => { this.#onFrame(frame, path) })
     } catch (err) {
       const name = (err as Error)?.name
       if (name === MalformedFrameError.name || name === FrameTooLargeError.name) {
@@ -120,9 +149,20 @@ export class PathMachine {
     }
   }
 
-  #onFrame (frame: ReceivedFrame): void {
+  #onFrame (frame: ReceivedFrame, path: Path): void {
     const { sender, receiver, waiters } = this.#init
     switch (frame.type) {
+      case FrameType.RECORDS:
+        if (!this.#recordsAgreed) throw new MalformedFrameError('RECORDS frame, but the Open and Reply did not agree on records')
+        // an end without a record side channel on this connection keeps writing on the stream
+        path.records?.accept(frame.channel, frame.salt)
+        return
+      case FrameType.MOVED: {
+        if (path.records == null) throw new MalformedFrameError('MOVED frame, but this end offered no records on this path')
+        const append = path.reader.follow()
+        path.records.follow(append, (err) => { this.lost(path, err) })
+        return
+      }
       case FrameType.DATA:
         receiver.onData(frame.payload)
         return
@@ -146,7 +186,7 @@ export class PathMachine {
     // what the peer sent before the path broke comes first: an ABORT among it ends the association
     // here (a write that failed on a stream the peer closed behind its ABORT must not resume it)
     try {
-      drainPath(path, () => pathOf(this.#state) === path, (frame) => { this.#onFrame(frame) })
+      drainPath(path, () => pathOf(this.#state) === path, (frame) => { this.#onFrame(frame, path) })
     } catch { /* a malformed frame on a path that is gone: the loss decides */ }
     const state = this.#state
     if (pathOf(state) !== path) return
@@ -188,7 +228,7 @@ export class PathMachine {
   }
 
   /** Responder: see {@link ResumableAssociation.acceptResume}. */
-  acceptResume (stream: Stream, reader: StreamReader, frame: ResumeFrame, remotePeer: PeerId): boolean {
+  acceptResume (stream: Stream, reader: StreamReader, frame: ResumeFrame, remotePeer: PeerId, records?: RecordsOf): boolean {
     const { hooks, receiver } = this.#init
     const secret = this.#names.secret
     if (secret == null || this.#state.kind === 'failed') return false
@@ -196,12 +236,12 @@ export class PathMachine {
     const aid = hooks.newAid()
     answerResume(stream, secret, aid, receiver.received, frame.proof)
     this.#names.renew(aid, frame.initiatorAid)
-    this.#adopt({ stream, reader }, frame.received)
+    this.#adopt({ stream, reader }, frame.received, records)
     return true
   }
 
   /** Carry the association over `path` from now on; the peer holds `peerReceived` of this end's bytes. */
-  #adopt (path: Path, peerReceived: number): void {
+  #adopt (path: Path, peerReceived: number, records = this.#init.records): void {
     if (this.#state.kind === 'closed') {
       this.#lateResume(path, peerReceived)
       return
@@ -219,6 +259,7 @@ export class PathMachine {
     this.#lastStream = path.stream
     sender.unblock()
     this.#resumptions++
+    this.#offerRecords(path, records)
     void this.#read(path)
     sender.pump()
     receiver.sendAck()

@@ -3,6 +3,7 @@ import { ACK_EVERY_BYTES, MAX_SEND_WINDOW_BYTES } from '../../constants.ts'
 import { MalformedFrameError } from '../../errors.ts'
 import { FrameType, MAX_DATA_FRAME_BYTES, ackFrame, dataPayload, decodeDataPhaseFrame } from '../data-frames.ts'
 import { takeChunk } from '../reader.ts'
+import { write } from './state.ts'
 import { ackDelay } from './timers.ts'
 import type { DataPhaseFrame } from '../data-frames.ts'
 import type { Link, Path } from './state.ts'
@@ -140,7 +141,7 @@ export class ReceiveWindow {
   /** Acknowledge what the application consumed, on `path`; throws if the stream does. */
   ack (path: Path): void {
     this.stop()
-    path.stream.send(ackFrame(this.#consumed, this.#ended))
+    write(path, ackFrame(this.#consumed, this.#ended))
     this.#acked = this.#consumed
   }
 

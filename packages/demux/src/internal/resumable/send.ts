@@ -2,6 +2,7 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_DATA_PAYLOAD_BYTES } from '../../constants.ts'
 import { MalformedFrameError } from '../../errors.ts'
 import { appendDataFrame, finFrame } from '../data-frames.ts'
+import { drained, write } from './state.ts'
 import type { Link } from './state.ts'
 
 /**
@@ -109,14 +110,14 @@ export class SendWindow {
       const fin = this.#fin === 'queued'
       if (fin) out.append(finFrame(total))
       if (out.byteLength === 0) return
-      const ok = path.stream.send(out)
+      const ok = write(path, out)
       if (fin) {
         this.#fin = 'written'
         this.#link.wake()
       }
       if (!ok) {
         this.#blocked = true
-        path.stream.onDrain().then(() => {
+        drained(path).then(() => {
           if (this.#link.path() !== path) return
           this.#blocked = false
           this.pump()

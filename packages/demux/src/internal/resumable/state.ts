@@ -1,12 +1,26 @@
 import { closeWithin } from './timers.ts'
 import type { Timer } from './timers.ts'
 import type { StreamReader } from '../reader.ts'
-import type { Stream } from '@libp2p/interface'
+import type { PathRecords } from '../records.ts'
+import type { AbortOptions, Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** One path of a resumable association: a libp2p stream and its only reader. */
 export interface Path {
   readonly stream: Stream
   readonly reader: StreamReader
+  /** The record path on this path's connection, once the association has its key and the connection has one (spec/resumption.md#records). */
+  records?: PathRecords
+}
+
+/** Write frames on `path`: on the stream, or as records once this end moved. Returns false when the caller should wait for {@link drained}. */
+export function write (path: Path, data: Uint8Array | Uint8ArrayList): boolean {
+  return path.records == null ? path.stream.send(data) : path.records.send(data)
+}
+
+/** Resolves when what carries `path`'s frames takes more. */
+export async function drained (path: Path, options?: AbortOptions): Promise<void> {
+  await (path.records == null ? path.stream.onDrain(options) : path.records.onDrain(options))
 }
 
 /**
@@ -79,6 +93,7 @@ export interface Link {
  */
 export function detach (path: Path, err?: Error): void {
   path.reader.detach()
+  path.records?.release()
   if (path.stream.status !== 'open') return
   if (err != null) {
     path.stream.abort(err)
@@ -93,6 +108,7 @@ export function detach (path: Path, err?: Error): void {
 /** Both ends have everything: stop reading `path` and close it gracefully once this end's frames are out. */
 export function closeGracefully (path: Path): void {
   path.reader.detach()
+  path.records?.release()
   path.stream.close().catch((err: Error) => { path.stream.abort(err) })
 }
 

@@ -12,6 +12,7 @@ import { UNOBSERVABLE } from '../../constants.ts'
 import { CLIENT_HEAD_BYTES, SERVER_HEAD_BYTES, clientHello, openClientHead, openServerHead, serverHello } from './hello.ts'
 import { KEY_BYTES, MAC_BYTES, mac } from './keys.ts'
 import { Flights } from './flights.ts'
+import { Records, wireConnections } from './records.ts'
 import { takeEphemeral } from './key-pool.ts'
 import type { OpenedClientHead, SentClientHello } from './hello.ts'
 import type { KeyStream } from './keys.ts'
@@ -86,6 +87,8 @@ export class WireConnection extends AbstractMultiaddrConnection {
   /** Set once this side has sent SWITCH / the remote's SWITCH has arrived. */
   #outMask: LengthMasker | undefined
   #inMask: LengthMasker | undefined
+  /** The record side channel of this connection (spec/unobservable.md#records). */
+  readonly records: Records
 
   // initiator
   readonly #listenerKey: Uint8Array | undefined
@@ -110,6 +113,15 @@ export class WireConnection extends AbstractMultiaddrConnection {
     this.#rekeyBytes = init.rekeyBytes
     this.#padWrites = init.padding.writes
     this.#flights = new Flights(init.raw)
+    this.records = new Records({
+      raw: init.raw,
+      log: init.log,
+      open: () => this.status === 'open' && init.raw.status === 'open',
+      passthrough: () => this.#outMask != null,
+      write: (channel, record) => this.#writeRecord(channel, record)
+    })
+    // libp2p's Connection holds the raw connection: layerRecords() finds this one by it
+    wireConnections.set(init.raw, this)
     // libp2p closes and resets a connection through the raw connection under this layer (its
     // Connection holds that one): what the layer still gathers goes out first, so nothing written
     // before a reset is lost to it (a refusal's answer before the guessing guard's reset)
@@ -180,7 +192,9 @@ export class WireConnection extends AbstractMultiaddrConnection {
   #deliver (ciphertext: Uint8Array): void {
     let bodies: Uint8Array[]
     if (this.#inMask != null) {
-      bodies = this.#inMask.transform(ciphertext)
+      const unmasked = this.#unmask(ciphertext)
+      if (unmasked == null) return
+      bodies = unmasked
     } else {
       let decoded
       try {
@@ -193,12 +207,25 @@ export class WireConnection extends AbstractMultiaddrConnection {
       bodies = decoded.bodies
       if (decoded.switchedAt != null) {
         // the rest of this chunk, and all that follows, is passthrough: the frame keystream is done with
-        this.#inMask = new LengthMasker(this.#inLengths!(), 'unmask')
-        bodies.push(...this.#inMask.transform(ciphertext.subarray(decoded.switchedAt)))
+        this.#inMask = new LengthMasker(this.#inLengths!(), 'unmask', { onRecord: (channel, record) => { this.records.deliver(channel, record) } })
+        const unmasked = this.#unmask(ciphertext.subarray(decoded.switchedAt))
+        if (unmasked == null) return
+        bodies.push(...unmasked)
       }
     }
     if (bodies.length === 1) this.onData(bodies[0]!)
     else if (bodies.length > 1) this.onData(new Uint8ArrayList(...bodies)) // one message event per chunk read, as without the layer
+  }
+
+  /** Passthrough bytes unmasked, records handed to their listeners; a malformed record aborts the connection (undefined). */
+  #unmask (bytes: Uint8Array): Uint8Array[] | undefined {
+    try {
+      return this.#inMask!.transform(bytes)
+    } catch (err) {
+      this.#state = 'refused'
+      this.abort(err as Error)
+      return undefined
+    }
   }
 
   /** The listener reads R_X ‖ head, then padding ‖ MAC_C; any failure is silence. */
@@ -314,7 +341,7 @@ export class WireConnection extends AbstractMultiaddrConnection {
       // the Noise handshake is over and padded writes are spent: from here on Noise's own
       // ciphertext goes as it is, behind masked lengths (spec/unobservable.md#passthrough)
       out.append(encodeFrames(this.#out!, new Uint8Array(0), undefined, true))
-      this.#outMask = new LengthMasker(this.#outLengths!(), 'mask')
+      this.#outMask = new LengthMasker(this.#outLengths!(), 'mask', {})
     }
     if (this.#outMask != null) {
       out.append(...this.#outMask.transform(data))
@@ -349,6 +376,17 @@ export class WireConnection extends AbstractMultiaddrConnection {
     // all of it was the dropped answer: nothing to send
     if (out.byteLength === 0) return { sentBytes, canSendMore: true }
     return { sentBytes, canSendMore: this.#flights.send(out) }
+  }
+
+  /**
+   * One record the side channel checked, in the same flights as libp2p's bytes (so that the
+   * order holds): now at a Noise message boundary, or else queued by the masker and sent by the
+   * sendData that ends the message libp2p is part way through.
+   */
+  #writeRecord (channel: number, record: Uint8Array | Uint8ArrayList): boolean {
+    const parts = this.#outMask!.record(channel, record)
+    if (parts.length === 0) return !this.#raw.writableNeedsDrain
+    return this.#flights.send(new Uint8ArrayList(...parts))
   }
 
   // the raw connection's close and abort send what the first flights gathered first (see the constructor)

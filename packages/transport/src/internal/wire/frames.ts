@@ -6,9 +6,12 @@
 // encrypted, header and body alike, by the direction's keystream. Types: data,
 // padding (dropped by the receiver) and SWITCH (no body): after it, the
 // direction carries libp2p-noise transport messages as they are, each behind
-// its 2-byte length XORed with the direction's length keystream (§ Passthrough).
+// its 2-byte length XORed with the direction's length keystream (§ Passthrough),
+// and records between them, behind an escape (§ Records).
+import { Uint8ArrayList } from 'uint8arraylist'
+import { LAYER_RECORDS } from '../../constants.ts'
+import { LayerRecordsError } from '../../errors.ts'
 import type { KeyStream } from './keys.ts'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** Length of a frame header. */
 export const FRAME_HEADER_BYTES = 2
@@ -186,16 +189,36 @@ export class NoiseTracker {
 }
 
 /**
+ * Records on a passthrough direction (spec/unobservable.md#records): the
+ * sender puts them out with {@link LengthMasker.record}, the receiver hands
+ * each complete one to `onRecord`. A direction with records carries no Noise
+ * message shorter than {@link MIN_NOISE_MESSAGE} (none ever is).
+ */
+export interface MaskerRecords {
+  /** Receiver: a complete record, in wire order; its bytes are views of the input. */
+  onRecord?: (channel: number, record: Uint8ArrayList) => void
+}
+
+/** A libp2p-noise transport message is never shorter than its 16-byte tag: the plain lengths below are free, 0 is the record escape. */
+export const MIN_NOISE_MESSAGE = 16
+/** A record's first chunk up to this size is written in one buffer with its header (copied). */
+const JOINED_HEADER_BYTES = 16 * 1024
+/** A record's header: the escape (a plain length of 0), channel u32 BE, length u32 BE, all masked. */
+export const RECORD_HEADER_BYTES = 10
+
+/**
  * Passthrough, one direction (spec/unobservable.md#passthrough): libp2p-noise
  * messages pass as they are (their ChaCha20-Poly1305 ciphertext is already
  * pseudorandom) and only each 2-byte length is XORed with the next two bytes
  * of the direction's length keystream. `mask` on the sender, `unmask` on the
  * receiver. Returns new buffers for the lengths and views of the input for
- * the bodies, in order.
+ * the bodies, in order. With `records`, the direction also carries records
+ * between the messages (spec/unobservable.md#records).
  */
 export class LengthMasker {
   readonly #lengths: KeyStream
   readonly #unmask: boolean
+  readonly #records: MaskerRecords | undefined
   #block: Uint8Array = new Uint8Array(0)
   #used = 0
   /** Body bytes of the current message still to pass. */
@@ -203,10 +226,20 @@ export class LengthMasker {
   /** The plaintext first byte of a length split across chunks, or -1. */
   #first = -1
   #secondMask = 0
+  /** Receiver with records: the unmasked bytes of the length or record header being read. */
+  readonly #head = new Uint8Array(RECORD_HEADER_BYTES)
+  #headAt = 0
+  /** Receiver with records: the record being gathered, its channel, and its bytes still to come. */
+  #record = new Uint8ArrayList()
+  #channel = 0
+  #recordLeft = 0
+  /** Sender: records waiting for the end of the Noise message libp2p is writing. */
+  #queued: Array<{ channel: number, body: Uint8Array | Uint8ArrayList }> = []
 
-  constructor (lengths: KeyStream, mode: 'mask' | 'unmask') {
+  constructor (lengths: KeyStream, mode: 'mask' | 'unmask', records?: MaskerRecords) {
     this.#lengths = lengths
     this.#unmask = mode === 'unmask'
+    this.#records = records
   }
 
   /** The next mask byte; the keystream is drawn in blocks (the same bytes, in the same order, on both sides). */
@@ -218,9 +251,64 @@ export class LengthMasker {
     return this.#block[this.#used++]!
   }
 
+  /** Sender: the next byte written starts a message (or a record). */
+  get atBoundary (): boolean {
+    return this.#body === 0 && this.#first < 0
+  }
+
+  /**
+   * Sender: one record of 1 to 2^32 - 1 bytes on `channel` (the caller checks
+   * the bounds). At a message boundary, returns its bytes to write now (the
+   * masked header, then views of `body`); inside a message libp2p wrote in
+   * part, queues it to go out, in order, where that message ends, and returns
+   * an empty array. `body` is not copied.
+   */
+  record (channel: number, body: Uint8Array | Uint8ArrayList): Uint8Array[] {
+    if (!this.atBoundary || this.#queued.length > 0) {
+      this.#queued.push({ channel, body })
+      return []
+    }
+    const out: Uint8Array[] = []
+    this.#putRecord(out, channel, body)
+    return out
+  }
+
+  #putRecord (out: Uint8Array[], channel: number, body: Uint8Array | Uint8ArrayList): void {
+    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES)
+    header.writeUInt16BE(0, 0)
+    header.writeUInt32BE(channel, 2)
+    header.writeUInt32BE(body.byteLength, 6)
+    for (let i = 0; i < RECORD_HEADER_BYTES; i++) header[i]! ^= this.#mask()
+    const chunks = body instanceof Uint8Array ? [body] : [...body]
+    // the raw connection writes each chunk on its own: a small first chunk goes with the header, so
+    // that the header is not a 10-byte write (a segment of that size, on an idle socket); a large
+    // one is passed as it is (not copied)
+    if (chunks[0]!.byteLength <= JOINED_HEADER_BYTES) out.push(Buffer.concat([header, chunks.shift()!]))
+    else out.push(header)
+    for (const chunk of chunks) out.push(chunk)
+  }
+
+  /** Sender: a message ended: the records that waited for it go now. */
+  #ended (out: Uint8Array[]): void {
+    for (const { channel, body } of this.#queued) this.#putRecord(out, channel, body)
+    this.#queued = []
+  }
+
+  /** A length was read: with records, none may be below {@link MIN_NOISE_MESSAGE} (the sender's guard; the receiver has its own). */
+  #checkLength (): void {
+    if (this.#records != null && this.#body < MIN_NOISE_MESSAGE) {
+      throw new FrameError(`a Noise message of ${this.#body} bytes cannot share a direction with records`)
+    }
+  }
+
   transform (data: Uint8Array | Uint8ArrayList): Uint8Array[] {
     const out: Uint8Array[] = []
+    const records = this.#unmask && this.#records != null
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      if (records) {
+        this.#unmaskRecords(chunk, out)
+        continue
+      }
       let at = 0
       while (at < chunk.byteLength) {
         if (this.#body > 0) {
@@ -228,12 +316,14 @@ export class LengthMasker {
           out.push(chunk.subarray(at, at + n))
           this.#body -= n
           at += n
+          if (this.#body === 0 && this.#queued.length > 0) this.#ended(out)
         } else if (this.#first >= 0) {
           const wire = chunk[at++]!
           const other = wire ^ this.#secondMask
           out.push(Uint8Array.of(other))
           this.#body = (this.#first << 8) | (this.#unmask ? other : wire)
           this.#first = -1
+          this.#checkLength()
         } else if (at + 1 < chunk.byteLength) {
           const a = chunk[at]!
           const b = chunk[at + 1]!
@@ -241,6 +331,7 @@ export class LengthMasker {
           out.push(length)
           this.#body = this.#unmask ? (length[0]! << 8) | length[1]! : (a << 8) | b
           at += 2
+          this.#checkLength()
         } else {
           const a = chunk[at++]!
           const other = a ^ this.#mask()
@@ -251,5 +342,55 @@ export class LengthMasker {
       }
     }
     return out
+  }
+
+  /**
+   * Receiver with records: Noise messages as without them (a length is
+   * handed on once both of its bytes are in, to tell it from the escape);
+   * records gathered as views of the input and handed to `onRecord`.
+   */
+  #unmaskRecords (chunk: Uint8Array, out: Uint8Array[]): void {
+    const head = this.#head
+    let at = 0
+    while (at < chunk.byteLength) {
+      if (this.#body > 0) {
+        const n = Math.min(this.#body, chunk.byteLength - at)
+        out.push(chunk.subarray(at, at + n))
+        this.#body -= n
+        at += n
+        continue
+      }
+      if (this.#recordLeft > 0) {
+        const n = Math.min(this.#recordLeft, chunk.byteLength - at)
+        this.#record.append(chunk.subarray(at, at + n))
+        this.#recordLeft -= n
+        at += n
+        if (this.#recordLeft === 0) {
+          const record = this.#record
+          this.#record = new Uint8ArrayList()
+          this.#records!.onRecord?.(this.#channel, record)
+        }
+        continue
+      }
+      // a length (2 bytes), or, after the escape, the rest of a record header
+      const want = this.#headAt < 2 ? 2 : RECORD_HEADER_BYTES
+      while (this.#headAt < want && at < chunk.byteLength) head[this.#headAt++] = chunk[at++]! ^ this.#mask()
+      if (this.#headAt < want) break
+      if (want === 2) {
+        const length = (head[0]! << 8) | head[1]!
+        if (length === 0) continue // a record: its channel and length follow
+        if (length < MIN_NOISE_MESSAGE) throw new LayerRecordsError(`a masked length of ${length} bytes: no Noise message is shorter than ${MIN_NOISE_MESSAGE}`, { reason: 'malformed' })
+        out.push(head.slice(0, 2))
+        this.#body = length
+        this.#headAt = 0
+        continue
+      }
+      const view = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES)
+      const size = view.getUint32(6)
+      if (size === 0 || size > LAYER_RECORDS.maxRecordBytes) throw new LayerRecordsError(`a record of ${size} bytes: 1 to ${LAYER_RECORDS.maxRecordBytes} are allowed`, { reason: 'malformed' })
+      this.#channel = view.getUint32(2)
+      this.#recordLeft = size
+      this.#headAt = 0
+    }
   }
 }

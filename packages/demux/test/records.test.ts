@@ -1,0 +1,285 @@
+// The record path of a resumable association (spec/resumption.md#records),
+// over real libp2p stream pairs, with a record side channel that delivers
+// each record synchronously as it is sent: the worst order a connection can
+// give (records overtaking the stream bytes written before them). The real
+// side channel, the unobservable layer's, is tested with real nodes in
+// packages/transport/test and test/records.test.ts.
+import { createHash, randomBytes } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { readAll } from '@fara/testkit'
+import { createDemux, decodeReply, encodeOpen, randomAid } from '../src/index.ts'
+import { FrameType, appendDataFrame, decodeDataPhaseFrame, finFrame, movedFrame, recordsFrame } from '../src/internal/data-frames.ts'
+import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
+import { MAX_REPLY_FRAME_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
+import { pair, peers, useStreams } from './fixtures.ts'
+import type { Association, RecordLink, RecordsOf } from '../src/index.ts'
+import type { Stream } from '@libp2p/interface'
+
+useStreams()
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/** One end of an in-memory record side channel. */
+class End implements RecordLink {
+  sending: boolean
+  peer!: End
+  dead = false
+  readonly listeners = new Map<number, (record: Uint8ArrayList) => void>()
+  /** Bytes of records this end sent. */
+  sent = 0
+  /** Flip a bit in the next record this end sends. */
+  tamper = false
+
+  constructor (sending: boolean) { this.sending = sending }
+
+  newChannel (): number {
+    let c
+    do c = randomBytes(4).readUInt32BE(0); while (this.listeners.has(c))
+    return c
+  }
+
+  listen (channel: number, onRecord: (record: Uint8ArrayList) => void): () => void {
+    if (this.listeners.has(channel)) throw new Error('channel taken')
+    this.listeners.set(channel, onRecord)
+    return () => { this.listeners.delete(channel) }
+  }
+
+  send (channel: number, record: Uint8Array | Uint8ArrayList): boolean {
+    if (!this.sending || this.dead) throw new Error('cannot send records')
+    const copy = new Uint8ArrayList(record instanceof Uint8Array ? record : record.subarray())
+    this.sent += copy.byteLength
+    if (this.tamper) {
+      this.tamper = false
+      const bytes = copy.subarray()
+      bytes[0]! ^= 1
+      this.peer.listeners.get(channel)?.(new Uint8ArrayList(bytes))
+      return true
+    }
+    // delivered at once: ahead of stream bytes written before it, which go through the stream pair
+    this.peer.listeners.get(channel)?.(copy)
+    return true
+  }
+
+  async onDrain (): Promise<void> {
+    if (this.dead) throw new Error('connection closed')
+  }
+}
+
+function endsFor (sending = true): [End, End] {
+  const a = new End(sending)
+  const b = new End(sending)
+  a.peer = b
+  b.peer = a
+  return [a, b]
+}
+
+interface Linked {
+  association: Association
+  accepted: Promise<Association>
+  /** Record side channels of each path so far: [initiator end, responder end]. */
+  links: Array<[End, End]>
+  paths: () => number
+  cut: () => void
+}
+
+/** An initiator and a responder on stream pairs, each pair with its record side channel (or none when `records` is false). */
+async function linked (options: { sending?: boolean, records?: boolean } = {}): Promise<Linked> {
+  const initiator = createDemux<string>()
+  const responder = createDemux<string>()
+  const serviceAid = responder.listen('echo')
+  const links: Array<[End, End]> = []
+  const byStream = new Map<Stream, End>()
+  const recordsOf: RecordsOf = (stream) => options.records === false ? undefined : byStream.get(stream)
+  let current: [Stream, Stream]
+  const newPath = async (): Promise<[Stream, Stream]> => {
+    const [o, i] = await pair()
+    const ends = endsFor(options.sending ?? true)
+    links.push(ends)
+    byStream.set(o, ends[0])
+    byStream.set(i, ends[1])
+    current = [o, i]
+    return current
+  }
+  const [out, inb] = await newPath()
+  const accepted = responder.accept(inb, peers.alice, { records: recordsOf }).then(({ association }) => association)
+  const association = initiator.open(out, serviceAid, peers.bob, {
+    records: recordsOf,
+    resume: {
+      reconnect: async () => {
+        const [o, i] = await newPath()
+        responder.resume(i, peers.alice, { records: recordsOf }).catch(() => {})
+        return o
+      }
+    }
+  })
+  return {
+    association,
+    accepted,
+    links,
+    paths: () => links.length,
+    cut: () => {
+      const ends = links.at(-1)!
+      ends[0].dead = true
+      ends[1].dead = true
+      current[0].abort(new Error('connection lost'))
+      current[1].abort(new Error('connection lost'))
+    }
+  }
+}
+
+async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}): Promise<void> {
+  for (let i = 0; i < data.byteLength; i += chunk) {
+    if (!a.send(data.subarray(i, i + chunk))) await a.onDrain()
+    at(i + chunk)
+  }
+  await a.close()
+}
+
+async function echo (a: Association): Promise<void> {
+  for await (const chunk of a) {
+    if (!a.send(chunk)) await a.onDrain()
+  }
+  await a.close()
+}
+
+const onRecords = (a: Association): boolean => (a as unknown as { onRecords: boolean }).onRecords
+
+describe('the record path of a resumable association', () => {
+  it('moves both directions onto records and echoes 8 MiB intact', async () => {
+    const l = await linked()
+    const payload = randomBytes(8 << 20)
+    const server = await l.accepted
+    let movedMidway = false
+    const sending = sendAll(l.association, payload, 64 << 10, (sent) => { if (sent === 4 << 20) movedMidway = onRecords(l.association) && onRecords(server) })
+    const [, received] = await Promise.all([sending, readAll(l.association), echo(server)])
+    expect(sha(received)).toBe(sha(payload))
+    expect(movedMidway).toBe(true)
+    // most bytes went as records, both ways: the stream carried the Open, the Reply, and what the
+    // initiator sent before the responder's RECORDS frame reached it (its first flights, up to its window)
+    const [ini, resp] = l.links[0]!
+    expect(ini.sent).toBeGreaterThan(payload.byteLength * 0.8)
+    expect(resp.sent).toBeGreaterThan(payload.byteLength * 0.8)
+    await Promise.all([l.association.finished, server.finished])
+  })
+
+  it('keeps to the stream until its side of the connection can send records, then moves mid-transfer', async () => {
+    const l = await linked({ sending: false })
+    const payload = randomBytes(6 << 20)
+    const sending = sendAll(l.association, payload, 64 << 10, (sent) => {
+      if (sent === 2 << 20) { l.links[0]![0].sending = true; l.links[0]![1].sending = true }
+    })
+    const [, received] = await Promise.all([sending, readAll(l.association), l.accepted.then(echo)])
+    expect(sha(received)).toBe(sha(payload))
+    const [ini] = l.links[0]!
+    expect(ini.sent).toBeGreaterThan(0)
+    expect(ini.sent).toBeLessThan(payload.byteLength)
+    await l.association.finished
+  })
+
+  it('resumes on new paths when the connection under the records is cut, and moves again: nothing lost, duplicated or reordered', async () => {
+    const l = await linked()
+    const payload = randomBytes(8 << 20)
+    let cuts = 0
+    const sending = sendAll(l.association, payload, 100_000, (sent) => {
+      if (sent >= (cuts + 1) * (2 << 20) && cuts < 3 && l.paths() === cuts + 1) { cuts++; l.cut() }
+    })
+    const [, received, server] = await Promise.all([sending, readAll(l.association), l.accepted.then(async a => { await echo(a); return a })])
+    expect(cuts).toBe(3)
+    expect(sha(received)).toBe(sha(payload))
+    expect(l.association.resumptions).toBeGreaterThanOrEqual(3)
+    // the resumed paths carried records too (each end moves once the other's RECORDS arrived on that path)
+    for (const [ini, resp] of l.links.slice(1)) expect(ini.sent + resp.sent).toBeGreaterThan(0)
+    await Promise.all([l.association.finished, server.finished])
+  })
+
+  it('treats a record that does not authenticate as a broken path: it resumes elsewhere, and the data is intact', async () => {
+    const l = await linked()
+    const payload = randomBytes(4 << 20)
+    let tampered = false
+    const sending = sendAll(l.association, payload, 64 << 10, (sent) => {
+      if (!tampered && sent >= 1 << 20 && onRecords(l.association)) { tampered = true; l.links[0]![0].tamper = true }
+    })
+    const [, received] = await Promise.all([sending, readAll(l.association), l.accepted.then(echo)])
+    expect(tampered).toBe(true)
+    expect(sha(received)).toBe(sha(payload))
+    expect(l.association.resumptions).toBeGreaterThanOrEqual(1)
+    await l.association.finished
+  })
+
+  it('stays on the stream where the connection has no record side channel', async () => {
+    const l = await linked({ records: false })
+    const payload = randomBytes(2 << 20)
+    const [, received, server] = await Promise.all([sendAll(l.association, payload, 64 << 10), readAll(l.association), l.accepted.then(async a => { await echo(a); return a })])
+    expect(sha(received)).toBe(sha(payload))
+    expect(onRecords(l.association)).toBe(false)
+    expect(onRecords(server)).toBe(false)
+    expect(l.links[0]![0].sent + l.links[0]![1].sent).toBe(0)
+  })
+
+  it('offers no records to an initiator whose Open did not say it understands them', async () => {
+    const responder = createDemux<string>()
+    const serviceAid = responder.listen('echo')
+    const [out, inb] = await pair()
+    const [, resp] = endsFor()
+    responder.accept(inb, peers.alice, { records: () => resp }).then(async ({ association }) => { await echo(association) }, () => {})
+    // an initiator of before the record path: a version 2 Open without `records`
+    const reader = new StreamReader(out)
+    out.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: randomAid(), resumeNonce: randomBytes(RESUME_NONCE_BYTES) })))
+    const reply = decodeReply(await reader.readFrame(MAX_REPLY_FRAME_BYTES, 'Reply'))
+    expect(reply.records).toBeUndefined()
+    const data = new Uint8ArrayList()
+    appendDataFrame(data, new TextEncoder().encode('hello'))
+    out.send(data)
+    out.send(finFrame(5))
+    const types: number[] = []
+    // the echo, its FIN and the ACKs: never a RECORDS frame
+    while (!types.includes(FrameType.FIN)) {
+      types.push(decodeDataPhaseFrame(await reader.readFrame(1 << 20, 'data')).type)
+    }
+    expect(types).toContain(FrameType.DATA)
+    expect(types).not.toContain(FrameType.RECORDS)
+    expect(resp.listeners.size).toBe(0)
+  })
+
+  describe('breaking its rules aborts the association with MalformedFrameError', () => {
+    /** A hand-written initiator: Open (with or without `records`), then `frames`; resolves with the ABORT reason the responder sends. */
+    async function rawOpen (records: boolean, link: End | undefined, then: (out: Stream, reader: StreamReader) => Promise<void>): Promise<string> {
+      const responder = createDemux<string>()
+      const serviceAid = responder.listen('echo')
+      const [out, inb] = await pair()
+      responder.accept(inb, peers.alice, { records: () => link }).then(async ({ association }) => { await readAll(association).catch(() => {}) }, () => {})
+      const reader = new StreamReader(out)
+      out.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: randomAid(), resumeNonce: randomBytes(RESUME_NONCE_BYTES), ...(records ? { records: true } : {}) })))
+      decodeReply(await reader.readFrame(MAX_REPLY_FRAME_BYTES, 'Reply'))
+      await then(out, reader)
+      while (true) {
+        const frame = decodeDataPhaseFrame(await reader.readFrame(1 << 20, 'data'))
+        if (frame.type === FrameType.ABORT) return frame.reason
+      }
+    }
+
+    it('a RECORDS frame when the Open did not ask for records', async () => {
+      const reason = await rawOpen(false, undefined, async (out) => { out.send(recordsFrame(7, randomBytes(16))) })
+      expect(reason).toMatch(/did not agree on records/)
+    })
+
+    it('a MOVED frame to an end that offered no records', async () => {
+      const reason = await rawOpen(true, undefined, async (out) => { out.send(movedFrame()) })
+      expect(reason).toMatch(/offered no records/)
+    })
+
+    it('a byte on the stream after MOVED', async () => {
+      const [ini, resp] = endsFor()
+      void ini
+      const reason = await rawOpen(true, resp, async (out, reader) => {
+        // the responder's offer comes first; then move, and break the promise
+        expect(decodeDataPhaseFrame(await reader.readFrame(64, 'data')).type).toBe(FrameType.RECORDS)
+        const data = new Uint8ArrayList(movedFrame())
+        appendDataFrame(data, Uint8Array.of(1, 2, 3))
+        out.send(data)
+      })
+      expect(reason).toMatch(/after its MOVED frame/)
+    })
+  })
+})
