@@ -43,7 +43,7 @@ export type { Association } from '@fara/demux'
 export {
   aidToHex,
   // what an association's reads, writes and `finished` reject with
-  AssociationRejectedError, AssociationResetError, AssociationClosedError, ResumeFailedError, ResumeRefusedError, MalformedFrameError, FrameTooLargeError, AssociationTableFullError
+  AssociationRejectedError, AssociationResetError, AssociationClosedError, ResumeFailedError, ResumeRefusedError, MalformedFrameError, FrameTooLargeError, AssociationTableFullError, RecordFailedError
 } from '@fara/demux'
 export {
   memoryRendezvous, rendezvousPoint, createRendezvousPoint,
