@@ -284,7 +284,7 @@ describe('records in passthrough: the connection', () => {
   })
 
   it('aborts the connection with LayerRecordsError when the remote sends a malformed record header', async () => {
-    const size = 20_000 // over the flights' gathering size: header and body go in one write of their own
+    const size = 20_000 // over the flights' gathering size: the record goes at once, ending a write
     // the header is masked by XOR: flipping bits of the wire flips the same bits of the plain header
     const edits: Array<{ at: number, xor: number[] }> = [
       { at: 6, xor: [0, 0, size >> 8, size & 0xff] }, // length 0
@@ -296,8 +296,15 @@ describe('records in passthrough: the connection', () => {
       initiator.send(noiseMessage(20))
       const closed = new Promise<unknown>(resolve => { listener.addEventListener('close', (evt) => { resolve((evt as unknown as { error?: Error }).error) }, { once: true }) })
       tamper.next = (chunks) => {
-        if (chunks.length < 2 || chunks[0]!.byteLength !== RECORD_HEADER_BYTES) return false
-        edit.xor.forEach((x, i) => { chunks[0]![edit.at + i]! ^= x })
+        // the record ends the write (what the first flights gathered goes before it, in the same write)
+        const bytes = chunks.reduce((n, c) => n + c.byteLength, 0)
+        if (bytes < RECORD_HEADER_BYTES + size) return false
+        edit.xor.forEach((x, i) => {
+          let at = bytes - size - RECORD_HEADER_BYTES + edit.at + i
+          let c = 0
+          while (at >= chunks[c]!.byteLength) at -= chunks[c++]!.byteLength
+          chunks[c]![at]! ^= x
+        })
         return true
       }
       listener.records.listen(1, () => { throw new Error('no record is delivered') })

@@ -70,16 +70,6 @@ function gather (list: Uint8ArrayList, length: number): Uint8Array {
   return scratch.subarray(0, length)
 }
 
-/** Bytes of each end of a record copied together (with the layer's header at the front, with the tag at the back), so that no write of a record is small: a small TCP segment would stand out. */
-const EDGE_BYTES = 1024
-
-/** A record as the layer takes it: the ciphertext (not copied, but for its ends) and the tag. */
-function sealed (ciphertext: Buffer, tag: Buffer): Uint8ArrayList {
-  if (ciphertext.byteLength <= 4 * EDGE_BYTES) return new Uint8ArrayList(Buffer.concat([ciphertext, tag]))
-  const end = ciphertext.byteLength - EDGE_BYTES
-  return new Uint8ArrayList(ciphertext.subarray(0, EDGE_BYTES), ciphertext.subarray(EDGE_BYTES, end), Buffer.concat([ciphertext.subarray(end), tag]))
-}
-
 /**
  * What a record path adds to one path of an association, at one end: the
  * channel this end offered (and what arrives on it), and the peer's offer
@@ -194,7 +184,8 @@ export class PathRecords {
       const cipher = createCipheriv('chacha20-poly1305', key, nonce(this.#outCount++), { authTagLength: TAG_BYTES })
       const ciphertext = cipher.update(gather(part, part.byteLength))
       cipher.final()
-      ok = this.#link.send(channel, sealed(ciphertext, cipher.getAuthTag()))
+      // the layer writes its header with the start of the record, the tag with its end (no small write)
+      ok = this.#link.send(channel, new Uint8ArrayList(ciphertext, cipher.getAuthTag()))
     }
     return ok
   }

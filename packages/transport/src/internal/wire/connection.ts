@@ -375,6 +375,8 @@ export class WireConnection extends AbstractMultiaddrConnection {
     }
     // all of it was the dropped answer: nothing to send
     if (out.byteLength === 0) return { sentBytes, canSendMore: true }
+    // the flights regroup `out` (the SWITCH frame, masked lengths, Noise's pieces: its Yamux header's
+    // ciphertext, its tag) so that no short buffer reaches the socket alone (flights.ts, joinWrites)
     return { sentBytes, canSendMore: this.#flights.send(out) }
   }
 

@@ -201,8 +201,6 @@ export interface MaskerRecords {
 
 /** A libp2p-noise transport message is never shorter than its 16-byte tag: the plain lengths below are free, 0 is the record escape. */
 export const MIN_NOISE_MESSAGE = 16
-/** A record's first chunk up to this size is written in one buffer with its header (copied). */
-const JOINED_HEADER_BYTES = 16 * 1024
 /** A record's header: the escape (a plain length of 0), channel u32 BE, length u32 BE, all masked. */
 export const RECORD_HEADER_BYTES = 10
 
@@ -212,8 +210,10 @@ export const RECORD_HEADER_BYTES = 10
  * pseudorandom) and only each 2-byte length is XORed with the next two bytes
  * of the direction's length keystream. `mask` on the sender, `unmask` on the
  * receiver. Returns new buffers for the lengths and views of the input for
- * the bodies, in order. With `records`, the direction also carries records
- * between the messages (spec/unobservable.md#records).
+ * the bodies, in order: the sender's connection regroups them before the
+ * socket (flights.ts, joinWrites), so that a length never leaves on its own.
+ * With `records`, the direction also carries records between the messages
+ * (spec/unobservable.md#records).
  */
 export class LengthMasker {
   readonly #lengths: KeyStream
@@ -259,7 +259,8 @@ export class LengthMasker {
   /**
    * Sender: one record of 1 to 2^32 - 1 bytes on `channel` (the caller checks
    * the bounds). At a message boundary, returns its bytes to write now (the
-   * masked header, then views of `body`); inside a message libp2p wrote in
+   * masked header, then views of `body`, which the connection regroups as
+   * libp2p's bytes); inside a message libp2p wrote in
    * part, queues it to go out, in order, where that message ends, and returns
    * an empty array. `body` is not copied.
    */
@@ -279,13 +280,11 @@ export class LengthMasker {
     header.writeUInt32BE(channel, 2)
     header.writeUInt32BE(body.byteLength, 6)
     for (let i = 0; i < RECORD_HEADER_BYTES; i++) header[i]! ^= this.#mask()
-    const chunks = body instanceof Uint8Array ? [body] : [...body]
-    // the raw connection writes each chunk on its own: a small first chunk goes with the header, so
-    // that the header is not a 10-byte write (a segment of that size, on an idle socket); a large
-    // one is passed as it is (not copied)
-    if (chunks[0]!.byteLength <= JOINED_HEADER_BYTES) out.push(Buffer.concat([header, chunks.shift()!]))
-    else out.push(header)
-    for (const chunk of chunks) out.push(chunk)
+    // the header is a buffer of its own here: the connection's writes join it with the first bytes
+    // of the body (flights.ts, joinWrites), so that it never leaves as a 10-byte segment
+    out.push(header)
+    if (body instanceof Uint8Array) out.push(body)
+    else for (const chunk of body) out.push(chunk)
   }
 
   /** Sender: a message ended: the records that waited for it go now. */
