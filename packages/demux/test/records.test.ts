@@ -4,13 +4,14 @@
 // give (records overtaking the stream bytes written before them). The real
 // side channel, the unobservable layer's, is tested with real nodes in
 // packages/transport/test and test/records.test.ts.
-import { createHash, randomBytes } from 'node:crypto'
+import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { readAll } from '@fara/testkit'
 import { createDemux, decodeReply, encodeOpen, randomAid } from '../src/index.ts'
 import { FrameType, appendDataFrame, decodeDataPhaseFrame, finFrame, movedFrame, recordsFrame } from '../src/internal/data-frames.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
+import { PathRecords, RECORD_PLAINTEXT_BYTES } from '../src/internal/records.ts'
 import { MAX_REPLY_FRAME_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
 import { pair, peers, useStreams } from './fixtures.ts'
 import type { Association, RecordLink, RecordsOf } from '../src/index.ts'
@@ -281,5 +282,37 @@ describe('the record path of a resumable association', () => {
       })
       expect(reason).toMatch(/after its MOVED frame/)
     })
+  })
+
+  it('seals as spec/resumption.md#records says: HKDF(key, salt, "fara/records/1"), counter nonces, at most 1 MiB of frames per record', () => {
+    const key = randomBytes(32)
+    const salt = randomBytes(16)
+    const sent: Array<{ channel: number, record: Uint8Array }> = []
+    const onStream: Uint8Array[] = []
+    const link: RecordLink = {
+      sending: true,
+      newChannel: () => 1,
+      listen: () => () => {},
+      send: (channel, record) => { sent.push({ channel, record: record instanceof Uint8Array ? record : record.subarray() }); return true },
+      onDrain: async () => {}
+    }
+    const stream = { send: (data: Uint8Array) => { onStream.push(data); return true } } as unknown as Stream
+    const records = new PathRecords(stream, link, key)
+    records.accept(0xdeadbeef, salt)
+    const frames = randomBytes(RECORD_PLAINTEXT_BYTES + 1000)
+    records.send(frames)
+    // MOVED went first, on the stream; then two records on the peer's channel
+    expect(onStream.map(b => Buffer.from(b).toString('hex'))).toEqual([Buffer.from(lengthPrefixed(Uint8Array.of(FrameType.MOVED))).toString('hex')])
+    expect(sent.map(s => [s.channel, s.record.byteLength])).toEqual([[0xdeadbeef, RECORD_PLAINTEXT_BYTES + 16], [0xdeadbeef, 1000 + 16]])
+    // an independent reading of the spec's formula opens them
+    const recordKey = Buffer.from(hkdfSync('sha256', key, salt, 'fara/records/1', 32))
+    const open = (record: Uint8Array, n: number): Buffer => {
+      const nonce = Buffer.alloc(12)
+      nonce.writeBigUInt64BE(BigInt(n), 4)
+      const d = createDecipheriv('chacha20-poly1305', recordKey, nonce, { authTagLength: 16 })
+      d.setAuthTag(record.subarray(record.byteLength - 16))
+      return Buffer.concat([d.update(record.subarray(0, record.byteLength - 16)), d.final()])
+    }
+    expect(Buffer.concat([open(sent[0]!.record, 0), open(sent[1]!.record, 1)]).equals(frames)).toBe(true)
   })
 })
