@@ -4,13 +4,13 @@ import {
   AID_BYTES, DEFAULT_OPEN_TIMEOUT_MS, MAX_SEND_WINDOW_BYTES, DEFAULT_RESUME_TIMEOUT_MS, DEFAULT_SEND_WINDOW_BYTES, FRAMING_VERSION, MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES,
   MAX_RESUME_FRAME_BYTES, RESUMABLE_FRAMING_VERSION, RESUME_NONCE_BYTES, RESUME_VERSION, ReplyCode, ResumeCode
 } from './constants.ts'
-import { AssociationClosedError, AssociationRejectedError, AssociationResetError, AssociationTableFullError, FrameTooLargeError, MalformedFrameError, ResumeRefusedError } from './errors.ts'
+import { AssociationClosedError, AssociationRejectedError, AssociationTableFullError, ResumeRefusedError } from './errors.ts'
 import { decodeOpen, decodeReply, decodeResume, encodeOpen, encodeReply, encodeResumeReply } from './framing.ts'
 import { StreamAssociation } from './association.ts'
 import { ResumableAssociation } from './resumable.ts'
 import { resumeKey } from './internal/resume-keys.ts'
+import { admitted, codeName, isFrameError, refuse, refuseWith, typedReadError } from './internal/refusals.ts'
 import { AssociationTable } from './table.ts'
-import { AbortError, TimeoutError } from '@libp2p/interface'
 import type { Association } from './association.ts'
 import type { RecordsOf } from './internal/records.ts'
 import type { Reconnect, ResumableHooks } from './resumable.ts'
@@ -353,58 +353,4 @@ class DefaultDemux<S> implements Demux<S> {
 /** Create the demultiplexer of one entity. */
 export function createDemux<S> (init: DemuxInit = {}): Demux<S> {
   return new DefaultDemux<S>(init)
-}
-
-/** Whether `admit` lets the Open through: absent, or true; a throw refuses (fail closed). */
-function admitted<S> (admit: ((service: S) => boolean) | undefined, service: S): boolean {
-  if (admit == null) return true
-  try {
-    return admit(service) === true
-  } catch {
-    return false
-  }
-}
-
-function codeName (code: number): string {
-  return Object.entries(ReplyCode).find(([, v]) => v === code)?.[0] ?? `code ${code}`
-}
-
-/** A frame that breaks its rules or its bound: answered MALFORMED where the protocol has an answer. */
-function isFrameError (err: Error): boolean {
-  return err.name === MalformedFrameError.name || err.name === FrameTooLargeError.name
-}
-
-/** Make sure whatever went wrong while reading a frame surfaces as one of this package's typed errors. */
-function typedReadError (err: unknown, what: string): Error {
-  const e = err as Error
-  switch (e?.name) {
-    case MalformedFrameError.name:
-    case FrameTooLargeError.name:
-    case AssociationResetError.name:
-    case AssociationClosedError.name:
-      return e
-    // an AbortSignal's DOMException, or libp2p's error of the same name
-    case TimeoutError.name:
-    case AbortError.name:
-      return new AssociationClosedError(`No ${what} frame within the open timeout`)
-    default:
-      return new AssociationClosedError(`Stream ended before the ${what} frame: ${e?.message ?? String(err)}`)
-  }
-}
-
-/** Send a refusal, half-close, and make sure the stream is gone within the timeout. */
-async function refuse (stream: Stream, code: ReplyCode, message: string, timeout: number): Promise<void> {
-  await refuseWith(stream, lengthPrefixed(encodeReply({ code, responderAid: new Uint8Array(0), message })), timeout)
-}
-
-async function refuseWith (stream: Stream, frame: Uint8Array, timeout: number): Promise<void> {
-  const deadline = setTimeout(() => { stream.abort(new AssociationClosedError('refused association not closed by the initiator')) }, timeout)
-  deadline.unref()
-  stream.addEventListener('close', () => { clearTimeout(deadline) }, { once: true })
-  try {
-    stream.send(frame)
-    await stream.close({ signal: AbortSignal.timeout(timeout) })
-  } catch (err) {
-    stream.abort(err as Error)
-  }
 }

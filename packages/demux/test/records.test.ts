@@ -208,6 +208,23 @@ describe('the record path of a resumable association', () => {
     await l.association.finished
   })
 
+  it('reads the records that came before a stream end seen before MOVED was read (their last frames, an ABORT among them)', async () => {
+    const [out, inb] = await pair()
+    const reader = new StreamReader(inb)
+    // the peer moves, sends its last frames as records (delivered at once), and ends its stream
+    out.send(movedFrame())
+    await out.close()
+    await expect.poll(() => inb.remoteWriteStatus).toBe('closed')
+    expect(decodeDataPhaseFrame(await reader.readFrame(64, 'data')).type).toBe(FrameType.MOVED)
+    const append = reader.follow()
+    append(lengthPrefixed(Uint8Array.of(FrameType.ABORT, ...new TextEncoder().encode('bye'))))
+    expect(decodeDataPhaseFrame(await reader.readFrame(64, 'data'))).toEqual({ type: FrameType.ABORT, reason: 'bye' })
+    // once detached (the path is no longer the association's), what still comes is dropped
+    reader.detach()
+    append(lengthPrefixed(Uint8Array.of(FrameType.ABORT)))
+    await expect(reader.readFrame(64, 'data')).rejects.toThrow()
+  })
+
   it('stays on the stream where the connection has no record side channel', async () => {
     const l = await linked({ records: false })
     const payload = randomBytes(2 << 20)

@@ -20,6 +20,8 @@ export class StreamReader {
   #failure: Error | undefined
   #wake: (() => void) | undefined
   #paused = false
+  /** No longer this association's path: what still arrives is dropped. */
+  #detached = false
 
   constructor (stream: Stream) {
     this.#stream = stream
@@ -42,6 +44,7 @@ export class StreamReader {
     this.#stream.removeEventListener('message', this.#onStray)
     this.#stream.removeEventListener('close', this.#onClose as never)
     this.#stream.removeEventListener('remoteCloseWrite', this.#onEnd)
+    this.#detached = true
     this.#failure ??= new AssociationClosedError('path detached')
     this.#onEnd()
   }
@@ -66,8 +69,10 @@ export class StreamReader {
     this.#stream.removeEventListener('message', this.#onMessage as never)
     this.#stream.addEventListener('message', this.#onStray)
     this.#resumeStream()
+    // the stream may have ended already: the records came before its end (they are not delayed by
+    // Noise and Yamux), so they are still this path's last frames, read before the end is
     return (data) => {
-      if (this.#ended) return
+      if (this.#detached) return
       this.#queue.append(data)
       this.#wake?.()
     }

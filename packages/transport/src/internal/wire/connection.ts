@@ -15,48 +15,14 @@ import { Flights } from './flights.ts'
 import { Records, wireConnections } from './records.ts'
 import { takeEphemeral } from './key-pool.ts'
 import type { OpenedClientHead, SentClientHello } from './hello.ts'
+import type { InitiatorInit, ListenerInit, Padding, Refusal } from './init.ts'
 import type { KeyStream } from './keys.ts'
 import type { ReplayMemory, ReplayVerdict } from './replay.ts'
-import type { AbortOptions, Logger, MultiaddrConnection } from '@libp2p/interface'
+import type { AbortOptions, MultiaddrConnection } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 import type { KeyObject } from 'node:crypto'
 
-/** How much padding a side adds (spec/unobservable.md#frames). */
-export interface Padding {
-  /** A hello carries uniformly 0 to `hello - 1` bytes of padding. */
-  hello: number
-  /** The first `writes` writes of each side carry a padding frame… */
-  writes: number
-  /** …of uniformly 0 to `frame - 1` bytes. */
-  frame: number
-}
-
-interface CommonInit {
-  raw: MultiaddrConnection
-  log: Logger
-  padding: Padding
-  rekeyBytes?: number
-}
-
-/** The initiator knows the listener's static X25519 key. */
-export interface InitiatorInit extends CommonInit {
-  listener: Uint8Array
-}
-
-/** The listener has its static key and its memory of hellos. */
-export interface ListenerInit extends CommonInit {
-  secret: KeyObject
-  publicKey: Uint8Array
-  replay: ReplayMemory
-}
-
-/**
- * Why a listener refused a connection (for its log and counters only; the
- * remote learns nothing): a key that is a low-order point, padding over the
- * bound, a wrong MAC, a time outside the window, a replayed hello, a full
- * replay memory, the remote closed first, or no hello before the close time.
- */
-export type Refusal = 'low-order' | 'padding' | 'mac' | 'stale' | 'replay' | 'full' | 'closed' | 'timeout'
+export type { Padding, Refusal, InitiatorInit, ListenerInit } from './init.ts'
 
 type State = 'hello' | 'frames' | 'refused'
 
