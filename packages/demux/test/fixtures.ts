@@ -3,7 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { afterEach, beforeAll } from 'vitest'
 import { aidToHex, createDemux } from '../src/index.ts'
-import type { Demux } from '../src/index.ts'
+import type { Association, Demux } from '../src/index.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { StreamPairOptions } from '@libp2p/utils'
 
@@ -51,4 +51,21 @@ export function setup (): Setup {
   const initiator = createDemux<string>()
   const responder = createDemux<string>()
   return { initiator, responder, serviceAid: responder.listen('echo') }
+}
+
+/** Send `data` in `chunk`-sized pieces honouring backpressure, calling `at(sent)` after each, then close. */
+export async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}): Promise<void> {
+  for (let i = 0; i < data.byteLength; i += chunk) {
+    if (!a.send(data.subarray(i, i + chunk))) await a.onDrain()
+    at(i + chunk)
+  }
+  await a.close()
+}
+
+/** Send back everything that arrives, then close. */
+export async function echo (a: Association): Promise<void> {
+  for await (const chunk of a) {
+    if (!a.send(chunk)) await a.onDrain()
+  }
+  await a.close()
 }

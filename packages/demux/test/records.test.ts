@@ -13,7 +13,7 @@ import { FrameType, appendDataFrame, decodeDataPhaseFrame, finFrame, movedFrame,
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import { PathRecords, RECORD_PLAINTEXT_BYTES } from '../src/internal/records.ts'
 import { MAX_REPLY_FRAME_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
-import { pair, peers, useStreams } from './fixtures.ts'
+import { echo, pair, peers, sendAll, useStreams } from './fixtures.ts'
 import type { Association, RecordLink, RecordsOf } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
@@ -129,20 +129,6 @@ async function linked (options: { sending?: boolean, records?: boolean } = {}): 
   }
 }
 
-async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}): Promise<void> {
-  for (let i = 0; i < data.byteLength; i += chunk) {
-    if (!a.send(data.subarray(i, i + chunk))) await a.onDrain()
-    at(i + chunk)
-  }
-  await a.close()
-}
-
-async function echo (a: Association): Promise<void> {
-  for await (const chunk of a) {
-    if (!a.send(chunk)) await a.onDrain()
-  }
-  await a.close()
-}
 
 const onRecords = (a: Association): boolean => (a as unknown as { onRecords: boolean }).onRecords
 

@@ -6,7 +6,7 @@ import { readAll, rejection } from '@fara/testkit'
 import { createDemux, decodeResume, decodeResumeReply, encodeResume, randomAid } from '../src/index.ts'
 import { RESUME_PROOF_BYTES, RESUME_TOKEN_BYTES, ResumeCode } from '../src/constants.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
-import { pair, peers, useStreams } from './fixtures.ts'
+import { echo, pair, peers, sendAll, useStreams } from './fixtures.ts'
 import type { Association, Demux, DemuxInit } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
@@ -81,21 +81,6 @@ async function link (init: DemuxInit = {}): Promise<Link & { association: Associ
   }
 }
 
-/** Send `data` in `chunk`-sized pieces honouring backpressure, calling `at(sent)` after each. */
-async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}): Promise<void> {
-  for (let i = 0; i < data.byteLength; i += chunk) {
-    if (!a.send(data.subarray(i, i + chunk))) await a.onDrain()
-    at(i + chunk)
-  }
-  await a.close()
-}
-
-async function echo (a: Association): Promise<void> {
-  for await (const chunk of a) {
-    if (!a.send(chunk)) await a.onDrain()
-  }
-  await a.close()
-}
 
 describe('resumable associations', () => {
   it('negotiates resumption and echoes 4 MiB intact without a break', async () => {

@@ -3,17 +3,14 @@
 // two WireConnections over an in-memory pair (queueing inside a Noise
 // message, unknown channels, a malformed record aborting the connection).
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
-import { multiaddrConnectionPair } from '@libp2p/utils'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
 import { LAYER_RECORDS } from '../src/constants.ts'
 import { WireConnection } from '../src/internal/wire/connection.ts'
 import { LengthMasker, RECORD_HEADER_BYTES } from '../src/internal/wire/frames.ts'
-import { KeyStream, staticKeyFromEd25519 } from '../src/internal/wire/keys.ts'
-import { ReplayFilter } from '../src/internal/wire/replay.ts'
+import { KeyStream } from '../src/internal/wire/keys.ts'
+import { collect, handshake, turn, wirePair } from './wire-pair.ts'
 
 const key = randomBytes(32)
 const nonce = randomBytes(12)
@@ -162,52 +159,22 @@ describe('records in passthrough: the masker', () => {
 
 // ---- two WireConnections over an in-memory pair
 
-const log = defaultLogger().forComponent('test:records')
-const select = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
-const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 
 /** Changes a write on the initiator's raw connection: returns true once it has. */
 interface Tamper { next?: ((chunks: Uint8Array[]) => boolean) | undefined }
 
 /** Two ends through their handshake: afterwards both directions switch at their next write. */
 async function pair (): Promise<{ initiator: WireConnection, listener: WireConnection, wire: Uint8Array[], tamper: Tamper }> {
-  const key = await generateKeyPair('Ed25519')
-  const { secret, publicKey } = staticKeyFromEd25519(key.raw.subarray(0, 32))
-  const [outbound, inbound] = multiaddrConnectionPair()
   // what the initiator writes on its raw connection
   const wire: Uint8Array[] = []
   const tamper: Tamper = {}
-  const rawSend = outbound.send.bind(outbound)
-  outbound.send = (data) => {
+  const { initiator, listener } = await wirePair(0, (data) => {
     const chunks = data instanceof Uint8Array ? [data] : [...data]
     if (tamper.next?.(chunks) === true) tamper.next = undefined
     for (const c of chunks) wire.push(Buffer.from(c))
-    return rawSend(data)
-  }
-  const replay = new ReplayFilter(60_000, 100)
-  const padding = { hello: 64, writes: 0, frame: 32 }
-  const initiator = new WireConnection({ raw: outbound, log, padding, listener: publicKey })
-  const listener = new WireConnection({ raw: inbound, log, padding, secret, publicKey, replay })
-  initiator.send(Buffer.concat([select, noiseMessage(32)]))
-  await listener.verified
-  listener.send(Buffer.concat([select, noiseMessage(150)]))
-  await turn()
-  initiator.send(noiseMessage(200))
-  await turn()
+  })
+  await handshake(initiator, listener)
   return { initiator, listener, wire, tamper }
-}
-
-/** The libp2p stream bytes `conn` hands up, until `bytes` of them. */
-async function collect (conn: WireConnection, bytes: number): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  if (bytes === 0) return Buffer.alloc(0)
-  for await (const chunk of conn) {
-    parts.push(chunk.subarray())
-    n += chunk.byteLength
-    if (n >= bytes) break
-  }
-  return Buffer.concat(parts)
 }
 
 describe('records in passthrough: the connection', () => {

@@ -9,8 +9,6 @@
 // and records).
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
-import { multiaddrConnectionPair } from '@libp2p/utils'
 import fc from 'fast-check'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
@@ -18,9 +16,8 @@ import { createNode, dialEntity, layerRecords } from '../src/index.ts'
 import { WireConnection } from '../src/internal/wire/connection.ts'
 import { JOINED_BYTES, joinWrites } from '../src/internal/wire/flights.ts'
 import { RECORD_HEADER_BYTES } from '../src/internal/wire/frames.ts'
-import { staticKeyFromEd25519 } from '../src/internal/wire/keys.ts'
-import { ReplayFilter } from '../src/internal/wire/replay.ts'
 import { resources } from './resources.ts'
+import { collect, handshake, turn, wirePair } from './wire-pair.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 
@@ -64,10 +61,6 @@ describe('joinWrites', () => {
 
 // ---- two WireConnections over an in-memory pair
 
-const log = defaultLogger().forComponent('test:passthrough-writes')
-const select = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
-const turn = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
-const noiseMessage = (n: number): Buffer => Buffer.concat([Buffer.from([n >> 8, n & 0xff]), randomBytes(n)])
 
 /**
  * A libp2p-noise transport message of `n` bytes as libp2p-noise hands it on:
@@ -83,38 +76,12 @@ function noisePieces (n: number): { pieces: Uint8Array[], body: Buffer } {
 
 /** Two ends through their handshake, the initiator's raw writes recorded; both directions switch at their next write. */
 async function pair (): Promise<{ initiator: WireConnection, listener: WireConnection, writes: Uint8Array[][] }> {
-  const key = await generateKeyPair('Ed25519')
-  const { secret, publicKey } = staticKeyFromEd25519(key.raw.subarray(0, 32))
-  const [outbound, inbound] = multiaddrConnectionPair()
   const writes: Uint8Array[][] = []
-  const rawSend = outbound.send.bind(outbound)
-  outbound.send = (data) => {
+  const { initiator, listener } = await wirePair(0, (data) => {
     writes.push((data instanceof Uint8Array ? [data] : [...data]).map(c => Buffer.from(c)))
-    return rawSend(data)
-  }
-  const replay = new ReplayFilter(60_000, 100) // made before the initiator's hello, as a listener's is
-  const padding = { hello: 64, writes: 0, frame: 32 }
-  const initiator = new WireConnection({ raw: outbound, log, padding, listener: publicKey })
-  const listener = new WireConnection({ raw: inbound, log, padding, secret, publicKey, replay })
-  initiator.send(Buffer.concat([select, noiseMessage(32)]))
-  await listener.verified
-  listener.send(Buffer.concat([select, noiseMessage(150)]))
-  await turn()
-  initiator.send(noiseMessage(200))
-  await turn()
+  })
+  await handshake(initiator, listener)
   return { initiator, listener, writes }
-}
-
-/** The libp2p stream bytes `conn` hands up, until `bytes` of them. */
-async function collect (conn: WireConnection, bytes: number): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  for await (const chunk of conn) {
-    parts.push(chunk.subarray())
-    n += chunk.byteLength
-    if (n >= bytes) break
-  }
-  return Buffer.concat(parts)
 }
 
 /**

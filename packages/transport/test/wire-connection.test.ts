@@ -2,44 +2,13 @@
 // libp2p writes above the layer comes out unchanged on the other side, before
 // and after the switch to passthrough, in every split.
 import { randomBytes } from 'node:crypto'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
-import { multiaddrConnectionPair } from '@libp2p/utils'
 import { describe, expect, it } from 'vitest'
-import { WireConnection } from '../src/internal/wire/connection.ts'
-import { staticKeyFromEd25519 } from '../src/internal/wire/keys.ts'
-import { ReplayFilter } from '../src/internal/wire/replay.ts'
-
-const log = defaultLogger().forComponent('test:wire')
-const select = Buffer.from('\x13/multistream/1.0.0\n\x07/noise\n', 'latin1')
-const noiseMessage = (n: number): Buffer => Buffer.concat([Buffer.from([n >> 8, n & 0xff]), randomBytes(n)])
-
-async function pair (writes: number): Promise<{ initiator: WireConnection, listener: WireConnection }> {
-  const key = await generateKeyPair('Ed25519')
-  const { secret, publicKey } = staticKeyFromEd25519(key.raw.subarray(0, 32))
-  const [outbound, inbound] = multiaddrConnectionPair()
-  const replay = new ReplayFilter(60_000, 100) // made before the initiator's hello, as a listener's is
-  const padding = { hello: 64, writes, frame: 32 }
-  const initiator = new WireConnection({ raw: outbound, log, padding, listener: publicKey })
-  const listener = new WireConnection({ raw: inbound, log, padding, secret, publicKey, replay })
-  return { initiator, listener }
-}
-
-async function collect (conn: WireConnection, bytes: number): Promise<Buffer> {
-  const parts: Uint8Array[] = []
-  let n = 0
-  for await (const chunk of conn) {
-    parts.push(chunk.subarray())
-    n += chunk.byteLength
-    if (n >= bytes) break
-  }
-  return Buffer.concat(parts)
-}
+import { collect, noiseMessage, select, wirePair } from './wire-pair.ts'
 
 describe('unobservable connection', () => {
   for (const writes of [0, 3, 16]) {
     it(`carries a Noise-shaped stream both ways, switching to passthrough once the handshake is over and ${writes} padded writes are spent`, async () => {
-      const { initiator, listener } = await pair(writes)
+      const { initiator, listener } = await wirePair(writes)
       // initiator: select + msg 1, then msg 3, then transport messages (some split across writes); a
       // transport message is never shorter than its 16-byte tag (shorter lengths are the records' escape)
       const i2l = [Buffer.concat([select, noiseMessage(32)]), noiseMessage(200), ...Array.from({ length: 24 }, (_, i) => noiseMessage(16 + i * 997 % 65519))]
@@ -70,7 +39,7 @@ describe('unobservable connection', () => {
   }
 
   it('answers the selection of /noise inside the layer: the initiator has the answer without the listener sending it, and a listener that answers anything else is cut off', async () => {
-    const { initiator, listener } = await pair(0)
+    const { initiator, listener } = await wirePair(0)
     const got = collect(initiator, select.byteLength)
     initiator.send(Buffer.concat([select, noiseMessage(32)]))
     await listener.verified
@@ -82,7 +51,7 @@ describe('unobservable connection', () => {
   })
 
   it('never switches a stream that is not libp2p-noise: it stays framed and still carries every byte', async () => {
-    const { initiator, listener } = await pair(0)
+    const { initiator, listener } = await wirePair(0)
     const data = randomBytes(300_000)
     const got = collect(listener, data.byteLength)
     initiator.send(data.subarray(0, 1000))
