@@ -58,6 +58,12 @@ export const DEFAULT_SEND_WINDOW_BYTES = 4 * 1024 * 1024
  */
 export const MAX_SEND_WINDOW_BYTES = 16 * 1024 * 1024
 
+/** Bytes of the salt a RECORDS frame carries (spec/resumption.md#records). */
+export const RECORDS_SALT_BYTES = 16
+
+/** Plaintext bytes (whole or partial frames) in one record of the record path at most (spec/resumption.md#records); a longer write is split. */
+export const RECORD_PLAINTEXT_BYTES = 1 << 20
+
 /**
  * A receiver acknowledges at once once its application consumed this many
  * new bytes, or a quarter of the receiver's own send window if that is less

@@ -1,5 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_DATA_PAYLOAD_BYTES, MAX_REASON_BYTES } from '../constants.ts'
+import { MAX_DATA_PAYLOAD_BYTES, MAX_REASON_BYTES, RECORDS_SALT_BYTES } from '../constants.ts'
 import { MalformedFrameError } from '../errors.ts'
 import { truncateUtf8 } from '../framing.ts'
 import { lengthPrefixed } from './reader.ts'
@@ -54,11 +54,8 @@ export function abortFrame (reason: string): Uint8Array {
   return lengthPrefixed(Uint8Array.from([FrameType.ABORT, ...new TextEncoder().encode(truncateUtf8(reason, MAX_REASON_BYTES))]))
 }
 
-/** Bytes of a RECORDS frame's salt. */
-const SALT_BYTES = 16
-
 export function recordsFrame (channel: number, salt: Uint8Array): Uint8Array {
-  const body = new Uint8Array(1 + 4 + SALT_BYTES)
+  const body = new Uint8Array(1 + 4 + RECORDS_SALT_BYTES)
   body[0] = FrameType.RECORDS
   new DataView(body.buffer).setUint32(1, channel)
   body.set(salt, 5)
@@ -116,7 +113,7 @@ export function decodeDataPhaseFrame (body: Uint8Array): DataPhaseFrame {
       return { type: FrameType.ABORT, reason: new TextDecoder().decode(body.subarray(1)) }
     }
     case FrameType.RECORDS:
-      if (body.byteLength !== 1 + 4 + SALT_BYTES) throw new MalformedFrameError(`RECORDS frame is ${body.byteLength} bytes, not ${1 + 4 + SALT_BYTES}`)
+      if (body.byteLength !== 1 + 4 + RECORDS_SALT_BYTES) throw new MalformedFrameError(`RECORDS frame is ${body.byteLength} bytes, not ${1 + 4 + RECORDS_SALT_BYTES}`)
       return { type: FrameType.RECORDS, channel: new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(1), salt: body.slice(5) }
     case FrameType.MOVED:
       if (body.byteLength !== 1) throw new MalformedFrameError('MOVED frame has a body')

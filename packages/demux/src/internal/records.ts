@@ -6,7 +6,7 @@
 // on the stream) once its side of the connection can send records.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { MAX_SEND_WINDOW_BYTES } from '../constants.ts'
+import { MAX_SEND_WINDOW_BYTES, RECORDS_SALT_BYTES, RECORD_PLAINTEXT_BYTES } from '../constants.ts'
 import { MalformedFrameError, RecordFailedError } from '../errors.ts'
 import { movedFrame, recordsFrame } from './data-frames.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
@@ -31,10 +31,6 @@ export interface RecordLink {
 /** Where a stream's records go, if its connection has a record side channel (undefined: the stream only). */
 export type RecordsOf = (stream: Stream) => RecordLink | undefined
 
-/** Bytes of the salt of a RECORDS frame. */
-export const RECORDS_SALT_BYTES = 16
-/** Plaintext bytes per record at most: what a send carries beyond it is split. */
-export const RECORD_PLAINTEXT_BYTES = 1 << 20
 const TAG_BYTES = 16
 const INFO = new TextEncoder().encode('fara/records/1')
 
