@@ -1,6 +1,12 @@
 // The worker side of bench/lib/process.ts: read the JSON argument, print JSON
 // lines, answer commands read from stdin, exit cleanly on SIGTERM.
 import { createInterface } from 'node:readline'
+import { tuneGc } from '@fara/sdk'
+
+// Every worker, raw libp2p's as well as Fara's, runs with the SDK's GC setting
+// (bench/README.md#the-garbage-collector-and-buffers); BENCH_GC=node-defaults
+// leaves Node's default, as bench/gc.ts does to compare the two.
+if (process.env.BENCH_GC !== 'node-defaults') tuneGc()
 
 /** The worker's JSON argument (argv[2]). */
 export function workerArgs<T> (): T {
@@ -47,6 +53,11 @@ export function onStop (cleanup: () => Promise<void>): void {
   process.on('SIGINT', stop)
   process.stdin.on('end', stop)
   process.stdin.resume()
+}
+
+/** The largest resident set this process has had, in MiB. */
+export function maxRssMiB (): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024)
 }
 
 /** CPU time (user + system) this process used since `since`, in ms. */

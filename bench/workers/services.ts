@@ -8,7 +8,7 @@ import { unobservable } from '@fara/transport'
 import { baselineNode, echo, handleBaseline, sink } from '../lib/libp2p.ts'
 import { delayRelay } from '../lib/delay.ts'
 import { NAMES } from '../lib/fara.ts'
-import { emit, onCommand, onStop, cpuMs, workerArgs } from '../lib/worker.ts'
+import { emit, onCommand, onStop, cpuMs, maxRssMiB, workerArgs } from '../lib/worker.ts'
 import type { AddressInfo } from 'node:net'
 
 const args = workerArgs<{ point: string[], rttMs: number }>()
@@ -54,7 +54,7 @@ const relayed = await createEntity({ app: 'bench-relayed', rendezvous, listen: [
 await relayed.serve(NAMES.relayedSink, async (association) => { await sink(association) })
 
 onCommand(async (command) => {
-  if (command.cmd === 'cpu') return { cpuMs: cpuMs() }
+  if (command.cmd === 'cpu') return { cpuMs: cpuMs(), maxRssMiB: maxRssMiB() }
   throw new Error(`unknown command ${String(command.cmd)}`)
 })
 onStop(async () => {

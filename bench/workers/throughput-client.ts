@@ -8,7 +8,7 @@ import { createSchedule, hopParamsFromString, hopSchedules, hoppingTcp } from '@
 import { unobservable } from '@fara/transport'
 import { baselineNode, sendAndCount, SINK_PROTOCOL } from '../lib/libp2p.ts'
 import { NAMES } from '../lib/fara.ts'
-import { cpuMs, emit, workerArgs } from '../lib/worker.ts'
+import { cpuMs, emit, maxRssMiB, workerArgs } from '../lib/worker.ts'
 import { now } from '../lib/stats.ts'
 
 export type ThroughputMode = 'tcp' | 'libp2p' | 'libp2p-layer' | 'fara' | 'fara-plain' | 'fara-relay' | 'fara-hop' | 'libp2p-hop'
@@ -116,5 +116,5 @@ switch (args.mode) {
 }
 if (result.counted !== args.bytes) throw new Error(`${args.mode}: the sink counted ${result.counted} bytes, ${args.bytes} were sent`)
 // CPU of the whole run (set-up included: small next to the transfer)
-emit({ event: 'result', mode: args.mode, bytes: args.bytes, ...result, cpuMs: cpuMs(cpuAtStart) })
+emit({ event: 'result', mode: args.mode, bytes: args.bytes, ...result, cpuMs: cpuMs(cpuAtStart), maxRssMiB: maxRssMiB() })
 process.exit(0)

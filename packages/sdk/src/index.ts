@@ -32,6 +32,8 @@
  * @packageDocumentation
  */
 export { createEntity, defaultRendezvous } from './entity.ts'
+export { tuneGc, gcTuningApplies } from './runtime.ts'
+export type { GcTuning } from './runtime.ts'
 export type { Entity, EntityEvents, EntityInit, Service, ServiceHandler, ServeOptions, ConnectOptions, DirectPathEvent } from './types.ts'
 export type { PunchEvent } from '@fara/transport'
 export type { HopEvent } from '@fara/port-hopping'
