@@ -33,6 +33,16 @@ let tuned = false
  * bench/README.md#the-garbage-collector-and-buffers). Call it once at
  * start-up; the `fara` command does. Nothing in the SDK calls it for you.
  *
+ * @example
+ * ```ts
+ * import { createEntity, tuneGc } from '@fara/sdk'
+ *
+ * tuneGc() // once, at start-up, before any data moves
+ * const entity = await createEntity({ app: 'backup' })
+ * // … serve or connect, move the data …
+ * await entity.close()
+ * ```
+ *
  * @returns `'tuned'` on V8 13 (Node.js 24), `'unsupported'` elsewhere, where it changes nothing
  */
 export function tuneGc (): GcTuning {
