@@ -12,6 +12,8 @@ import { resumeKey } from './internal/resume-keys.ts'
 import { admitted, codeName, isFrameError, refuse, refuseWith, typedReadError } from './internal/refusals.ts'
 import { AssociationTable } from './table.ts'
 import type { Association } from './association.ts'
+import { preferredRecordCipher } from './internal/record-cipher.ts'
+import type { RecordCipher } from './internal/record-cipher.ts'
 import type { RecordsOf } from './internal/records.ts'
 import type { Reconnect, ResumableHooks } from './resumable.ts'
 import type { AssociationTableInit } from './table.ts'
@@ -27,6 +29,14 @@ export interface DemuxInit extends AssociationTableInit {
   sendWindow?: number
   /** Resumable associations: how long to wait for a new path after losing one, in ms (default {@link DEFAULT_RESUME_TIMEOUT_MS}). */
   resumeTimeout?: number
+  /**
+   * Resumable associations: the AEAD this end would rather its record path
+   * used (spec/resumption.md#records). Records are AES-256-GCM only when
+   * both ends would rather; ChaCha20-Poly1305 otherwise. Default:
+   * `'aes-256-gcm'` where the CPU has AES instructions, else
+   * `'chacha20-poly1305'`.
+   */
+  recordCipher?: RecordCipher
 }
 
 /** Options for {@link Demux.open}. */
@@ -111,6 +121,12 @@ export interface Demux<S> {
 
 type Entry<S> = { kind: 'service', service: S } | { kind: 'association' }
 
+/** The records an Open and Reply agreed on: none, or their cipher (spec/resumption.md#records). */
+function recordCipherOf (frame: { records?: boolean, recordsAes?: boolean }): RecordCipher | undefined {
+  if (frame.records !== true) return undefined
+  return frame.recordsAes === true ? 'aes-256-gcm' : 'chacha20-poly1305'
+}
+
 function positive (value: number | undefined, fallback: number, name: string): number {
   const out = value ?? fallback
   if (!Number.isFinite(out) || out <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`)
@@ -123,6 +139,7 @@ class DefaultDemux<S> implements Demux<S> {
   readonly #resumable: boolean
   readonly #sendWindow: number
   readonly #resumeTimeout: number
+  readonly #recordsAes: boolean
   /** Resumable associations this end accepted, by current resumption token (hex). */
   readonly #tokens = new Map<string, ResumableAssociation>()
   readonly #hooks: ResumableHooks
@@ -135,6 +152,9 @@ class DefaultDemux<S> implements Demux<S> {
     if (this.#sendWindow > MAX_SEND_WINDOW_BYTES) throw new RangeError(`sendWindow must be at most ${MAX_SEND_WINDOW_BYTES} bytes, got ${init.sendWindow}`)
     this.#resumeTimeout = positive(init.resumeTimeout, DEFAULT_RESUME_TIMEOUT_MS, 'resumeTimeout')
     this.#resumable = init.resumable ?? true
+    const cipher = init.recordCipher ?? preferredRecordCipher()
+    if (cipher !== 'aes-256-gcm' && cipher !== 'chacha20-poly1305') throw new RangeError(`recordCipher must be 'aes-256-gcm' or 'chacha20-poly1305', got ${String(init.recordCipher)}`)
+    this.#recordsAes = cipher === 'aes-256-gcm'
     this.#hooks = {
       newAid: () => this.#table.register({ kind: 'association' }),
       releaseAid: (aid) => { this.#table.release(aid) },
@@ -191,13 +211,13 @@ class DefaultDemux<S> implements Demux<S> {
     const reader = new StreamReader(stream)
     // queued now, before any data the caller sends next: the Open leaves with the first data
     try {
-      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid, ...(nonce == null ? {} : { resumeNonce: nonce, records: true }) })))
+      stream.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: localAid, ...(nonce == null ? {} : { resumeNonce: nonce, records: true, recordsAes: this.#recordsAes }) })))
     } catch (err) {
       this.#table.release(localAid)
       throw new AssociationClosedError(`Cannot open an association on this stream: ${(err as Error).message}`)
     }
     let replyNonce: Uint8Array | undefined
-    let replyRecords = false
+    let replyRecords: RecordCipher | undefined
     const established = (async (): Promise<Uint8Array> => {
       const signal = AbortSignal.timeout(this.#openTimeout)
       let reply
@@ -219,7 +239,7 @@ class DefaultDemux<S> implements Demux<S> {
         throw err
       }
       replyNonce = reply.resumeNonce
-      replyRecords = reply.records === true
+      replyRecords = recordCipherOf(reply)
       return reply.responderAid
     })()
     if (nonce == null || options.resume == null) {
@@ -285,7 +305,9 @@ class DefaultDemux<S> implements Demux<S> {
     }
     if (resumable) {
       const nonce = new Uint8Array(randomBytes(RESUME_NONCE_BYTES))
-      stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '', resumeNonce: nonce, ...(open.records === true ? { records: true } : {}) })))
+      // records: if the Open asked; AES-256-GCM if it would rather and so would this end
+      const records = open.records === true ? { records: true, recordsAes: open.recordsAes === true && this.#recordsAes } : {}
+      stream.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid: localAid, message: '', resumeNonce: nonce, ...records })))
       const key = resumeKey(open.resumeNonce!, nonce, open.initiatorAid, localAid)
       const association = new ResumableAssociation({
         direction: 'inbound',
@@ -299,7 +321,7 @@ class DefaultDemux<S> implements Demux<S> {
         resumeTimeout: this.#resumeTimeout,
         openTimeout: this.#openTimeout,
         records: options.records,
-        established: Promise.resolve({ remoteAid: open.initiatorAid, key, records: open.records === true })
+        established: Promise.resolve({ remoteAid: open.initiatorAid, key, records: recordCipherOf(records) })
       })
       return { association, service: entry.service }
     }

@@ -16,6 +16,8 @@ export interface OpenFrame {
   resumeNonce?: Uint8Array
   /** Version 2 only: this end understands the record path's frames (spec/resumption.md#records). */
   records?: boolean
+  /** With `records` only: this end would rather records were AES-256-GCM (spec/resumption.md#records). */
+  recordsAes?: boolean
 }
 
 /** The responder's answer to an Open (spec/wire.md#reply). */
@@ -29,6 +31,8 @@ export interface ReplyFrame {
   resumeNonce?: Uint8Array
   /** Version 2 only: this end understands the record path's frames (spec/resumption.md#records). */
   records?: boolean
+  /** With `records` only: the records of this association are AES-256-GCM, not ChaCha20-Poly1305 (spec/resumption.md#records). */
+  recordsAes?: boolean
 }
 
 /** The first frame on a resume stream, initiator → responder (spec/resumption.md#resumption). */
@@ -83,7 +87,13 @@ export function encodeOpen (frame: Omit<OpenFrame, 'version'> & { version?: numb
   if (version === RESUMABLE_FRAMING_VERSION && frame.resumeNonce?.byteLength !== RESUME_NONCE_BYTES) {
     throw new RangeError(`a version ${RESUMABLE_FRAMING_VERSION} Open needs a ${RESUME_NONCE_BYTES}-byte resumeNonce`)
   }
-  return OpenType.encode({ version, aid: frame.aid, initiatorAid: frame.initiatorAid, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...(frame.records === true ? { records: true } : {}) }).finish()
+  return OpenType.encode({ version, aid: frame.aid, initiatorAid: frame.initiatorAid, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...recordFields(frame) }).finish()
+}
+
+/** The `records` and `records_aes` fields as encoded: each only when set, `records_aes` only with `records`. */
+function recordFields (frame: { records?: boolean, recordsAes?: boolean }): { records?: true, recordsAes?: true } {
+  if (frame.records !== true) return {}
+  return frame.recordsAes === true ? { records: true, recordsAes: true } : { records: true }
 }
 
 /**
@@ -91,9 +101,9 @@ export function encodeOpen (frame: Omit<OpenFrame, 'version'> & { version?: numb
  * {@link MalformedFrameError}; the version is returned as sent, for the caller to refuse.
  */
 export function decodeOpen (bytes: Uint8Array): OpenFrame {
-  const raw = decodeWith<{ version: number, aid: unknown, initiatorAid: unknown, resumeNonce: unknown, records: boolean }>(OpenType, bytes, MAX_OPEN_FRAME_BYTES, 'Open')
+  const raw = decodeWith<{ version: number, aid: unknown, initiatorAid: unknown, resumeNonce: unknown, records: boolean, recordsAes: boolean }>(OpenType, bytes, MAX_OPEN_FRAME_BYTES, 'Open')
   const nonce = copyBytes(raw.resumeNonce)
-  const frame: OpenFrame = { version: raw.version, aid: copyBytes(raw.aid), initiatorAid: copyBytes(raw.initiatorAid), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(raw.records === true && raw.version === RESUMABLE_FRAMING_VERSION ? { records: true } : {}) }
+  const frame: OpenFrame = { version: raw.version, aid: copyBytes(raw.aid), initiatorAid: copyBytes(raw.initiatorAid), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(raw.version === RESUMABLE_FRAMING_VERSION ? recordFields(raw) : {}) }
   const known = frame.version === FRAMING_VERSION || frame.version === RESUMABLE_FRAMING_VERSION
   if (known && (frame.aid.byteLength !== AID_BYTES || frame.initiatorAid.byteLength !== AID_BYTES)) {
     throw new MalformedFrameError(`Open frame AIds must be ${AID_BYTES} bytes, got ${frame.aid.byteLength} and ${frame.initiatorAid.byteLength}`)
@@ -114,7 +124,7 @@ export function encodeReply (frame: ReplyFrame): Uint8Array {
     throw new RangeError(`resumeNonce must be ${RESUME_NONCE_BYTES} bytes`)
   }
   const message = truncateUtf8(frame.message, MAX_REASON_BYTES)
-  return ReplyType.encode({ code: frame.code, responderAid: frame.responderAid, message, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...(frame.records === true ? { records: true } : {}) }).finish()
+  return ReplyType.encode({ code: frame.code, responderAid: frame.responderAid, message, ...(frame.resumeNonce == null ? {} : { resumeNonce: frame.resumeNonce }), ...recordFields(frame) }).finish()
 }
 
 /** The longest prefix of `text` whose UTF-8 encoding fits in `max` bytes, never cutting a character. */
@@ -133,12 +143,12 @@ export function truncateUtf8 (text: string, max: number): string {
 
 /** Decode a Reply frame, enforcing its bounds and field rules. */
 export function decodeReply (bytes: Uint8Array): ReplyFrame {
-  const raw = decodeWith<{ code: number, responderAid: unknown, message: string, resumeNonce: unknown, records: boolean }>(ReplyType, bytes, MAX_REPLY_FRAME_BYTES, 'Reply')
+  const raw = decodeWith<{ code: number, responderAid: unknown, message: string, resumeNonce: unknown, records: boolean, recordsAes: boolean }>(ReplyType, bytes, MAX_REPLY_FRAME_BYTES, 'Reply')
   if (!REPLY_CODES.has(raw.code)) {
     throw new MalformedFrameError(`Reply frame has unknown code ${raw.code}`)
   }
   const nonce = copyBytes(raw.resumeNonce)
-  const frame: ReplyFrame = { code: raw.code as ReplyCode, responderAid: copyBytes(raw.responderAid), message: String(raw.message), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(raw.records === true && nonce.byteLength > 0 ? { records: true } : {}) }
+  const frame: ReplyFrame = { code: raw.code as ReplyCode, responderAid: copyBytes(raw.responderAid), message: String(raw.message), ...(nonce.byteLength === 0 ? {} : { resumeNonce: nonce }), ...(nonce.byteLength > 0 ? recordFields(raw) : {}) }
   if (nonce.byteLength !== 0 && (frame.code !== ReplyCode.ACCEPTED || nonce.byteLength !== RESUME_NONCE_BYTES)) {
     throw new MalformedFrameError(`Reply resume nonce must be ${RESUME_NONCE_BYTES} bytes and only in an accepting Reply, got ${nonce.byteLength}`)
   }

@@ -27,6 +27,7 @@
 export { createDemux } from './demux.ts'
 export type { Demux, DemuxInit, Accepted, AcceptOptions, OpenOptions, ResumeOptions } from './demux.ts'
 export type { RecordLink, RecordsOf } from './internal/records.ts'
+export type { RecordCipher } from './internal/record-cipher.ts'
 export type { Reconnect } from './resumable.ts'
 export type { Association } from './association.ts'
 export { AssociationTable } from './table.ts'

@@ -8,6 +8,7 @@ import type { Association } from './association.ts'
 import type { ResumeFrame } from './framing.ts'
 import type { SinkSource } from './internal/duplex.ts'
 import type { StreamReader } from './internal/reader.ts'
+import type { RecordCipher } from './internal/record-cipher.ts'
 import type { RecordsOf } from './internal/records.ts'
 import type { Link } from './internal/resumable/state.ts'
 import type { AbortOptions, PeerId, Stream } from '@libp2p/interface'
@@ -35,8 +36,8 @@ export interface ResumableInit {
   remoteAid?: Uint8Array
   stream: Stream
   reader: StreamReader
-  /** Resolves with the remote AId, the resumption key and whether both ends understand records, once the open/accept exchange completed. */
-  established: Promise<{ remoteAid: Uint8Array, key: Uint8Array, records: boolean }>
+  /** Resolves with the remote AId, the resumption key and the records both ends agreed on (their cipher; undefined: none), once the open/accept exchange completed. */
+  established: Promise<{ remoteAid: Uint8Array, key: Uint8Array, records: RecordCipher | undefined }>
   hooks: ResumableHooks
   window: number
   resumeTimeout: number

@@ -14,7 +14,8 @@ import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import { PathRecords } from '../src/internal/records.ts'
 import { MAX_REPLY_FRAME_BYTES, RECORD_PLAINTEXT_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
 import { echo, pair, peers, sendAll, useStreams } from './fixtures.ts'
-import type { Association, RecordLink, RecordsOf } from '../src/index.ts'
+import { cpuinfoHasAes } from '../src/internal/record-cipher.ts'
+import type { Association, RecordCipher, RecordLink, RecordsOf } from '../src/index.ts'
 import type { Stream } from '@libp2p/interface'
 
 useStreams()
@@ -85,9 +86,9 @@ interface Linked {
 }
 
 /** An initiator and a responder on stream pairs, each pair with its record side channel (or none when `records` is false). */
-async function linked (options: { sending?: boolean, records?: boolean } = {}): Promise<Linked> {
-  const initiator = createDemux<string>()
-  const responder = createDemux<string>()
+async function linked (options: { sending?: boolean, records?: boolean, ciphers?: [RecordCipher, RecordCipher] } = {}): Promise<Linked> {
+  const initiator = createDemux<string>(options.ciphers == null ? {} : { recordCipher: options.ciphers[0] })
+  const responder = createDemux<string>(options.ciphers == null ? {} : { recordCipher: options.ciphers[1] })
   const serviceAid = responder.listen('echo')
   const links: Array<[End, End]> = []
   const byStream = new Map<Stream, End>()
@@ -287,7 +288,10 @@ describe('the record path of a resumable association', () => {
     })
   })
 
-  it('seals as spec/resumption.md#records says: HKDF(key, salt, "fara/records/1"), counter nonces, at most 1 MiB of frames per record', () => {
+  it.each([
+    ['chacha20-poly1305', 'fara/records/1'],
+    ['aes-256-gcm', 'fara/records/aes-256-gcm/1']
+  ] as Array<[RecordCipher, string]>)('seals %s records as spec/resumption.md#records says: HKDF(key, salt, "%s"), counter nonces, at most 1 MiB of frames per record', (cipher, info) => {
     const key = randomBytes(32)
     const salt = randomBytes(16)
     const sent: Array<{ channel: number, record: Uint8Array }> = []
@@ -300,7 +304,7 @@ describe('the record path of a resumable association', () => {
       onDrain: async () => {}
     }
     const stream = { send: (data: Uint8Array) => { onStream.push(data); return true } } as unknown as Stream
-    const records = new PathRecords(stream, link, key)
+    const records = new PathRecords(stream, link, key, cipher)
     records.accept(0xdeadbeef, salt)
     const frames = randomBytes(RECORD_PLAINTEXT_BYTES + 1000)
     records.send(frames)
@@ -308,14 +312,61 @@ describe('the record path of a resumable association', () => {
     expect(onStream.map(b => Buffer.from(b).toString('hex'))).toEqual([Buffer.from(lengthPrefixed(Uint8Array.of(FrameType.MOVED))).toString('hex')])
     expect(sent.map(s => [s.channel, s.record.byteLength])).toEqual([[0xdeadbeef, RECORD_PLAINTEXT_BYTES + 16], [0xdeadbeef, 1000 + 16]])
     // an independent reading of the spec's formula opens them
-    const recordKey = Buffer.from(hkdfSync('sha256', key, salt, 'fara/records/1', 32))
+    const recordKey = Buffer.from(hkdfSync('sha256', key, salt, info, 32))
     const open = (record: Uint8Array, n: number): Buffer => {
       const nonce = Buffer.alloc(12)
       nonce.writeBigUInt64BE(BigInt(n), 4)
-      const d = createDecipheriv('chacha20-poly1305', recordKey, nonce, { authTagLength: 16 })
+      const d = cipher === 'aes-256-gcm'
+        ? createDecipheriv('aes-256-gcm', recordKey, nonce, { authTagLength: 16 })
+        : createDecipheriv('chacha20-poly1305', recordKey, nonce, { authTagLength: 16 })
       d.setAuthTag(record.subarray(record.byteLength - 16))
       return Buffer.concat([d.update(record.subarray(0, record.byteLength - 16)), d.final()])
     }
     expect(Buffer.concat([open(sent[0]!.record, 0), open(sent[1]!.record, 1)]).equals(frames)).toBe(true)
+  })
+
+  describe('the cipher: AES-256-GCM when both ends would rather, ChaCha20-Poly1305 otherwise', () => {
+    it.each([
+      [true, 'aes-256-gcm', true],
+      [true, 'chacha20-poly1305', undefined],
+      [false, 'aes-256-gcm', undefined]
+    ] as Array<[boolean, RecordCipher, true | undefined]>)('an Open with records_aes %s to a responder that would rather %s: Reply records_aes %s', async (openAes, responderCipher, replyAes) => {
+      const responder = createDemux<string>({ recordCipher: responderCipher })
+      const serviceAid = responder.listen('echo')
+      const [out, inb] = await pair()
+      responder.accept(inb, peers.alice, { records: () => undefined }).then(async ({ association }) => { await readAll(association).catch(() => {}) }, () => {})
+      const reader = new StreamReader(out)
+      out.send(lengthPrefixed(encodeOpen({ aid: serviceAid, initiatorAid: randomAid(), resumeNonce: randomBytes(RESUME_NONCE_BYTES), records: true, recordsAes: openAes })))
+      const reply = decodeReply(await reader.readFrame(MAX_REPLY_FRAME_BYTES, 'Reply'))
+      expect(reply.records).toBe(true)
+      expect(reply.recordsAes).toBe(replyAes)
+      out.abort(new Error('done'))
+    })
+
+    it.each([
+      ['aes-256-gcm', 'aes-256-gcm'],
+      ['aes-256-gcm', 'chacha20-poly1305'],
+      ['chacha20-poly1305', 'aes-256-gcm']
+    ] as Array<[RecordCipher, RecordCipher]>)('an initiator that would rather %s and a responder that would rather %s echo 4 MiB intact on records', async (initiatorCipher, responderCipher) => {
+      const l = await linked({ ciphers: [initiatorCipher, responderCipher] })
+      const payload = randomBytes(4 << 20)
+      const server = await l.accepted
+      const [, received] = await Promise.all([sendAll(l.association, payload, 64 << 10), readAll(l.association), echo(server)])
+      expect(sha(received)).toBe(sha(payload))
+      const [ini, resp] = l.links[0]!
+      expect(ini.sent).toBeGreaterThan(payload.byteLength * 0.5)
+      expect(resp.sent).toBeGreaterThan(payload.byteLength * 0.5)
+    })
+
+    it('reads AES instructions from /proc/cpuinfo: the x86 flag, the ARM feature', () => {
+      expect(cpuinfoHasAes('processor\t: 0\nflags\t\t: fpu vme sse2 aes avx2\n')).toBe(true)
+      expect(cpuinfoHasAes('processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1\n')).toBe(true)
+      expect(cpuinfoHasAes('processor\t: 0\nflags\t\t: fpu vme sse2 avx2 vaes_like\n')).toBe(false)
+      expect(cpuinfoHasAes('model name\t: aes-less cpu\nflags\t\t: fpu\n')).toBe(false)
+    })
+
+    it('refuses an unknown cipher with a RangeError', () => {
+      expect(() => createDemux({ recordCipher: 'rc4' as RecordCipher })).toThrow(RangeError)
+    })
   })
 })

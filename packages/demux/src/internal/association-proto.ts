@@ -30,6 +30,11 @@ export const descriptor = {
                     "records": {
                       "type": "bool",
                       "id": 5
+                    },
+                    "recordsAes": {
+                      "type": "bool",
+                      "id": 6,
+                      "protoName": "records_aes"
                     }
                   }
                 },
@@ -56,6 +61,11 @@ export const descriptor = {
                     "records": {
                       "type": "bool",
                       "id": 5
+                    },
+                    "recordsAes": {
+                      "type": "bool",
+                      "id": 6,
+                      "protoName": "records_aes"
                     }
                   },
                   "nested": {

@@ -1,5 +1,6 @@
 // The record path of a resumable association (spec/resumption.md#records):
-// its frames go as ChaCha20-Poly1305 records on the connection's record side
+// its frames go as AEAD records (AES-256-GCM or ChaCha20-Poly1305, as the Open
+// and Reply agreed: record-cipher.ts) on the connection's record side
 // channel (the unobservable layer's, spec/unobservable.md#records) instead of
 // through Noise and Yamux. One direction at a time: the receiving end offers
 // a channel and a salt (RECORDS), the sending end moves (MOVED, its last frame
@@ -9,7 +10,9 @@ import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_SEND_WINDOW_BYTES, RECORDS_SALT_BYTES, RECORD_PLAINTEXT_BYTES } from '../constants.ts'
 import { MalformedFrameError, RecordFailedError } from '../errors.ts'
 import { movedFrame, recordsFrame } from './data-frames.ts'
+import type { RecordCipher } from './record-cipher.ts'
 import type { AbortOptions, Stream } from '@libp2p/interface'
+import type { CipherChaCha20Poly1305, CipherGCM, DecipherChaCha20Poly1305, DecipherGCM } from 'node:crypto'
 
 /**
  * The record side channel of the connection a path's stream runs on (what
@@ -32,11 +35,29 @@ export interface RecordLink {
 export type RecordsOf = (stream: Stream) => RecordLink | undefined
 
 const TAG_BYTES = 16
-const INFO = new TextEncoder().encode('fara/records/1')
+/** HKDF's info per cipher: a key is bound to the one cipher it is used with. */
+const INFO: Record<RecordCipher, Uint8Array> = {
+  'chacha20-poly1305': new TextEncoder().encode('fara/records/1'),
+  'aes-256-gcm': new TextEncoder().encode('fara/records/aes-256-gcm/1')
+}
 
 /** The key of one direction of one path: HKDF-SHA256 of the resumption key with the offer's salt. */
-function recordKey (key: Uint8Array, salt: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', key, salt, INFO, 32))
+function recordKey (key: Uint8Array, salt: Uint8Array, cipher: RecordCipher): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, salt, INFO[cipher], 32))
+}
+
+/** A cipher for record `n` of a direction (the overloads of node:crypto take one algorithm at a time). */
+function sealer (cipher: RecordCipher, key: Buffer, n: number): CipherGCM | CipherChaCha20Poly1305 {
+  return cipher === 'aes-256-gcm'
+    ? createCipheriv('aes-256-gcm', key, nonce(n), { authTagLength: TAG_BYTES })
+    : createCipheriv('chacha20-poly1305', key, nonce(n), { authTagLength: TAG_BYTES })
+}
+
+/** The decipher of record `n` of a direction. */
+function opener (cipher: RecordCipher, key: Buffer, n: number): DecipherGCM | DecipherChaCha20Poly1305 {
+  return cipher === 'aes-256-gcm'
+    ? createDecipheriv('aes-256-gcm', key, nonce(n), { authTagLength: TAG_BYTES })
+    : createDecipheriv('chacha20-poly1305', key, nonce(n), { authTagLength: TAG_BYTES })
 }
 
 /** Record n's nonce: 4 zero bytes, then n (a 64-bit big-endian counter). */
@@ -75,6 +96,7 @@ export class PathRecords {
   readonly #stream: Stream
   readonly #link: RecordLink
   readonly #key: Uint8Array
+  readonly #cipher: RecordCipher
   // receiving: this end's offer
   #unlisten: (() => void) | undefined
   #inKey: Buffer | undefined
@@ -89,10 +111,11 @@ export class PathRecords {
   #outCount = 0
   #moved = false
 
-  constructor (stream: Stream, link: RecordLink, key: Uint8Array) {
+  constructor (stream: Stream, link: RecordLink, key: Uint8Array, cipher: RecordCipher) {
     this.#stream = stream
     this.#link = link
     this.#key = key
+    this.#cipher = cipher
   }
 
   /** This end's frames go as records now. */
@@ -102,7 +125,7 @@ export class PathRecords {
   offer (): Uint8Array {
     const channel = this.#link.newChannel()
     const salt = randomBytes(RECORDS_SALT_BYTES)
-    this.#inKey = recordKey(this.#key, salt)
+    this.#inKey = recordKey(this.#key, salt, this.#cipher)
     this.#unlisten = this.#link.listen(channel, (record) => { this.#onRecord(record) })
     return recordsFrame(channel, salt)
   }
@@ -110,7 +133,7 @@ export class PathRecords {
   /** The peer's RECORDS frame: this end may move its frames to that channel. A second offer on one path breaks the rules. */
   accept (channel: number, salt: Uint8Array): void {
     if (this.#out != null) throw new MalformedFrameError('a second RECORDS frame on one path')
-    this.#out = { channel, key: recordKey(this.#key, salt) }
+    this.#out = { channel, key: recordKey(this.#key, salt, this.#cipher) }
   }
 
   /**
@@ -133,7 +156,7 @@ export class PathRecords {
     let plaintext: Buffer
     try {
       if (record.byteLength < TAG_BYTES) throw new Error('shorter than its tag')
-      const decipher = createDecipheriv('chacha20-poly1305', this.#inKey!, nonce(this.#inCount++), { authTagLength: TAG_BYTES })
+      const decipher = opener(this.#cipher, this.#inKey!, this.#inCount++)
       decipher.setAuthTag(record.subarray(record.byteLength - TAG_BYTES))
       // one cipher call over the record gathered in a scratch buffer: one allocation (the
       // plaintext), not one per socket read the record spans
@@ -177,7 +200,7 @@ export class PathRecords {
     const list = data instanceof Uint8Array ? new Uint8ArrayList(data) : data
     for (let at = 0; at < list.byteLength; at += RECORD_PLAINTEXT_BYTES) {
       const part = list.sublist(at, Math.min(list.byteLength, at + RECORD_PLAINTEXT_BYTES))
-      const cipher = createCipheriv('chacha20-poly1305', key, nonce(this.#outCount++), { authTagLength: TAG_BYTES })
+      const cipher = sealer(this.#cipher, key, this.#outCount++)
       const ciphertext = cipher.update(gather(part, part.byteLength))
       cipher.final()
       // the layer writes its header with the start of the record, the tag with its end (no small write)

@@ -8,6 +8,7 @@ import { linger, resumeDeadline } from './timers.ts'
 import type { ResumeFrame } from '../../framing.ts'
 import type { Reconnect, ResumableAssociation, ResumableHooks } from '../../resumable.ts'
 import type { StreamReader } from '../reader.ts'
+import type { RecordCipher } from '../record-cipher.ts'
 import type { RecordsOf } from '../records.ts'
 import type { ReceiveWindow, ReceivedFrame } from './receive.ts'
 import type { SendWindow } from './send.ts'
@@ -49,7 +50,8 @@ export class PathMachine {
   #lastStream: Stream
   #resumptions = 0
   /** Both ends understand the record path's frames (the Open and Reply said so). */
-  #recordsAgreed = false
+  /** The records the Open and Reply agreed on: their cipher, or undefined for none. */
+  #recordsAgreed: RecordCipher | undefined
   readonly #init: PathMachineInit
   #finish!: { resolve: () => void, reject: (err: Error) => void }
 
@@ -83,7 +85,7 @@ export class PathMachine {
   }
 
   /** The open/accept exchange completed: the association has its key; the first path carries frames. */
-  established (remoteAid: Uint8Array, key: Uint8Array, records: boolean): void {
+  established (remoteAid: Uint8Array, key: Uint8Array, records: RecordCipher | undefined): void {
     this.#names.established(remoteAid, key)
     this.#recordsAgreed = records
     const state = this.#state
@@ -100,10 +102,11 @@ export class PathMachine {
    */
   #offerRecords (path: Path, records = this.#init.records): void {
     const key = this.#names.secret?.key
-    if (!this.#recordsAgreed || key == null || records == null) return
+    const cipher = this.#recordsAgreed
+    if (cipher == null || key == null || records == null) return
     const link = records(path.stream)
     if (link == null) return
-    const pathRecords = new PathRecords(path.stream, link, key)
+    const pathRecords = new PathRecords(path.stream, link, key, cipher)
     try {
       path.stream.send(pathRecords.offer())
     } catch {
@@ -153,7 +156,7 @@ export class PathMachine {
     const { sender, receiver, waiters } = this.#init
     switch (frame.type) {
       case FrameType.RECORDS:
-        if (!this.#recordsAgreed) throw new MalformedFrameError('RECORDS frame, but the Open and Reply did not agree on records')
+        if (this.#recordsAgreed == null) throw new MalformedFrameError('RECORDS frame, but the Open and Reply did not agree on records')
         // an end without a record side channel on this connection keeps writing on the stream
         path.records?.accept(frame.channel, frame.salt)
         return
