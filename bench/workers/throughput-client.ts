@@ -10,6 +10,7 @@ import { baselineNode, sendAndCount, SINK_PROTOCOL } from '../lib/libp2p.ts'
 import { NAMES } from '../lib/fara.ts'
 import { cpuMs, emit, maxRssMiB, workerArgs } from '../lib/worker.ts'
 import { now } from '../lib/stats.ts'
+import type { RecordCipher } from '@fara/demux'
 
 export type ThroughputMode = 'tcp' | 'libp2p' | 'libp2p-layer' | 'fara' | 'fara-plain' | 'fara-relay' | 'fara-hop' | 'libp2p-hop'
 
@@ -23,6 +24,7 @@ const args = workerArgs<{
   sendWindow?: number
 }>()
 const chunk = new Uint8Array(args.chunk).fill(0x5a)
+const recordCipher = process.env.BENCH_RECORD_CIPHER as RecordCipher | undefined
 
 async function overTcp (): Promise<{ ms: number, counted: number }> {
   const socket = connect({ port: args.tcp, host: '127.0.0.1', noDelay: true })
@@ -85,7 +87,12 @@ async function overFara (name: string, resumable: boolean, privately = false): P
     app: 'bench-client',
     rendezvous: rendezvousPoint(args.point),
     listen: [],
-    ...(args.sendWindow == null ? {} : { demux: { sendWindow: args.sendWindow } })
+    demux: {
+      ...(args.sendWindow == null ? {} : { sendWindow: args.sendWindow }),
+      // BENCH_RECORD_CIPHER=chacha20-poly1305: this end would rather ChaCha20-Poly1305 records,
+      // so the association uses them (AES-256-GCM needs both ends): bench/gc.ts compares the two
+      ...(recordCipher == null ? {} : { recordCipher })
+    }
   })
   try {
     const association = await entity.connect(name, { resumable, ...(privately ? { private: true } : {}) })
