@@ -39,6 +39,8 @@ const peerId = base58(Buffer.concat([Buffer.from([0x00, publicKeyProto.length]),
 const aid = Buffer.from('0102030405060708', 'hex')
 const initiatorAid = Buffer.from('1112131415161718', 'hex')
 const responderAid = Buffer.from('2122232425262728', 'hex')
+const initiatorNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x31 + i))
+const responderNonce = Buffer.from(Array.from({ length: 32 }, (_, i) => 0x61 + i))
 
 // multiaddr /ip4/127.0.0.1/tcp/40123: 0x04 (ip4) 7f000001, 0x06 (tcp) 9cbb
 const addr = Buffer.from('047f000001069cbb', 'hex')
@@ -55,7 +57,10 @@ const vectors = {
   association: {
     open: { aid: hex(aid), initiatorAid: hex(initiatorAid), version: 1, framed: hex(framed(Buffer.from(Open.encode({ version: 1, aid, initiatorAid }).finish()))) },
     accept: { code: 0, responderAid: hex(responderAid), framed: hex(framed(Buffer.from(Reply.encode({ code: 0, responderAid }).finish()))) },
-    reject: { code: 1, message: 'unknown AId', framed: hex(framed(Buffer.from(Reply.encode({ code: 1, message: 'unknown AId' }).finish()))) }
+    reject: { code: 1, message: 'unknown AId', framed: hex(framed(Buffer.from(Reply.encode({ code: 1, message: 'unknown AId' }).finish()))) },
+    // version 2 (spec/resumption.md), with the record path and AES-256-GCM records asked for and granted
+    openResumable: { aid: hex(aid), initiatorAid: hex(initiatorAid), version: 2, resumeNonce: hex(initiatorNonce), records: true, recordsAes: true, framed: hex(framed(Buffer.from(Open.encode({ version: 2, aid, initiatorAid, resumeNonce: initiatorNonce, records: true, recordsAes: true }).finish()))) },
+    acceptResumable: { code: 0, responderAid: hex(responderAid), resumeNonce: hex(responderNonce), records: true, recordsAes: true, framed: hex(framed(Buffer.from(Reply.encode({ code: 0, responderAid, resumeNonce: responderNonce, records: true, recordsAes: true }).finish()))) }
   },
   record: {
     seed: hex(seed),

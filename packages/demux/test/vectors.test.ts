@@ -23,4 +23,15 @@ describe('spec/vectors/wire.json (association frames)', () => {
     expect(Buffer.from(encodeReply({ code: ReplyCode.UNKNOWN_AID, responderAid: new Uint8Array(0), message: r.message })).toString('hex')).toBe(r.framed.slice(2))
     expect(decodeReply(body(r.framed))).toMatchObject({ code: ReplyCode.UNKNOWN_AID, message: r.message })
   })
+
+  it('encodes the version 2 Open and Reply vectors, records and AES-256-GCM records asked for and granted, byte for byte', () => {
+    const o = vectors.association.openResumable
+    const open = { version: 2, aid: bytes(o.aid), initiatorAid: bytes(o.initiatorAid), resumeNonce: bytes(o.resumeNonce), records: true, recordsAes: true }
+    expect(Buffer.from(encodeOpen(open)).toString('hex')).toBe(o.framed.slice(2))
+    expect(decodeOpen(body(o.framed))).toEqual(open)
+    const a = vectors.association.acceptResumable
+    const reply = { code: ReplyCode.ACCEPTED, responderAid: bytes(a.responderAid), message: '', resumeNonce: bytes(a.resumeNonce), records: true, recordsAes: true }
+    expect(Buffer.from(encodeReply(reply)).toString('hex')).toBe(a.framed.slice(2))
+    expect(decodeReply(body(a.framed))).toEqual(reply)
+  })
 })
