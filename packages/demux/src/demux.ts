@@ -239,7 +239,8 @@ class DefaultDemux<S> implements Demux<S> {
         throw err
       }
       replyNonce = reply.resumeNonce
-      replyRecords = recordCipherOf(reply)
+      // AES-256-GCM only if this end asked for it too: a Reply's records_aes to an Open without it is ignored
+      replyRecords = recordCipherOf({ records: reply.records === true, recordsAes: reply.recordsAes === true && this.#recordsAes })
       return reply.responderAid
     })()
     if (nonce == null || options.resume == null) {

@@ -8,11 +8,12 @@ import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto
 import { describe, expect, it } from 'vitest'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { readAll } from '@fara/testkit'
-import { createDemux, decodeReply, encodeOpen, randomAid } from '../src/index.ts'
+import { ReplyCode, createDemux, decodeOpen, decodeReply, encodeOpen, encodeReply, randomAid } from '../src/index.ts'
 import { FrameType, appendDataFrame, decodeDataPhaseFrame, finFrame, movedFrame, recordsFrame } from '../src/internal/data-frames.ts'
 import { StreamReader, lengthPrefixed } from '../src/internal/reader.ts'
 import { PathRecords } from '../src/internal/records.ts'
-import { MAX_REPLY_FRAME_BYTES, RECORD_PLAINTEXT_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
+import { MAX_OPEN_FRAME_BYTES, MAX_REPLY_FRAME_BYTES, RECORD_PLAINTEXT_BYTES, RESUME_NONCE_BYTES } from '../src/constants.ts'
+import { resumeKey } from '../src/internal/resume-keys.ts'
 import { echo, pair, peers, sendAll, useStreams } from './fixtures.ts'
 import { cpuinfoHasAes } from '../src/internal/record-cipher.ts'
 import type { Association, RecordCipher, RecordLink, RecordsOf } from '../src/index.ts'
@@ -356,6 +357,40 @@ describe('the record path of a resumable association', () => {
       const [ini, resp] = l.links[0]!
       expect(ini.sent).toBeGreaterThan(payload.byteLength * 0.5)
       expect(resp.sent).toBeGreaterThan(payload.byteLength * 0.5)
+    })
+
+    it('an initiator that would rather ChaCha20-Poly1305 seals with it even if the Reply says records_aes', async () => {
+      const initiator = createDemux<string>({ recordCipher: 'chacha20-poly1305' })
+      const [out, inb] = await pair()
+      const [ini] = endsFor()
+      const sealed: Uint8Array[] = []
+      ini.peer = Object.assign(new End(true), { listeners: new Map([[7, (record: Uint8ArrayList) => { sealed.push(record.subarray()) }]]) })
+      const serviceAid = randomAid()
+      const association = initiator.open(out, serviceAid, peers.bob, { records: () => ini, resume: { reconnect: async () => { throw new Error('no new path') } } })
+      // a hand-written responder that grants records_aes although the Open did not ask for it
+      const reader = new StreamReader(inb)
+      const open = decodeOpen((await reader.readFrame(MAX_OPEN_FRAME_BYTES, 'Open')).subarray())
+      expect(open.recordsAes).toBeUndefined()
+      const responderAid = randomAid()
+      const responderNonce = randomBytes(RESUME_NONCE_BYTES)
+      inb.send(lengthPrefixed(encodeReply({ code: ReplyCode.ACCEPTED, responderAid, message: '', resumeNonce: responderNonce, records: true, recordsAes: true })))
+      const salt = randomBytes(16)
+      inb.send(recordsFrame(7, salt))
+      await association.accepted
+      // it moves once it has read the RECORDS frame: send until a record leaves
+      while (sealed.length === 0) {
+        association.send(new TextEncoder().encode('hello'))
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      // the record opens under the ChaCha20-Poly1305 key of spec/resumption.md#records
+      const key = resumeKey(open.resumeNonce!, responderNonce, open.initiatorAid, responderAid)
+      const recordKey = Buffer.from(hkdfSync('sha256', key, salt, 'fara/records/1', 32))
+      const record = sealed[0]!
+      const d = createDecipheriv('chacha20-poly1305', recordKey, Buffer.alloc(12), { authTagLength: 16 })
+      d.setAuthTag(record.subarray(record.byteLength - 16))
+      const plaintext = Buffer.concat([d.update(record.subarray(0, record.byteLength - 16)), d.final()])
+      expect(decodeDataPhaseFrame(new Uint8Array(plaintext).subarray(1)).type).toBe(FrameType.DATA)
+      association.abort(new Error('done'))
     })
 
     it('reads AES instructions from /proc/cpuinfo: the x86 flag, the ARM feature', () => {
