@@ -62,7 +62,7 @@ const print = (label: string, { runs, sinkRss }: { runs: Map<ThroughputMode, Run
 
 const settings: Setting[] = [
   { label: "Node's defaults in every process", env: { BENCH_GC: 'node-defaults' }, nodeFlags: [] },
-  { label: 'tuneGc() in every process (the bench)', env: {}, nodeFlags: [] }
+  { label: 'tuneGc() in every process (the bench)', env: { BENCH_GC: 'tuned' }, nodeFlags: [] }
 ]
 if (flags.length > 0) settings.push({ label: `Node's defaults and ${flags.join(' ')} in every process`, env: { BENCH_GC: 'node-defaults' }, nodeFlags: flags })
 
