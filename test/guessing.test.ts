@@ -95,9 +95,11 @@ describe('AId guessing against fara serve', () => {
     expect(blocks.find(b => b?.scope === 'source')).toMatchObject({ source: '127.0.0.1', blockMs: L.blockMs, reason: expect.any(String), blocks: 1 })
     expect(blocks.find(b => b?.scope === 'peer')).toMatchObject({ source: '127.0.0.1', blockMs: L.blockMs })
     expect(scopes.length).toBeLessThanOrEqual(3)
-    // and served the legitimate client: five associations, each forwarded and closed with its bytes
-    const closed = serve.lines.map(l => l.json).filter(j => j?.event === 'closed' && j.toService === 64 * 1024)
-    expect(closed).toHaveLength(5)
+    // and served the legitimate client: five associations, each forwarded and closed with its bytes. The
+    // client has its echo before fara serve prints the association's `closed` line, so wait for the fifth
+    const closed = (l: { json?: Record<string, unknown> }): boolean => l.json?.event === 'closed' && l.json.toService === 64 * 1024
+    await serve.line(l => closed(l) && serve.lines.filter(closed).length >= 5)
+    expect(serve.lines.filter(closed)).toHaveLength(5)
 
     await guesser.stop()
     expect(await client.stop()).toBe(0)
