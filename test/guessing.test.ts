@@ -15,6 +15,7 @@ import { GUESS_LIMITS } from '@fara/sdk/constants'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startFara, stopAllPrograms } from './fixtures/cli-process.ts'
 import { startFixture, stopAll } from './helpers/process.ts'
+import type { Line } from '@fara/testkit'
 import type { AddressInfo, Server } from 'node:net'
 
 const dirs: string[] = []
@@ -97,7 +98,7 @@ describe('AId guessing against fara serve', () => {
     expect(scopes.length).toBeLessThanOrEqual(3)
     // and served the legitimate client: five associations, each forwarded and closed with its bytes. The
     // client has its echo before fara serve prints the association's `closed` line, so wait for the fifth
-    const closed = (l: { json?: Record<string, unknown> }): boolean => l.json?.event === 'closed' && l.json.toService === 64 * 1024
+    const closed = (l: Line): boolean => l.json?.event === 'closed' && l.json.toService === 64 * 1024
     await serve.line(l => closed(l) && serve.lines.filter(closed).length >= 5)
     expect(serve.lines.filter(closed)).toHaveLength(5)
 

@@ -1,5 +1,6 @@
 // Private records across DHT nodes on loopback (spec/dht.md#private-records), and a DHT server's
 // records kept in its data directory across a restart (spec/dht.md#persistence).
+import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -89,6 +90,27 @@ describe(`private names on the DHT: ${N} nodes on loopback`, () => {
     // the writer updates its slot: a newer record of the same writer key
     await rv(3).registerPrivate(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41003']))
     expect((await openPrivateRecord(await rv(7).resolvePrivate(lookupKey), { name, secret: SECRET })).addrs.map(String)).toEqual(['/ip4/127.0.0.1/tcp/41003'])
+  })
+
+  it('refuses a second writer whose walk meets the first writer\'s record on one node only, though the other closest nodes never saw it', async () => {
+    const name = 'room-late'
+    const lookupKey = lookupKeyOf(name, periodOf(Date.now()))
+    const key = privateDhtKey(lookupKey)
+    // the node closest to the slot's key (Kademlia's XOR metric on SHA-256) alone holds alice's record,
+    // as when the others joined the closest set after her put
+    const target = createHash('sha256').update(key).digest()
+    const distance = (i: number): Buffer => {
+      const id = createHash('sha256').update(nodes[i]!.peerId.toMultihash().bytes).digest()
+      return Buffer.from(id.map((b, j) => b ^ target[j]!))
+    }
+    const [closest] = nodes.map((_, i) => i).sort((a, b) => Buffer.compare(distance(a), distance(b)))
+    const writer = await createNode({ privateKey: await generateKeyPair('Ed25519'), listen: [] })
+    extra.push(writer)
+    expect(await rawPut(writer, nodes[closest!]!, key, encodeSignedPrivateRecord(await seal(alice, name, ['/ip4/127.0.0.1/tcp/41020'])))).toBe(true)
+    expect(holders(lookupKey)).toEqual([closest])
+    // the other closest nodes would take mallory's record: her walk saw alice's and does not ask them
+    await expect((await client(closest === 0 ? 1 : 0)).registerPrivate(await seal(mallory, name, ['/ip4/127.0.0.1/tcp/41666']))).rejects.toMatchObject({ name: 'NameTakenError' })
+    expect(holders(lookupKey)).toEqual([closest])
   })
 
   it('withdraws a slot with its writer\'s tombstone; a replay of the record is refused; withdrawing again is NameNotFoundError', async () => {

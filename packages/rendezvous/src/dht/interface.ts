@@ -63,7 +63,8 @@ export interface DhtService {
    * server, if there was no peer to ask): a value the DHT refuses leaves
    * nothing behind here that this node would then serve. The own store's
    * refusal (`StaleRecordError`, `NameTakenError`, …) is thrown before
-   * anything is sent. Resolves with how many peers were asked and how many
+   * anything is sent; so is `NameTakenError` for a private slot whose walk
+   * met a live record of another writer key (spec/dht.md#private-records). Resolves with how many peers were asked and how many
    * echoed (stored) it.
    */
   putToPeers (key: Uint8Array, value: Uint8Array, options?: AbortOptions): Promise<{ asked: number, stored: number }>

@@ -9,7 +9,7 @@ import { decodeSignedPrivateRecord, encodeSignedPrivateRecord, verifyPrivateEnve
 import { privateSlotEnd } from '../private/keys.ts'
 import { assertLookupKey } from '../record.ts'
 import { DHT_PRIVATE_KEY_BYTES, DHT_PRIVATE_NAMESPACE } from './constants.ts'
-import { bytesEqual, verifyDhtValue } from './records.ts'
+import { bytesEqual, compareEntries, verifyDhtValue } from './records.ts'
 import type { PrivateEnvelope } from '../private/envelope.ts'
 import type { SignedPrivateRecord } from '../record.ts'
 import type { DhtEntry, Ranked } from './records.ts'
@@ -104,6 +104,28 @@ export async function verifyPrivateDhtValue (key: Uint8Array, value: Uint8Array,
   if (!bytesEqual(entry.envelope.lookupKey, lookupKey)) throw new InvalidRecordError('private record stored under the DHT key of another lookup key')
   if (!bytesEqual(entry.value, value)) throw new InvalidRecordError('DHT value is not the canonical SignedPrivateRecord encoding')
   return entry
+}
+
+/**
+ * Whether `values` (what a walk's peers returned for private DHT key `key`)
+ * show the slot held by another writer than `writer`: some other writer key's
+ * newest value among them verifies at `now` and is a live record, not a
+ * tombstone (spec/dht.md#private-records). Values that do not verify count
+ * for nothing, so a peer cannot take a slot by answering with a forgery.
+ */
+export async function slotHeldByOther (key: Uint8Array, writer: string, values: Uint8Array[], now: number): Promise<boolean> {
+  const newest = new Map<string, PrivateDhtEntry>()
+  for (const value of values) {
+    let entry: PrivateDhtEntry
+    try {
+      entry = await verifyPrivateDhtValue(key, value, now)
+    } catch {
+      continue
+    }
+    const held = newest.get(entry.writer)
+    if (held == null || compareEntries(entry, held) > 0) newest.set(entry.writer, entry)
+  }
+  return [...newest.values()].some(e => e.writer !== writer && !e.tombstone)
 }
 
 /** Verify a value of either namespace, by its key. */

@@ -2,7 +2,7 @@ import { peerDiscoverySymbol, peerRoutingSymbol, serviceCapabilities, start, sto
 import { Libp2pRecord } from '@libp2p/record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DATA_DIR_MODE } from '../constants.ts'
-import { InvalidRecordError } from '../errors.ts'
+import { InvalidRecordError, NameTakenError } from '../errors.ts'
 import { makeDir, openRecords } from '../point/data-dir.ts'
 import {
   DEFAULT_DHT_K, DEFAULT_DHT_MAX_RECORDS, DHT_DATASTORE_PREFIX, DHT_NAMESPACE, DHT_PRIVATE_NAMESPACE, DHT_PROTOCOL, DHT_RECORDS_DIR,
@@ -11,7 +11,7 @@ import {
 import { askListenAddrs, verifiedListenAddr } from './addresses.ts'
 import { kad } from './kad.ts'
 import { dhtPinger } from './ping.ts'
-import { privateDhtKey, verifyPrivateDhtValue } from './private.ts'
+import { isPrivateDhtKey, privateDhtKey, slotHeldByOther, verifyPrivateDhtValue } from './private.ts'
 import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
 import { putTo, republish } from './republish.ts'
 import { walk } from './walk.ts'
@@ -232,7 +232,17 @@ class FaraDhtService implements DhtService, Startable {
     const id = this.#store.keyFor(key)
     const record = new Libp2pRecord(key, value, new Date()).serialize()
     await this.#store.check(id, record)
-    const peers = (await walk(this.#walkContext, key, this.dht.getClosestPeers(key, options), options)).closest
+    // seeded by GET_VALUE (dht.get), not FIND_NODE: a peer the seed answered is not asked again, and its value counts
+    const found = await walk(this.#walkContext, key, this.dht.get(key, options), options)
+    const peers = found.closest
+    // spec/dht.md#private-records: a node among the closest that never saw the slot's writer would take any
+    // writer's record, so a slot the walk saw held by another writer is refused here, before any peer is asked
+    if (isPrivateDhtKey(key)) {
+      const incoming = await verifyPrivateDhtValue(key, value, this.now())
+      if (await slotHeldByOther(key, incoming.writer, found.values, this.now())) {
+        throw new NameTakenError('this private slot is registered by another writer key')
+      }
+    }
     const echoed = await Promise.all(peers.map(async peer => putTo(this.#components.connectionManager, this.protocol, peer, key, record, options).catch(() => false)))
     options.signal?.throwIfAborted()
     const stored = echoed.filter(Boolean).length
