@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The `fara` command (started by bin/fara.js). Exit codes: see ExitCode.
-import { ExitCode, SHUTDOWN_TIMEOUT_MS } from './constants.ts'
+import { ENV, ExitCode, SHUTDOWN_TIMEOUT_MS } from './constants.ts'
 import { StopRequest } from './internal/command.ts'
 import { tuneGc } from '@fara/sdk'
 import { run } from './run.ts'
 
 // every command may move bulk data (connect, serve): V8 counts buffers in its heap limit
-// instead of a full collection per 64 MiB of them (bench/README.md#the-garbage-collector-and-buffers)
-tuneGc()
+// instead of a full collection per 64 MiB of them (bench/README.md#the-garbage-collector-and-buffers),
+// unless FARA_GC=node-defaults (a value it does not know is refused once the command loads its settings)
+if (process.env[ENV.GC] !== 'node-defaults') tuneGc()
 
 const controller = new AbortController()
 let stopping = false

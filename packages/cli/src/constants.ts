@@ -47,8 +47,19 @@ export const ENV = {
   /** Secret (invite) of a private name. */
   SECRET: 'FARA_SECRET',
   /** DHT nodes to join with `FARA_RENDEZVOUS=dht`, comma separated multiaddrs ending in `/p2p/<peer id>`. */
-  BOOTSTRAP: 'FARA_BOOTSTRAP'
+  BOOTSTRAP: 'FARA_BOOTSTRAP',
+  /** The garbage collector's setting, one of {@link GC_SETTINGS} (read at start, so environment only). */
+  GC: 'FARA_GC'
 } as const
+
+/**
+ * Values of `FARA_GC`: `tuned` (the default: `fara` calls `tuneGc()` from `@fara/sdk` at start, more
+ * throughput for more peak memory) or `node-defaults` (it does not).
+ */
+export const GC_SETTINGS = ['tuned', 'node-defaults'] as const
+
+/** One of {@link GC_SETTINGS}. */
+export type GcSetting = typeof GC_SETTINGS[number]
 
 /** Name of the config file inside `$XDG_CONFIG_HOME/fara` (XDG Base Directory Specification 0.8). */
 export const CONFIG_FILE = 'config.json'

@@ -110,6 +110,15 @@ describe('bad arguments: one line on stderr, nothing on stdout, exit 2', () => {
     expect(jsonLines(r.stdout)).toEqual([{ event: 'error', name: 'UsageError', message: '--forward <host:port> is required: the local TCP service to expose', exit: 2 }])
   })
 
+  it('shows FARA_GC in fara config, and refuses a value it does not know with exit 2', () => {
+    const shown = (extra: Record<string, string>): unknown => (jsonLines(fara(['config', '--json'], extra).stdout)[0]?.settings as Record<string, unknown>).gc
+    expect(shown({})).toEqual({ value: 'tuned', source: 'default' })
+    expect(shown({ FARA_GC: 'node-defaults' })).toEqual({ value: 'node-defaults', source: 'env' })
+    const r = fara(['config'], { FARA_GC: 'off' })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('FARA_GC="off": expected tuned or node-defaults')
+  })
+
   it('refuses a config file with an unknown key', async () => {
     const path = join(home, 'typo.json')
     await writeFile(path, JSON.stringify({ rendevous: [] }))

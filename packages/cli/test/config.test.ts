@@ -121,6 +121,14 @@ describe('settings precedence: flags > env > config > defaults', () => {
     expect(s.dataDir.source).toBe('config')
   })
 
+  it('takes FARA_GC from the environment only, tuned by default, and refuses a value it does not know', async () => {
+    const none = { path: undefined, config: {} }
+    expect((await resolveSettings({}, { HOME: '/home/u' }, none, '/cwd')).gc).toEqual({ value: 'tuned', source: 'default' })
+    expect((await resolveSettings({}, { HOME: '/home/u', FARA_GC: 'node-defaults' }, none, '/cwd')).gc).toEqual({ value: 'node-defaults', source: 'env' })
+    expect((await resolveSettings({}, { HOME: '/home/u', FARA_GC: 'tuned' }, none, '/cwd')).gc).toEqual({ value: 'tuned', source: 'env' })
+    await expect(resolveSettings({}, { HOME: '/home/u', FARA_GC: 'off' }, none, '/cwd')).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('expected tuned or node-defaults') })
+  })
+
   it('falls back to XDG defaults', async () => {
     const s = await resolveSettings({}, { HOME: '/home/u', XDG_DATA_HOME: '/data' }, { path: undefined, config: {} }, '/cwd')
     expect(s.rendezvous).toEqual({ value: [], source: 'default' })

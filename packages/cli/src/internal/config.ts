@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { modeAllowsOthers } from '@fara/identity'
-import { CONFIG_FILE, DEFAULT_LISTEN, ENV, MAX_CONFIG_BYTES } from '../constants.ts'
+import { CONFIG_FILE, DEFAULT_LISTEN, ENV, GC_SETTINGS, MAX_CONFIG_BYTES } from '../constants.ts'
+import type { GcSetting } from '../constants.ts'
 import { ConfigError } from '../errors.ts'
 import { splitList } from './args.ts'
 import { checkApp, checkPrivacyAgrees, checkServices, checkTunnels } from './up-config.ts'
@@ -68,6 +69,8 @@ export interface Settings {
   services: Setting<ServiceEntry[]>
   /** The tunnels `fara up` opens (config "tunnels"). */
   tunnels: Setting<TunnelEntry[]>
+  /** Whether `fara` tuned V8's garbage collector at start (`FARA_GC`; environment only: it is read before the config). */
+  gc: Setting<GcSetting>
 }
 
 /** The settings given as flags on the command line. */
@@ -234,6 +237,20 @@ export async function resolveSettings (flags: SettingFlags, env: Env, loaded: Lo
     allow: pick<string[] | undefined>([flags.allow, 'flag'], [file.allow, 'config']) ?? { value: undefined, source: 'default' },
     app: pick<string | undefined>([flags.app, 'flag'], [file.app, 'config']) ?? { value: undefined, source: 'default' },
     services: pick([file.services, 'config'], [[], 'default'])!,
-    tunnels: pick([file.tunnels, 'config'], [[], 'default'])!
+    tunnels: pick([file.tunnels, 'config'], [[], 'default'])!,
+    gc: gcSettingOf(env)
   }
+}
+
+/**
+ * `FARA_GC`: `tuned` by default, or `node-defaults`. The `fara` binary reads it before anything else (bin.ts,
+ * which only tunes unless it says `node-defaults`); a command that loads its settings refuses any other value.
+ */
+export function gcSettingOf (env: Env): Setting<GcSetting> {
+  const value = envString(env, ENV.GC)
+  if (value == null) return { value: 'tuned', source: 'default' }
+  if (!(GC_SETTINGS as readonly string[]).includes(value)) {
+    throw new ConfigError(`${ENV.GC}=${JSON.stringify(value)}: expected ${GC_SETTINGS.join(' or ')}`)
+  }
+  return { value: value as GcSetting, source: 'env' }
 }
