@@ -95,6 +95,29 @@ describe('resumable data path', () => {
     expect(sha(await received)).toBe(sha(payload))
   })
 
+  it('writes the sends of separate callbacks of one event-loop phase in one write, as a proxy gets socket reads', async () => {
+    const { client, server, writes } = await resumablePair()
+    writes.length = 0
+    const payload = randomBytes(120_000)
+    // four callbacks of one check phase, each one send: Node runs the microtasks between them, as it
+    // does between the reads of a socket that libuv makes in one poll phase
+    await new Promise<void>((resolve) => {
+      for (let i = 0; i < 4; i++) {
+        setImmediate(() => {
+          expect(client.send(payload.subarray(i * 30_000, (i + 1) * 30_000))).toBe(true)
+          if (i === 3) resolve()
+        })
+      }
+    })
+    const received = readAll(server)
+    await client.close()
+    // one write: the four sends' DATA frame and the FIN
+    expect(writes).toHaveLength(1)
+    expect(writes[0]).toBeGreaterThan(payload.byteLength)
+    expect(writes[0]).toBeLessThan(payload.byteLength + 32)
+    expect(sha(await received)).toBe(sha(payload))
+  })
+
   it('writes at once, without waiting for the turn to end, once a megabyte is pending', async () => {
     const { client, writes } = await resumablePair()
     writes.length = 0

@@ -53,9 +53,15 @@ export function setup (): Setup {
   return { initiator, responder, serviceAid: responder.listen('echo') }
 }
 
-/** Send `data` in `chunk`-sized pieces honouring backpressure, calling `at(sent)` after each, then close. */
-export async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}): Promise<void> {
+/**
+ * Send `data` in `chunk`-sized pieces honouring backpressure, calling `at(sent)` after each, then close.
+ * With `turns`, each piece goes in a turn of the event loop of its own, as a sender fed by socket reads
+ * sends (the in-memory streams resolve `onDrain` in microtasks, so without it the sends of a whole
+ * transfer can fall in one turn, whose end is when the association writes what is under 1 MiB).
+ */
+export async function sendAll (a: Association, data: Uint8Array, chunk: number, at: (sent: number) => void = () => {}, turns = false): Promise<void> {
   for (let i = 0; i < data.byteLength; i += chunk) {
+    if (turns) await new Promise(resolve => setImmediate(resolve))
     if (!a.send(data.subarray(i, i + chunk))) await a.onDrain()
     at(i + chunk)
   }

@@ -140,7 +140,7 @@ describe('the record path of a resumable association', () => {
     const payload = randomBytes(8 << 20)
     const server = await l.accepted
     let movedMidway = false
-    const sending = sendAll(l.association, payload, 64 << 10, (sent) => { if (sent === 4 << 20) movedMidway = onRecords(l.association) && onRecords(server) })
+    const sending = sendAll(l.association, payload, 64 << 10, (sent) => { if (sent === 4 << 20) movedMidway = onRecords(l.association) && onRecords(server) }, true)
     const [, received] = await Promise.all([sending, readAll(l.association), echo(server)])
     expect(sha(received)).toBe(sha(payload))
     expect(movedMidway).toBe(true)
@@ -172,7 +172,7 @@ describe('the record path of a resumable association', () => {
     let cuts = 0
     const sending = sendAll(l.association, payload, 100_000, (sent) => {
       if (sent >= (cuts + 1) * (2 << 20) && cuts < 3 && l.paths() === cuts + 1) { cuts++; l.cut() }
-    })
+    }, true)
     const [, received, server] = await Promise.all([sending, readAll(l.association), l.accepted.then(async a => { await echo(a); return a })])
     expect(cuts).toBe(3)
     expect(sha(received)).toBe(sha(payload))

@@ -7,7 +7,7 @@ import type { Link } from './state.ts'
 
 /**
  * Bytes sent within one turn of the event loop are written to the path
- * together, in a microtask (or at once when this many are pending): Yamux
+ * together, in its check phase (or at once when this many are pending): Yamux
  * then carries them in large frames, and the receiver's Yamux answers each
  * frame with a window update, so fewer frames mean fewer writes at both ends.
  */
@@ -80,15 +80,18 @@ export class SendWindow {
   }
 
   /**
-   * Write what the current path has not carried yet, in a microtask: the
-   * sends of one turn (and everything queued while the path was blocked) go
+   * Write what the current path has not carried yet, in this turn's check
+   * phase (`setImmediate`), not in a microtask: Node runs the microtasks after
+   * each socket read, so a proxy's sends of the reads libuv makes in one poll
+   * phase (up to 32 × 64 KiB) would each be a write and a record of their own.
+   * The sends of one turn (and everything queued while the path was blocked) go
    * to the stream in one write, so that Yamux carries them in few large frames
    * and the receiver answers with few window updates.
    */
   schedulePump (): void {
     if (this.#pumpScheduled) return
     this.#pumpScheduled = true
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.#pumpScheduled = false
       this.pump()
     })
