@@ -246,7 +246,7 @@ export async function resolveSettings (flags: SettingFlags, env: Env, loaded: Lo
  * `FARA_GC`: `tuned` by default, or `node-defaults`. The `fara` binary reads it before anything else (bin.ts,
  * which only tunes unless it says `node-defaults`); a command that loads its settings refuses any other value.
  */
-export function gcSettingOf (env: Env): Setting<GcSetting> {
+function gcSettingOf (env: Env): Setting<GcSetting> {
   const value = envString(env, ENV.GC)
   if (value == null) return { value: 'tuned', source: 'default' }
   if (!(GC_SETTINGS as readonly string[]).includes(value)) {

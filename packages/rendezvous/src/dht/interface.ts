@@ -64,8 +64,8 @@ export interface DhtService {
    * nothing behind here that this node would then serve. The own store's
    * refusal (`StaleRecordError`, `NameTakenError`, …) is thrown before
    * anything is sent; so is `NameTakenError` for a private slot whose walk
-   * met a live record of another writer key (spec/dht.md#private-records). Resolves with how many peers were asked and how many
-   * echoed (stored) it.
+   * met a live record of another writer key (spec/dht.md#private-records).
+   * Resolves with how many peers were asked and how many echoed (stored) it.
    */
   putToPeers (key: Uint8Array, value: Uint8Array, options?: AbortOptions): Promise<{ asked: number, stored: number }>
   /**

@@ -11,7 +11,7 @@ import {
 import { askListenAddrs, verifiedListenAddr } from './addresses.ts'
 import { kad } from './kad.ts'
 import { dhtPinger } from './ping.ts'
-import { isPrivateDhtKey, privateDhtKey, slotHeldByOther, verifyPrivateDhtValue } from './private.ts'
+import { isPrivateDhtKey, peekPrivateValue, privateDhtKey, slotHeldByOther, verifyPrivateDhtValue } from './private.ts'
 import { dhtKey, selectBest, verifyDhtValue } from './records.ts'
 import { putTo, republish } from './republish.ts'
 import { walk } from './walk.ts'
@@ -237,11 +237,9 @@ class FaraDhtService implements DhtService, Startable {
     const peers = found.closest
     // spec/dht.md#private-records: a node among the closest that never saw the slot's writer would take any
     // writer's record, so a slot the walk saw held by another writer is refused here, before any peer is asked
-    if (isPrivateDhtKey(key)) {
-      const incoming = await verifyPrivateDhtValue(key, value, this.now())
-      if (await slotHeldByOther(key, incoming.writer, found.values, this.now())) {
-        throw new NameTakenError('this private slot is registered by another writer key')
-      }
+    const writer = isPrivateDhtKey(key) ? peekPrivateValue(value)?.writer : undefined // verified by check() above
+    if (writer != null && await slotHeldByOther(key, writer, found.values, this.now())) {
+      throw new NameTakenError('this private slot is registered by another writer key')
     }
     const echoed = await Promise.all(peers.map(async peer => putTo(this.#components.connectionManager, this.protocol, peer, key, record, options).catch(() => false)))
     options.signal?.throwIfAborted()
